@@ -1,0 +1,29 @@
+"""The notes a loader keeps about what it did to the input, so nothing changes silently."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+
+@dataclass
+class LoadReport:
+    """Plain-English notes, with counts, on what loading changed or assumed.
+
+    Examples: rows of other rooms left out, rows sorted into time order, the room taken from
+    the data. Show them to the user next to the results.
+    """
+
+    notes: list[str] = field(default_factory=list)
+
+    def add(self, note: str) -> None:
+        self.notes.append(note)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.notes)
+
+    def __len__(self) -> int:
+        return len(self.notes)
+
+    def __str__(self) -> str:
+        return "\n".join(f"- {note}" for note in self.notes)
