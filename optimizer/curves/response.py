@@ -1,0 +1,100 @@
+"""The expected response of one session to a spend schedule: what the planner optimises.
+
+A session's response is a baseline of organic GMV plus a sum of *terms*. Each term is a concave
+function of a linear index of spend::
+
+    value_j[t] = scale_j[t] * S_j(z_j[t]),   z_j = carryover_j applied to (spend @ weights_j)
+
+Paid GMV of package p is one term with one-hot weights on p. Organic uplift is one or more terms
+whose weights (organic leverage per package, any sign) mix all packages, so the program is not
+separable across packages. Fitted models (`optimizer.curves`) and the simulator's truth
+(`optimizer.sim`) both produce a `SessionResponse`, so the planner treats them alike.
+
+Shapes: a spend schedule is (T, P): T session minutes, P packages, yuan per minute.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from optimizer.curves.transforms import Carryover, Saturation
+
+
+@dataclass(frozen=True)
+class ResponseTerm:
+    """``scale[t] * saturation(carryover(spend @ weights)[t])``.
+
+    scale: (T,) yuan/min, the term's value per unit of saturation in each minute.
+    weights: (P,) index weight of each package's spend (dimensionless).
+    """
+
+    scale: np.ndarray
+    saturation: Saturation
+    carryover: Carryover
+    weights: np.ndarray
+
+    def index(self, spend: np.ndarray) -> np.ndarray:
+        """z[t], shape (T,): the carried-over weighted spend the saturation sees."""
+        return self.carryover.apply(np.asarray(spend, dtype=float) @ self.weights)
+
+    def value(self, spend: np.ndarray) -> np.ndarray:
+        """Term value per minute, shape (T,), yuan."""
+        return self.scale * self.saturation(self.index(spend))
+
+    def attribution(self, spend: np.ndarray) -> np.ndarray:
+        """Split of `value` among packages, shape (T, P); rows sum to `value`.
+
+        Each package gets its share of the index times the term's average return
+        ``S(z) / z`` (``S'(0)`` where z = 0): the documented attribution of organic uplift.
+        """
+        spend = np.asarray(spend, dtype=float)
+        parts = self.carryover.apply(spend) * self.weights  # (T, P), sums to z
+        z = parts.sum(axis=1)
+        moving = np.abs(z) > 1e-9
+        rate = np.where(moving, self.saturation(z) / np.where(moving, z, 1.0),
+                        self.saturation.derivative(0.0))
+        return (self.scale * rate)[:, None] * parts
+
+
+@dataclass(frozen=True)
+class SessionResponse:
+    """Expected GMV of one session as a function of its spend schedule.
+
+    packages: package ids, the column order of every (T, P) array.
+    baseline: (T,) expected organic GMV with no paid spend, yuan per minute.
+    paid: one term per package, in `packages` order (one-hot weights).
+    uplift: terms whose sum is the organic uplift over the baseline.
+    """
+
+    packages: tuple[str, ...]
+    baseline: np.ndarray
+    paid: tuple[ResponseTerm, ...]
+    uplift: tuple[ResponseTerm, ...] = field(default=())
+
+    def __post_init__(self) -> None:
+        if len(self.paid) != len(self.packages):
+            raise ValueError("one paid term per package is required")
+
+    @property
+    def minutes(self) -> int:
+        """Session length T in minutes."""
+        return len(self.baseline)
+
+    def paid_gmv(self, spend: np.ndarray) -> np.ndarray:
+        """Expected paid GMV, shape (T, P), yuan per minute."""
+        return np.column_stack([term.value(spend) for term in self.paid])
+
+    def organic_uplift(self, spend: np.ndarray) -> np.ndarray:
+        """Expected organic uplift over the baseline, shape (T,), yuan per minute."""
+        return sum((term.value(spend) for term in self.uplift), np.zeros(self.minutes))
+
+    def uplift_by_package(self, spend: np.ndarray) -> np.ndarray:
+        """Organic uplift attributed to packages, shape (T, P); rows sum to `organic_uplift`."""
+        shape = (self.minutes, len(self.packages))
+        return sum((term.attribution(spend) for term in self.uplift), np.zeros(shape))
+
+    def organic_gmv(self, spend: np.ndarray) -> np.ndarray:
+        """Expected organic GMV (baseline + uplift, never below 0), shape (T,), yuan per minute."""
+        return np.maximum(self.baseline + self.organic_uplift(spend), 0.0)

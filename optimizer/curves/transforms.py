@@ -1,0 +1,124 @@
+"""Composable response transforms: carryover (adstock) and saturation.
+
+Both are small frozen pydantic models, so they load from YAML/JSON (simulator scenarios, fitted
+artifacts) and serialise back unchanged. Units: spend and adstock in yuan per minute, half-lives
+in minutes. Every saturation is concave with ``S(0) = 0``, which is what lets the planner replace
+it by tangent lines.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+from scipy.signal import lfilter
+
+
+class _Transform(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+def decay_of(half_life: float) -> float:
+    """Per-minute retention of a geometric carryover with this half-life (minutes); 0 -> 0."""
+    return 0.0 if half_life <= 0 else float(0.5 ** (1.0 / half_life))
+
+
+class Carryover(_Transform):
+    """Normalised carryover: a chain of geometric stages ``a[t] = r a[t-1] + (1 - r) x[t]``.
+
+    One stage is the geometric adstock; two stages give a delayed peak (a hypo-exponential
+    kernel). Each stage's weights sum to one, so a steady spend of ``x`` yuan/min settles at an
+    adstock of ``x``. Nothing is carried in from before the session starts (``a[-1] = 0``).
+
+    half_lives: minutes, one per stage; ``()`` means no carryover.
+    """
+
+    half_lives: tuple[Annotated[float, Field(ge=0)], ...] = ()
+
+    @property
+    def decays(self) -> tuple[float, ...]:
+        """Per-minute retention ``r`` of each stage."""
+        return tuple(decay_of(h) for h in self.half_lives)
+
+    def apply(self, x: np.ndarray) -> np.ndarray:
+        """Adstock of one session's spend; ``x`` has minutes on axis 0 (shape (T,) or (T, P))."""
+        a = np.asarray(x, dtype=float)
+        for r in self.decays:
+            if r > 0:
+                a = lfilter([1.0 - r], [1.0, -r], a, axis=0)
+        return a
+
+    def apply_sessions(self, x: np.ndarray, session: np.ndarray) -> np.ndarray:
+        """Adstock of several sessions stacked on axis 0, restarting at each session's start.
+
+        session: (T,) session id of each row; rows of one session are contiguous and in order.
+        """
+        starts = np.flatnonzero(np.r_[True, session[1:] != session[:-1]])
+        parts = np.split(np.asarray(x, dtype=float), starts[1:], axis=0)
+        return np.concatenate([self.apply(p) for p in parts], axis=0)
+
+    def kernel(self, length: int) -> np.ndarray:
+        """Weights on lags 0..length-1 (minutes): the response to one yuan at lag 0."""
+        impulse = np.zeros(length)
+        impulse[0] = 1.0
+        return self.apply(impulse)
+
+
+class Exponential(_Transform):
+    """``S(a) = 1 - exp(-a / k)``; k in yuan/min. Concave on the whole real line."""
+
+    family: Literal["exponential"] = "exponential"
+    k: float = Field(gt=0)
+
+    def __call__(self, a: np.ndarray) -> np.ndarray:
+        return -np.expm1(-np.asarray(a, dtype=float) / self.k)
+
+    def derivative(self, a: np.ndarray) -> np.ndarray:
+        return np.exp(-np.asarray(a, dtype=float) / self.k) / self.k
+
+
+class Hill(_Transform):
+    """``S(a) = a^s / (a^s + k^s)`` for a >= 0; k (yuan/min) is the half-saturation, 0 < s <= 1."""
+
+    family: Literal["hill"] = "hill"
+    k: float = Field(gt=0)
+    shape: float = Field(default=1.0, gt=0, le=1)
+
+    def __call__(self, a: np.ndarray) -> np.ndarray:
+        ratio = (np.maximum(np.asarray(a, dtype=float), 0.0) / self.k) ** self.shape
+        return ratio / (1.0 + ratio)
+
+    def derivative(self, a: np.ndarray) -> np.ndarray:
+        a = np.maximum(np.asarray(a, dtype=float), 1e-12 * self.k)
+        ratio = (a / self.k) ** self.shape
+        return self.shape * ratio / (a * (1.0 + ratio) ** 2)
+
+
+class Logarithmic(_Transform):
+    """``S(a) = log(1 + a / k)`` for a >= 0: concave but never saturating; k in yuan/min."""
+
+    family: Literal["log"] = "log"
+    k: float = Field(gt=0)
+
+    def __call__(self, a: np.ndarray) -> np.ndarray:
+        return np.log1p(np.maximum(np.asarray(a, dtype=float), 0.0) / self.k)
+
+    def derivative(self, a: np.ndarray) -> np.ndarray:
+        return 1.0 / (self.k + np.maximum(np.asarray(a, dtype=float), 0.0))
+
+
+class Linear(_Transform):
+    """``S(a) = a``: no saturation (e.g. organic GMV that paid traffic cannibalises)."""
+
+    family: Literal["linear"] = "linear"
+
+    def __call__(self, a: np.ndarray) -> np.ndarray:
+        return np.asarray(a, dtype=float)
+
+    def derivative(self, a: np.ndarray) -> np.ndarray:
+        return np.ones_like(np.asarray(a, dtype=float))
+
+
+Saturation = Annotated[Exponential | Hill | Logarithmic | Linear, Field(discriminator="family")]
+"""Any saturation family, told apart by its ``family`` key."""
