@@ -1,0 +1,51 @@
+"""Design matrices for time-of-session and day effects.
+
+The log of a response scale is ``f(minute of session) + day effect``: ``f`` is a cubic B-spline
+in the minute of session with knots every `knot_minutes`, day effects are one dummy per session
+after the first. B-spline rows sum to one, so the spline also carries the intercept.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict
+from scipy.interpolate import BSpline
+
+_DEGREE = 3
+
+
+class SessionBasis(BaseModel):
+    """A cubic B-spline over minutes of session ``[0, horizon]`` (minutes).
+
+    Minutes past `horizon` (a session longer than any in history) get the value at `horizon`.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    knots: tuple[float, ...]
+
+    @classmethod
+    def for_horizon(cls, horizon: int, knot_minutes: float) -> SessionBasis:
+        """Knots every `knot_minutes` over a session of `horizon` minutes."""
+        pieces = max(1, round(horizon / knot_minutes))
+        inner = np.linspace(0.0, float(horizon), pieces + 1)
+        return cls(knots=tuple(np.r_[[0.0] * _DEGREE, inner, [float(horizon)] * _DEGREE]))
+
+    @property
+    def horizon(self) -> float:
+        return self.knots[-1]
+
+    @property
+    def size(self) -> int:
+        """Number of basis columns."""
+        return len(self.knots) - _DEGREE - 1
+
+    def design(self, minute: np.ndarray) -> np.ndarray:
+        """Basis values, shape (n, size), for minutes of session ``minute`` (n,)."""
+        clipped = np.clip(np.asarray(minute, dtype=float), 0.0, self.horizon * (1 - 1e-12))
+        return BSpline.design_matrix(clipped, np.asarray(self.knots), _DEGREE).toarray()
+
+
+def day_dummies(session: np.ndarray, n_sessions: int) -> np.ndarray:
+    """One column per session after the first, shape (n, n_sessions - 1): the day effects."""
+    return np.eye(n_sessions)[np.asarray(session)][:, 1:]

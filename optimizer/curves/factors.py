@@ -1,0 +1,93 @@
+"""Nonlinear factors F(theta) of the fitted models, with their gradients.
+
+Each factor is built once from history arrays and is then a function
+``theta -> (F (n,), dF/dtheta (n, q))`` for `fit_multiplicative`. Carryover half-lives and
+saturation scales are estimated on the log scale (positive, and steps of equal relative size).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from optimizer.curves.transforms import Carryover, Exponential, Hill, decay_of
+
+LOG2 = float(np.log(2.0))
+
+
+def carryover_with_slope(x: np.ndarray, session: np.ndarray, half_life: float
+                         ) -> tuple[np.ndarray, np.ndarray]:
+    """Geometric adstock of `x` (n,) or (n, P) and its derivative in log(half-life).
+
+    Adstock ``a[t] = r a[t-1] + (1 - r) x[t]`` restarts at each session; its derivative in r
+    obeys ``d[t] = r d[t-1] + a[t-1] - x[t]``, one more filter of the same kind.
+    """
+    stage = Carryover(half_lives=(half_life,))
+    a = stage.apply_sessions(x, session)
+    r = decay_of(half_life)
+    start = np.r_[True, session[1:] != session[:-1]]
+    previous = np.roll(a, 1, axis=0)
+    previous[start] = 0.0
+    d_r = Carryover(half_lives=(half_life,)).apply_sessions(previous - x, session) / (1.0 - r)
+    return a, d_r * (r * LOG2 / half_life)
+
+
+class PaidFactor:
+    """``F = S(adstock(spend))`` for one package: theta = (log half-life, log k[, shape]).
+
+    spend: (n,) yuan/min of the package in live minutes; session: (n,) session ids.
+    family: "exponential" or "hill".
+    """
+
+    def __init__(self, spend: np.ndarray, session: np.ndarray, family: str) -> None:
+        self.spend = np.asarray(spend, dtype=float)
+        self.session = np.asarray(session)
+        self.family = family
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        base = ("log_half_life", "log_k")
+        return (*base, "shape") if self.family == "hill" else base
+
+    def saturation(self, theta: np.ndarray) -> Exponential | Hill:
+        k = float(np.exp(theta[1]))
+        return Hill(k=k, shape=float(theta[2])) if self.family == "hill" else Exponential(k=k)
+
+    def __call__(self, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        a, da = carryover_with_slope(self.spend, self.session, float(np.exp(theta[0])))
+        saturation = self.saturation(theta)
+        F = saturation(a)
+        columns = [saturation.derivative(a) * da]
+        if self.family == "hill":
+            ratio = (np.maximum(a, 1e-300) / saturation.k) ** saturation.shape
+            dS_dratio = 1.0 / (1.0 + ratio) ** 2
+            columns.append(-saturation.shape * ratio * dS_dratio)
+            columns.append(ratio * np.log(np.maximum(a, 1e-300) / saturation.k) * dS_dratio)
+        else:
+            z = a / saturation.k
+            columns.append(-np.exp(-z) * z)
+        return F, np.column_stack(columns)
+
+
+class UpliftFactor:
+    """``F = 1 + G(z) / level``, ``z = adstock(spend) @ leverage``, ``G(z) = c (1 - exp(-z / c))``.
+
+    theta = (log half-life, leverage per package (P,), log c). Leverage is organic GMV per paid
+    yuan at the room's average organic level `level` (yuan/min), any sign; c (yuan/min) is where
+    the uplift saturates.
+    spend: (n, P) yuan/min; session: (n,) session ids.
+    """
+
+    def __init__(self, spend: np.ndarray, session: np.ndarray, level: float) -> None:
+        self.spend = np.asarray(spend, dtype=float)
+        self.session = np.asarray(session)
+        self.level = float(level)
+
+    def __call__(self, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        u, du = carryover_with_slope(self.spend, self.session, float(np.exp(theta[0])))
+        leverage, c = theta[1:-1], float(np.exp(theta[-1]))
+        z = u @ leverage
+        decay = np.exp(np.minimum(-z / c, 50.0))
+        G = c * (1.0 - decay)
+        F = 1.0 + G / self.level
+        columns = [(decay * (du @ leverage))[:, None], decay[:, None] * u, (G - z * decay)[:, None]]
+        return F, np.hstack(columns) / self.level

@@ -1,0 +1,66 @@
+"""The room's organic GMV: ``baseline(minute, day) * (1 + G(z) / level)``.
+
+``z = sum_p leverage_p * adstock_p`` with a slow carryover shared by packages, and
+``G(z) = c (1 - exp(-z / c))`` concave: uplift saturates at c yuan/min, and a package whose
+leverage comes out negative cannibalises organic GMV. Leverage keeps its sign and interval; it is
+organic yuan per paid yuan at the room's average organic level `level` (yuan/min).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from optimizer.curves.basis import SessionBasis
+from optimizer.curves.estimator import fit_multiplicative
+from optimizer.curves.factors import UpliftFactor
+from optimizer.curves.fitted import FittedScale
+from optimizer.curves.response import ResponseTerm
+from optimizer.curves.transforms import Carryover, Exponential
+
+_MAX_HALF_LIFE = 240.0  # minutes
+
+
+class OrganicCurve(FittedScale):
+    """A fitted organic model; theta = (log half-life, leverage per package..., log c)."""
+
+    packages: list[str]
+    level: float
+
+    @classmethod
+    def fit(cls, packages: list[str], y: np.ndarray, X: np.ndarray, spend: np.ndarray,
+            session: np.ndarray, maxlags: int) -> OrganicCurve:
+        """Fit on all live minutes: y organic GMV (n,) yuan, spend (n, P) yuan/min."""
+        level = max(float(np.mean(y)), 1e-6)
+        factor = UpliftFactor(spend, session, level)
+        n = len(packages)
+        theta0 = np.r_[np.log(10.0), np.zeros(n), np.log(level)]
+        bounds = [(np.log(1.0), np.log(_MAX_HALF_LIFE)), *[(-20.0, 20.0)] * n,
+                  (np.log(level * 0.02), np.log(level * 100.0))]
+        fit = fit_multiplicative(y, X, factor, theta0, bounds, session, maxlags)
+        names = ("log_half_life", *(f"leverage:{p}" for p in packages), "log_c")
+        return cls(packages=list(packages), level=level, **cls.state_from(fit, names))
+
+    def half_life(self, params: np.ndarray | None = None) -> float:
+        return float(np.exp(self.param("log_half_life", params)))
+
+    def leverage(self, params: np.ndarray | None = None) -> dict[str, float]:
+        """Organic yuan per paid yuan at low spend and average traffic, per package."""
+        return {p: self.param(f"leverage:{p}", params) for p in self.packages}
+
+    def ceiling(self, params: np.ndarray | None = None) -> float:
+        """c: yuan/min of uplift at saturation (at the average organic level)."""
+        return float(np.exp(self.param("log_c", params)))
+
+    def baseline(self, basis: SessionBasis, minutes: int, params: np.ndarray | None = None
+                 ) -> np.ndarray:
+        """Expected organic GMV with no paid spend, shape (minutes,), yuan/min."""
+        return self.scale(basis, np.arange(minutes), params)
+
+    def term(self, basis: SessionBasis, minutes: int, leverage: np.ndarray,
+             params: np.ndarray | None = None) -> ResponseTerm:
+        """The uplift term for a new session; `leverage` (P,) in the response's package order."""
+        c = self.ceiling(params)
+        return ResponseTerm(scale=self.baseline(basis, minutes, params) * c / self.level,
+                            saturation=Exponential(k=c),
+                            carryover=Carryover(half_lives=(self.half_life(params),)),
+                            weights=leverage)
