@@ -1,0 +1,354 @@
+"""What a fit found, as tables and a picture: per-package curves and the organic model.
+
+`fit_summary(model, panel)` is one row per package of the history panel; `organic_summary(model)`
+is one row for the room's organic model; `plot_curves(model, panel, path)` draws every fitted
+saturation curve over the binned history it was fitted on, plus the organic uplift.
+
+Units: money in yuan, rates in yuan per minute, half-lives in minutes. "At average traffic" means
+averaged over the minutes of a session of the history's length at the average day, which is what
+`ResponseModel.response` predicts for a new session. Intervals are 90% (5% and 95% quantiles of
+parameter draws from the fits' HAC covariance, or estimate ± 1.645 standard errors).
+
+Helpers shared with the tests and usable on any `SessionResponse` (fitted or the simulator's
+truth): `marginal_roi` (paid yuan per extra paid yuan at a steady spend) and
+`leverage_at_zero` (organic yuan per paid yuan of a small steady spend).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from optimizer.curves.basis import SessionBasis
+from optimizer.curves.fitted import FittedScale
+from optimizer.curves.model import PanelLike, ResponseModel
+from optimizer.curves.response import ResponseTerm, SessionResponse
+from optimizer.curves.transforms import Carryover
+
+LEVEL = 0.90
+"""Coverage of every interval in the report."""
+
+_Z = 1.6448536269514722  # standard normal 95% quantile: a two-sided 90% interval
+
+SUMMARY_COLUMNS: dict[str, str] = {
+    "family": "saturation family of the fitted curve ('exponential' or 'hill'); empty when the "
+              "package was not fitted",
+    "half_life": "carryover half-life of paid traffic (minutes)",
+    "half_life_se": "its standard error (minutes; delta method from the SE of log half-life)",
+    "k": "saturation scale (yuan/min of spend): exponential S(a) = 1 - exp(-a/k); Hill "
+         "half-saturation spend",
+    "shape": "Hill shape s in (0, 1] (NaN for exponential curves)",
+    "typical_spend": "the package's median positive spend in history (yuan/min)",
+    "marginal_roi": "paid GMV per extra paid yuan at typical_spend held steady over a session "
+                    "at average traffic: mean over minutes of scale * S'(typical_spend)",
+    "marginal_roi_low": "lower end of its 90% interval (parameter draws)",
+    "marginal_roi_high": "upper end of its 90% interval",
+    "organic_leverage": "organic GMV per paid yuan at low spend and the room's average organic "
+                        "level (any sign; < 0 cannibalises organic GMV)",
+    "organic_leverage_low": "lower end of its 90% interval (estimate - 1.645 SE)",
+    "organic_leverage_high": "upper end of its 90% interval (estimate + 1.645 SE)",
+    "holdout_wape": "WAPE of minute paid GMV on the held-out latest sessions, chosen family "
+                    "(a fraction; NaN when no sessions were held out)",
+    "noise_floor_wape": "WAPE a perfect model would show on noise of the fitted dispersion "
+                        "(a fraction)",
+    "note": "why the package has no fitted curve (empty when it has one)",
+}
+"""Columns of `fit_summary` (index: package id) and what they mean."""
+
+ORGANIC_COLUMNS: dict[str, str] = {
+    "half_life": "carryover half-life of the organic uplift (minutes)",
+    "half_life_se": "its standard error (minutes; delta method)",
+    "ceiling": "c: organic uplift at saturation at the average organic level (yuan/min)",
+    "ceiling_low": "lower end of its 90% interval (from the SE of log c)",
+    "ceiling_high": "upper end of its 90% interval",
+    "level": "the room's average organic GMV in history (yuan/min), the unit of leverage",
+    "baseline": "expected organic GMV with no paid spend, mean over a session (yuan/min)",
+    "dispersion": "Pearson dispersion of organic GMV (yuan; variance / mean)",
+    "deviance": "Poisson quasi-deviance at the optimum (yuan)",
+    "n": "live minutes fitted",
+    "converged": "whether the optimiser reported convergence",
+}
+"""Columns of `organic_summary` (one row, index 'organic') and what they mean."""
+
+
+# -- helpers on any SessionResponse ---------------------------------------------------------
+def marginal_roi(term: ResponseTerm, spend: float | np.ndarray) -> np.ndarray:
+    """Paid yuan per extra paid yuan of a one-package term at steady `spend` (yuan/min).
+
+    A steady spend x settles at an adstock of x (carryover weights sum to one), so this is the
+    mean over the term's minutes of ``scale * S'(x)``; `spend` may be an array of levels.
+    """
+    x = np.atleast_1d(np.asarray(spend, dtype=float))
+    slope = term.saturation.derivative(x[:, None] * np.ones_like(term.scale)[None, :])
+    values = np.mean(term.scale[None, :] * slope, axis=1)
+    return values if np.ndim(spend) else values[0]
+
+
+def leverage_at_zero(response: SessionResponse) -> np.ndarray:
+    """Organic yuan per paid yuan of a small steady spend, per package, shape (P,).
+
+    The mean over minutes of ``sum over uplift terms of scale * S'(0) * weight``: the same
+    quantity for a fitted response and for the simulator's truth, so they can be compared.
+    """
+    total = np.zeros(len(response.packages))
+    for term in response.uplift:
+        total += float(np.mean(term.scale * term.saturation.derivative(0.0))) * term.weights
+    return total
+
+
+def paid_draws(model: ResponseModel, package: str, minutes: int, n: int, seed: int = 0
+               ) -> list[ResponseTerm]:
+    """`n` paid terms of `package` with parameters drawn from its fit's HAC covariance.
+
+    The same draws `ResponseModel.response_draws` makes for a paid term, taken from the package's
+    curve alone (so a degenerate organic fit, e.g. a ceiling at its bound, cannot break them).
+    """
+    curve = model.paid_[package]
+    rng = np.random.default_rng(seed)
+    return [curve.term(model.basis_, minutes, np.ones(1), params)
+            for params in curve.draws(rng, n)]
+
+
+def typical_spend(panel: PanelLike, package: str) -> float:
+    """Median positive spend of `package` in the panel (yuan/min); NaN if it never spent."""
+    spend = np.asarray(panel.spend)[:, list(panel.packages).index(package)]
+    return float(np.median(spend[spend > 0])) if np.any(spend > 0) else float("nan")
+
+
+# -- tables ------------------------------------------------------------------------------------
+def fit_summary(model: ResponseModel, panel: PanelLike, n_draws: int = 200, seed: int = 0
+                ) -> pd.DataFrame:
+    """One row per package of `panel` (index: package id); columns in `SUMMARY_COLUMNS`.
+
+    Marginal ROI intervals come from `n_draws` draws of each package's parameters (`paid_draws`,
+    the paid part of `ResponseModel.response_draws`; `seed`).
+    """
+    packages = list(panel.packages)
+    fitted = [p for p in packages if p in model.paid_]
+    minutes = model.session_minutes_
+    leverage = model.organic_.leverage()
+    rows = []
+    point = model.response(minutes, fitted) if fitted else None
+    for package in packages:
+        x = typical_spend(panel, package)
+        se_leverage = model.organic_.standard_error(f"leverage:{package}")
+        row = {
+            "family": "", "half_life": np.nan, "half_life_se": np.nan, "k": np.nan,
+            "shape": np.nan, "typical_spend": x, "marginal_roi": np.nan,
+            "marginal_roi_low": np.nan, "marginal_roi_high": np.nan,
+            "organic_leverage": leverage[package],
+            "organic_leverage_low": leverage[package] - _Z * se_leverage,
+            "organic_leverage_high": leverage[package] + _Z * se_leverage,
+            "holdout_wape": np.nan, "noise_floor_wape": np.nan,
+            "note": model.unfitted_.get(package, ""),
+        }
+        if package in model.paid_:
+            curve = model.paid_[package]
+            j = fitted.index(package)
+            saturation = curve.saturation()
+            sampled = [float(marginal_roi(term, x))
+                       for term in paid_draws(model, package, minutes, n_draws, seed)]
+            diagnostics = curve.diagnostics
+            row |= {
+                "family": curve.family,
+                "half_life": curve.half_life(),
+                "half_life_se": curve.half_life() * curve.standard_error("log_half_life"),
+                "k": saturation.k,
+                "shape": getattr(saturation, "shape", np.nan) if curve.family == "hill"
+                else np.nan,
+                "marginal_roi": float(marginal_roi(point.paid[j], x)),
+                "marginal_roi_low": _quantile(sampled, (1 - LEVEL) / 2),
+                "marginal_roi_high": _quantile(sampled, (1 + LEVEL) / 2),
+                "holdout_wape": diagnostics.holdout_wape.get(curve.family, np.nan),
+                "noise_floor_wape": (np.nan if diagnostics.noise_floor_wape is None
+                                     else diagnostics.noise_floor_wape),
+            }
+        rows.append(row)
+    frame = pd.DataFrame(rows, index=pd.Index(packages, name="package"))
+    return frame[list(SUMMARY_COLUMNS)]
+
+
+def organic_summary(model: ResponseModel) -> pd.DataFrame:
+    """The organic model in one row (index 'organic'); columns in `ORGANIC_COLUMNS`."""
+    organic = model.organic_
+    half_life = organic.half_life()
+    ceiling, se_log_c = organic.ceiling(), organic.standard_error("log_c")
+    diagnostics = organic.diagnostics
+    row = {
+        "half_life": half_life,
+        "half_life_se": half_life * organic.standard_error("log_half_life"),
+        "ceiling": ceiling,
+        "ceiling_low": ceiling * np.exp(-min(_Z * se_log_c, 700.0)),
+        "ceiling_high": ceiling * np.exp(min(_Z * se_log_c, 700.0)),
+        "level": organic.level,
+        "baseline": float(np.mean(organic.baseline(model.basis_, model.session_minutes_))),
+        "dispersion": diagnostics.dispersion,
+        "deviance": diagnostics.deviance,
+        "n": diagnostics.n,
+        "converged": diagnostics.converged,
+    }
+    return pd.DataFrame([row], index=pd.Index(["organic"], name="model"))[list(ORGANIC_COLUMNS)]
+
+
+def _quantile(values: list[float], q: float) -> float:
+    finite = np.asarray(values, dtype=float)
+    finite = finite[np.isfinite(finite)]
+    return float(np.quantile(finite, q)) if finite.size else float("nan")
+
+
+# -- picture -----------------------------------------------------------------------------------
+def row_scale(fitted: FittedScale, basis: SessionBasis, session: np.ndarray, minute: np.ndarray
+              ) -> np.ndarray:
+    """``exp(spline(minute) + day effect of the row's session)`` on history rows, shape (n,).
+
+    The fitted time-of-session and day scale of each history minute (the average-day scale of
+    `FittedScale.scale` replaced by the session's own day effect).
+    """
+    coef = np.asarray(fitted.coef)
+    spline, day = coef[: basis.size], np.r_[0.0, coef[basis.size:]]
+    return np.exp(basis.design(minute) @ spline + day[np.asarray(session)])
+
+
+def binned(x: np.ndarray, y: np.ndarray, bins: int) -> pd.DataFrame:
+    """Quantile bins of `x`: columns x (mean), y (mean), se (of the mean of y), n."""
+    frame = pd.DataFrame({"x": x, "y": y})
+    edges = np.unique(np.quantile(x, np.linspace(0.0, 1.0, bins + 1)))
+    if len(edges) < 2:
+        frame["bin"] = 0
+    else:
+        frame["bin"] = pd.cut(frame["x"], edges, include_lowest=True, labels=False)
+    grouped = frame.groupby("bin")
+    table = grouped.agg(x=("x", "mean"), y=("y", "mean"), sd=("y", "std"), n=("y", "size"))
+    table["se"] = table["sd"].fillna(0.0) / np.sqrt(table["n"])
+    return table[["x", "y", "se", "n"]].reset_index(drop=True)
+
+
+def plot_curves(model: ResponseModel, panel: PanelLike, path: str | Path, n_draws: int = 200,
+                bins: int = 15, seed: int = 0) -> Path:
+    """One PNG: a panel per fitted package plus one for the organic uplift; returns the path.
+
+    Package panels: the fitted paid GMV per minute at average traffic against a steady spend
+    (mean over session minutes of ``scale * S(x)``), its 90% band from `n_draws` parameter draws,
+    and the history binned into `bins` quantile bins of the positive adstocked spend (at the
+    fitted half-life): mean ± 2 SE of paid GMV divided by the fitted time/day scale of its
+    minute and multiplied by the session's mean scale (so it is comparable with the curve).
+    The organic panel: uplift at average traffic against total steady spend in the history's
+    package mix, with its band, and the binned history (organic GMV over the fitted baseline
+    of its minute, minus one, times the mean baseline) against total adstocked spend.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    path = Path(path)
+    packages = [p for p in panel.packages if p in model.paid_]
+    minutes = model.session_minutes_
+    point = model.response(minutes, packages) if packages else None
+    session = np.asarray(panel.session)
+    minute = np.asarray(panel.minute)
+    spend_all = np.asarray(panel.spend, dtype=float)
+
+    panels = len(packages) + 1
+    columns = min(3, panels)
+    rows = int(np.ceil(panels / columns))
+    figure, axes = plt.subplots(rows, columns, figsize=(5.2 * columns, 4.0 * rows), squeeze=False)
+    for ax in axes.flat[panels:]:
+        ax.set_visible(False)
+
+    for i, package in enumerate(packages):
+        ax = axes.flat[i]
+        curve = model.paid_[package]
+        j = list(panel.packages).index(package)
+        spend = spend_all[:, j]
+        adstock = Carryover(half_lives=(curve.half_life(),)).apply_sessions(spend, session)
+        scale = row_scale(curve, model.basis_, session, minute)
+        k = packages.index(package)
+        term = point.paid[k]
+        mean_scale = float(np.mean(term.scale))
+        active = adstock > 1e-9
+        observed = binned(adstock[active],
+                          np.asarray(panel.paid_gmv)[active, j] / scale[active] * mean_scale, bins)
+        top = max(float(np.quantile(spend[spend > 0], 0.99)) if np.any(spend > 0) else 1.0,
+                  float(observed["x"].max()) if len(observed) else 0.0) * 1.15
+        grid = np.linspace(0.0, top, 200)
+        sampled = np.array([np.mean(t.scale) * t.saturation(grid)
+                            for t in paid_draws(model, package, minutes, n_draws, seed)])
+        _draw_curve(ax, grid, mean_scale * term.saturation(grid), sampled, observed,
+                    color="tab:blue")
+        typical = typical_spend(panel, package)
+        ax.axvline(typical, color="0.6", linestyle=":", linewidth=1.0,
+                   label=f"median spend {typical:.0f}")
+        shape = f", s={curve.saturation().shape:.2f}" if curve.family == "hill" else ""
+        ax.set_title(f"{package}: {curve.family} k={curve.saturation().k:.0f}{shape}, "
+                     f"half-life {curve.half_life():.1f} min", fontsize=10)
+        ax.set_xlabel("steady spend / adstocked spend (yuan/min)")
+        ax.set_ylabel("paid GMV at average traffic (yuan/min)")
+        ax.legend(fontsize=7, loc="lower right")
+
+    _plot_organic(axes.flat[len(packages)], model, panel, bins, n_draws, seed)
+    figure.suptitle(f"Fitted response curves ({model.n_sessions_} sessions, "
+                    f"{LEVEL:.0%} bands from parameter draws, observed: mean ± 2 SE per bin)",
+                    fontsize=12)
+    figure.tight_layout(rect=(0, 0, 1, 0.97))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+    return path
+
+
+def _draw_curve(ax, grid: np.ndarray, fitted: np.ndarray, sampled: np.ndarray,
+                observed: pd.DataFrame, color: str) -> None:
+    """Fitted line, its band from draws and the binned observations on one axis."""
+    if len(sampled):
+        low, high = np.nanquantile(sampled, [(1 - LEVEL) / 2, (1 + LEVEL) / 2], axis=0)
+        ax.fill_between(grid, low, high, color=color, alpha=0.2, linewidth=0,
+                        label=f"{LEVEL:.0%} band")
+    ax.plot(grid, fitted, color=color, linewidth=2.0, label="fitted")
+    if len(observed):
+        ax.errorbar(observed["x"], observed["y"], yerr=2 * observed["se"], fmt="o",
+                    color="black", markersize=3.5, elinewidth=1.0, capsize=2,
+                    label="observed (binned)")
+    ax.grid(True, alpha=0.3)
+    ax.set_xlim(left=0.0)
+
+
+def _plot_organic(ax, model: ResponseModel, panel: PanelLike, bins: int, n_draws: int,
+                  seed: int) -> None:
+    """Organic uplift against total spend (see `plot_curves`)."""
+    organic = model.organic_
+    session = np.asarray(panel.session)
+    spend = np.asarray(panel.spend, dtype=float)
+    packages = list(panel.packages)
+    leverage = np.array([organic.leverage()[p] for p in packages])
+    mix = spend.sum(axis=0) / max(float(spend.sum()), 1e-12)  # history's package mix
+    adstock = Carryover(half_lives=(organic.half_life(),)).apply_sessions(spend, session)
+    total = adstock.sum(axis=1)
+    base = row_scale(organic, model.basis_, session, np.asarray(panel.minute))
+    baseline = organic.baseline(model.basis_, model.session_minutes_)
+    mean_base = float(np.mean(baseline))
+    uplift = (np.asarray(panel.organic_gmv) / base - 1.0) * mean_base
+    observed = binned(total, uplift, bins)
+    grid = np.linspace(0.0, float(np.quantile(spend.sum(axis=1), 0.99)) * 1.15, 200)
+
+    def curve(params: np.ndarray | None) -> np.ndarray:
+        # c is clipped: a draw of log c far out (a ceiling at its bound has a huge SE) means
+        # no saturation (c -> inf, G(z) = z) or none at all (c -> 0), not inf * 0.
+        c = float(np.exp(np.clip(organic.param("log_c", params), -20.0, 27.0)))
+        lev = organic.leverage(params)
+        z = grid * float(mix @ np.array([lev[p] for p in packages]))
+        scale = np.mean(organic.baseline(model.basis_, model.session_minutes_, params))
+        return scale / organic.level * c * -np.expm1(np.minimum(-z / c, 700.0))
+
+    rng = np.random.default_rng(seed)
+    sampled = np.array([curve(d) for d in organic.draws(rng, n_draws)])
+    _draw_curve(ax, grid, curve(None), sampled, observed, color="tab:green")
+    ax.axhline(0.0, color="0.4", linewidth=0.8)
+    mixed = float(mix @ leverage)
+    ax.set_title(f"organic uplift: half-life {organic.half_life():.1f} min, "
+                 f"c={organic.ceiling():.0f}, mix leverage {mixed:+.2f}", fontsize=10)
+    ax.set_xlabel("total steady spend, history mix / adstocked (yuan/min)")
+    ax.set_ylabel("organic uplift at average traffic (yuan/min)")
+    ax.legend(fontsize=7, loc="upper left")
