@@ -23,7 +23,7 @@ app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Ad-spend planning for live-stream rooms: fit response curves, plan a "
                        "session's budget over audience packages and minutes, simulate.")
 console = Console()
-errors = Console(stderr=True)
+errors = Console(stderr=True, soft_wrap=True)  # never break a message a script may grep
 
 EXIT_INPUT, EXIT_INTERNAL, EXIT_INFEASIBLE = 2, 1, 3
 
