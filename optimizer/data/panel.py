@@ -30,6 +30,18 @@ class Panel:
     organic_gmv: np.ndarray
     packages: tuple[str, ...]
 
+    @property
+    def n_sessions(self) -> int:
+        return int(self.session.max()) + 1 if len(self.session) else 0
+
+    def sessions(self, chosen: Iterable[int]) -> Panel:
+        """The rows of the `chosen` sessions, renumbered 0.. in time order (for back-tests)."""
+        keep = np.isin(self.session, np.fromiter(chosen, dtype=int))
+        _, renumbered = np.unique(self.session[keep], return_inverse=True)
+        return Panel(ts=self.ts[keep], session=renumbered, minute=self.minute[keep],
+                     spend=self.spend[keep], paid_gmv=self.paid_gmv[keep],
+                     organic_gmv=self.organic_gmv[keep], packages=self.packages)
+
 
 def build_panel(spend: pd.DataFrame, room: pd.DataFrame, packages: Iterable[str]) -> Panel:
     """Spread `spend` rows (ts, package, spend, paid_gmv) over `room`'s minutes (sorted ts).
