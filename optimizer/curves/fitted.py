@@ -64,13 +64,17 @@ class FittedScale(BaseModel):
         values = self.params if params is None else params
         return float(values[len(self.coef) + self.theta_names.index(name)])
 
-    def scale(self, basis: SessionBasis, minute: np.ndarray, params: np.ndarray | None = None
-              ) -> np.ndarray:
-        """``exp(spline + average day effect)`` at minutes of session `minute` (n,), shape (n,)."""
+    def scale(self, basis: SessionBasis, minute: np.ndarray, params: np.ndarray | None = None,
+              day: int | None = None) -> np.ndarray:
+        """``exp(spline + day effect)`` at minutes of session `minute` (n,), shape (n,).
+
+        day: the history session whose day effect to use (a day like that one, for predictive
+        draws); None is the average day, ``log mean(exp(day effects))``.
+        """
         coef = np.asarray(self.coef if params is None else params[: len(self.coef)])
-        spline, day = coef[: basis.size], np.r_[0.0, coef[basis.size:]]
-        average_day = np.log(np.mean(np.exp(day)))
-        return np.exp(basis.design(minute) @ spline + average_day)
+        spline, days = coef[: basis.size], np.r_[0.0, coef[basis.size:]]
+        effect = np.log(np.mean(np.exp(days))) if day is None else days[day]
+        return np.exp(basis.design(minute) @ spline + effect)
 
     def draws(self, rng: np.random.Generator, n: int) -> np.ndarray:
         """Parameter draws from the asymptotic normal, shape (n, len(coef) + len(theta))."""

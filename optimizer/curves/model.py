@@ -162,26 +162,27 @@ class ResponseModel:
     def response(self, minutes: int, packages: Sequence[str] | None = None,
                  curves: Mapping[str, CurveSpec] | None = None,
                  draw: Mapping[str, np.ndarray] | None = None,
-                 switched_off: Collection[str] = ()) -> SessionResponse:
+                 switched_off: Collection[str] = (), day: int | None = None) -> SessionResponse:
         """Expected response of a new session of `minutes` minutes, at the average day.
 
         packages: column order of the response (default: the fitted packages). A package that
         was not fitted needs explicit settings in `curves`, or to be in `switched_off` (it gets
         no response: it will get no spend); settings in `curves` also override a fit.
         draw: optional parameter vectors ("organic" and package ids) replacing the estimates.
+        day: a history session whose day effects to use instead of the average day.
         """
         packages = tuple(packages or self.packages_)
         draw = draw or {}
         curves = curves or {}
         eye = np.eye(len(packages))
-        baseline = self.organic_.baseline(self.basis_, minutes, draw.get("organic"))
+        baseline = self.organic_.baseline(self.basis_, minutes, draw.get("organic"), day)
         paid = []
         for j, package in enumerate(packages):
             if package in curves:
                 paid.append(_explicit_term(curves[package], baseline, eye[j]))
             elif package in self.paid_:
                 paid.append(self.paid_[package].term(self.basis_, minutes, eye[j],
-                                                     draw.get(package)))
+                                                     draw.get(package), day))
             elif package in switched_off:
                 paid.append(ResponseTerm(scale=np.zeros(minutes), saturation=Linear(),
                                          carryover=Carryover(), weights=eye[j]))
@@ -194,19 +195,27 @@ class ResponseModel:
         fitted_leverage = self.organic_.leverage(draw.get("organic"))
         leverage = np.array([curves[p].organic_leverage if p in curves
                              else fitted_leverage.get(p, 0.0) for p in packages])
-        uplift = self.organic_.term(self.basis_, minutes, leverage, draw.get("organic"))
+        uplift = self.organic_.term(self.basis_, minutes, leverage, draw.get("organic"), day)
         return SessionResponse(packages=packages, baseline=baseline, paid=tuple(paid),
                                uplift=(uplift,))
 
     def response_draws(self, minutes: int, n: int, packages: Sequence[str] | None = None,
                        curves: Mapping[str, CurveSpec] | None = None, seed: int = 0,
-                       switched_off: Collection[str] = ()) -> list[SessionResponse]:
-        """`n` responses with parameters drawn from the fits' asymptotic normal distribution."""
+                       switched_off: Collection[str] = (), days: bool = True
+                       ) -> list[SessionResponse]:
+        """`n` responses with parameters drawn from the fits' asymptotic normal distribution.
+
+        days: also draw which history day the session is like (its fitted day effects, the
+        same day for every curve), so the draws span day-to-day variation as well: predictive
+        draws. False gives the average day: parameter uncertainty alone.
+        """
         rng = np.random.default_rng(seed)
         fitted = {"organic": self.organic_, **self.paid_}
         samples = {name: fit.draws(rng, n) for name, fit in fitted.items()}
+        chosen = rng.integers(self.n_sessions_, size=n) if days else [None] * n
         return [self.response(minutes, packages, curves,
-                              {name: s[i] for name, s in samples.items()}, switched_off)
+                              {name: s[i] for name, s in samples.items()}, switched_off,
+                              None if chosen[i] is None else int(chosen[i]))
                 for i in range(n)]
 
     def pessimistic_response(self, minutes: int, confidence: float,

@@ -51,16 +51,16 @@ class OrganicCurve(FittedScale):
         """c: yuan/min of uplift at saturation (at the average organic level)."""
         return float(np.exp(self.param("log_c", params)))
 
-    def baseline(self, basis: SessionBasis, minutes: int, params: np.ndarray | None = None
-                 ) -> np.ndarray:
-        """Expected organic GMV with no paid spend, shape (minutes,), yuan/min."""
-        return self.scale(basis, np.arange(minutes), params)
+    def baseline(self, basis: SessionBasis, minutes: int, params: np.ndarray | None = None,
+                 day: int | None = None) -> np.ndarray:
+        """Expected organic GMV with no paid spend, shape (minutes,), yuan/min (`scale`'s day)."""
+        return self.scale(basis, np.arange(minutes), params, day)
 
     def term(self, basis: SessionBasis, minutes: int, leverage: np.ndarray,
-             params: np.ndarray | None = None) -> ResponseTerm:
+             params: np.ndarray | None = None, day: int | None = None) -> ResponseTerm:
         """The uplift term for a new session; `leverage` (P,) in the response's package order."""
         c = self.ceiling(params)
-        return ResponseTerm(scale=self.baseline(basis, minutes, params) * c / self.level,
+        return ResponseTerm(scale=self.baseline(basis, minutes, params, day) * c / self.level,
                             saturation=Exponential(k=c),
                             carryover=Carryover(half_lives=(self.half_life(params),)),
                             weights=leverage)

@@ -54,9 +54,9 @@ class PackageCurve(FittedScale):
         return Exponential(k=k)
 
     def term(self, basis: SessionBasis, minutes: int, weights: np.ndarray,
-             params: np.ndarray | None = None) -> ResponseTerm:
-        """This package's paid-GMV term for a new session of `minutes` minutes."""
-        return ResponseTerm(scale=self.scale(basis, np.arange(minutes), params),
+             params: np.ndarray | None = None, day: int | None = None) -> ResponseTerm:
+        """This package's paid-GMV term for a new session of `minutes` minutes (`scale`'s day)."""
+        return ResponseTerm(scale=self.scale(basis, np.arange(minutes), params, day),
                             saturation=self.saturation(params),
                             carryover=Carryover(half_lives=(self.half_life(params),)),
                             weights=weights)
