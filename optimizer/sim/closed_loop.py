@@ -1,0 +1,174 @@
+"""Closed-loop sessions: a spend policy runs minute by minute through a noisy simulated session.
+
+The policy sees only what a bidder would see: the spend and GMV realised in the minutes before.
+Expected GMV in a minute depends only on spend up to that minute, so each minute is drawn as it
+happens, from the truth's `SessionResponse` of the session's day and the simulator's order
+noise. Many seeds make a distribution; policies share each seed's day (common random numbers).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+import pandas as pd
+
+from optimizer.sim.noise import draw_orders
+from optimizer.sim.simulator import LiveRoomSimulator
+
+
+@dataclass(frozen=True)
+class Observed:
+    """What a bidder has seen before minute t: arrays over minutes 0..t-1 (yuan).
+
+    spend, paid_gmv: (t, P); organic_gmv: (t,).
+    """
+
+    spend: np.ndarray
+    paid_gmv: np.ndarray
+    organic_gmv: np.ndarray
+
+
+class Policy(Protocol):
+    """Decides each minute's spend per package (yuan, shape (P,)) from what was observed."""
+
+    name: str
+
+    def spend(self, minute: int, observed: Observed) -> np.ndarray: ...
+
+
+PolicyFactory = Callable[[LiveRoomSimulator], Policy]
+"""Builds a policy for a simulator (inside the worker process, so it must be picklable)."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """Realised arrays of one closed-loop session: spend, paid_gmv (T, P); organic_gmv (T,)."""
+
+    spend: np.ndarray
+    paid_gmv: np.ndarray
+    organic_gmv: np.ndarray
+
+
+def run_session(sim: LiveRoomSimulator, policy: Policy, seed: int) -> Outcome:
+    """One noisy session of the scenario's length under `policy`; the day is drawn from `seed`.
+
+    The day draw comes first from its own generator, so every policy run with the same seed
+    meets the same day.
+    """
+    day_factor, package_factors = sim.draw_factors(np.random.default_rng(seed))
+    rng = np.random.default_rng([seed, 1])
+    truth = sim.response(day_factor=day_factor, package_factors=package_factors)
+    room = sim.scenario.room
+    aov = np.array([p.aov for p in sim.scenario.packages.values()])
+    noise = {"shape": room.order_value_shape, "dispersion": room.dispersion}
+    T, P = truth.minutes, len(truth.packages)
+    spend, paid, organic = np.zeros((T, P)), np.zeros((T, P)), np.zeros(T)
+    for t in range(T):
+        seen = Observed(spend[:t], paid[:t], organic[:t])
+        spend[t] = np.maximum(np.asarray(policy.spend(t, seen), dtype=float), 0.0)
+        # minutes after t have no spend yet, and GMV at t depends on nothing later
+        paid[t] = draw_orders(rng, truth.paid_gmv(spend)[t], aov, **noise)[0]
+        organic[t] = draw_orders(rng, truth.organic_gmv(spend)[t:t + 1], room.aov, **noise)[0][0]
+    return Outcome(spend=spend, paid_gmv=paid, organic_gmv=organic)
+
+
+def metrics(outcome: Outcome, budget: float, paid_roi_min: float | None) -> dict[str, float]:
+    """Realised totals (yuan), ROIs, pacing and floor misses of one session.
+
+    pacing_error: largest gap between cumulative spend and even pacing of the budget, as a
+    fraction of the budget; budget_error: total spend / budget - 1; paid_roi_miss: how far the
+    paid ROI fell short of its floor, relative (0 when met or no floor).
+    """
+    spend = float(outcome.spend.sum())
+    paid = float(outcome.paid_gmv.sum())
+    organic = float(outcome.organic_gmv.sum())
+    T = len(outcome.organic_gmv)
+    cumulative = np.cumsum(outcome.spend.sum(axis=1))
+    even = budget * np.arange(1, T + 1) / T
+    paid_roi = paid / spend if spend > 0 else float("nan")
+    miss = 0.0 if not paid_roi_min or spend == 0 else max(0.0, 1 - paid_roi / paid_roi_min)
+    return {"spend": spend, "paid_gmv": paid, "organic_gmv": organic, "total_gmv": paid + organic,
+            "paid_roi": paid_roi, "overall_roi": (paid + organic) / spend if spend else np.nan,
+            "budget_error": spend / budget - 1, "pacing_error": float(np.max(np.abs(
+                cumulative - even)) / budget), "paid_roi_miss": miss}
+
+
+def _run_one(args: tuple) -> dict:
+    sim, factory, seed, budget, paid_roi_min = args
+    policy = factory(sim)
+    row = metrics(run_session(sim, policy, seed), budget, paid_roi_min)
+    return {"policy": policy.name, "seed": seed, **row}
+
+
+def simulate_policies(sim: LiveRoomSimulator, factories: Sequence[PolicyFactory],
+                      seeds: Sequence[int], budget: float, paid_roi_min: float | None = None,
+                      workers: int = 2, progress: Callable[[], None] | None = None
+                      ) -> pd.DataFrame:
+    """Every policy on every seed: one row of `metrics` per (policy, seed), plus `regret`.
+
+    regret: 1 - total GMV / the total GMV of the policy named "oracle" on the same seed (when
+    one of the policies is called that). Runs in `workers` processes (factories must then be
+    picklable: module-level functions or classes), in this process when workers is 1;
+    `progress` is called after each finished session.
+    """
+    jobs = [(sim, f, s, budget, paid_roi_min) for f in factories for s in seeds]
+    rows = []
+    with ProcessPoolExecutor(max_workers=workers) if workers > 1 else _Inline() as pool:
+        for row in pool.map(_run_one, jobs):
+            rows.append(row)
+            if progress:
+                progress()
+    frame = pd.DataFrame(rows)
+    oracle = frame[frame["policy"] == "oracle"].set_index("seed")["total_gmv"]
+    if len(oracle):
+        frame["regret"] = 1 - frame["total_gmv"] / frame["seed"].map(oracle)
+    return frame
+
+
+class _Inline:
+    """`map` in this process, for one worker (and factories that cannot be pickled)."""
+
+    def __enter__(self) -> _Inline:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        return None
+
+    def map(self, function: Callable, items: Sequence) -> map:
+        return map(function, items)
+
+
+def distribution(frame: pd.DataFrame) -> pd.DataFrame:
+    """Mean, P10 and P90 of every metric per policy (rows: policy; columns: metric, stat)."""
+    numeric = frame.drop(columns=["seed"]).groupby("policy")
+    return numeric.agg(["mean", lambda s: s.quantile(0.1), lambda s: s.quantile(0.9)]).rename(
+        columns={"<lambda_0>": "p10", "<lambda_1>": "p90"}, level=1)
+
+
+@dataclass(frozen=True)
+class EvenPacing:
+    """Spend the budget evenly over the session in a fixed package mix (e.g. history's)."""
+
+    budget: float
+    minutes: int
+    mix: tuple[float, ...]
+    name: str = "even pacing"
+
+    def spend(self, minute: int, observed: Observed) -> np.ndarray:
+        mix = np.asarray(self.mix) / np.sum(self.mix)
+        return self.budget / self.minutes * mix
+
+
+@dataclass(frozen=True)
+class StaticSchedule:
+    """Spend a fixed schedule (T, P) whatever happens (e.g. a plan made before the session)."""
+
+    schedule: np.ndarray
+    name: str = "static plan"
+
+    def spend(self, minute: int, observed: Observed) -> np.ndarray:
+        return self.schedule[minute]
