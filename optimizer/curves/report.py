@@ -238,10 +238,8 @@ def plot_curves(model: ResponseModel, panel: PanelLike, path: str | Path, n_draw
     package mix, with its band, and the binned history (organic GMV over the fitted baseline
     of its minute, minus one, times the mean baseline) against total adstocked spend.
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
 
     path = Path(path)
     packages = [p for p in panel.packages if p in model.paid_]
@@ -254,7 +252,10 @@ def plot_curves(model: ResponseModel, panel: PanelLike, path: str | Path, n_draw
     panels = len(packages) + 1
     columns = min(3, panels)
     rows = int(np.ceil(panels / columns))
-    figure, axes = plt.subplots(rows, columns, figsize=(5.2 * columns, 4.0 * rows), squeeze=False)
+    # A bare Figure on the Agg canvas: no pyplot state, the caller's backend is left alone.
+    figure = Figure(figsize=(5.2 * columns, 4.0 * rows))
+    FigureCanvasAgg(figure)
+    axes = figure.subplots(rows, columns, squeeze=False)
     for ax in axes.flat[panels:]:
         ax.set_visible(False)
 
@@ -295,24 +296,40 @@ def plot_curves(model: ResponseModel, panel: PanelLike, path: str | Path, n_draw
     figure.tight_layout(rect=(0, 0, 1, 0.97))
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path, dpi=110)
-    plt.close(figure)
     return path
 
 
 def _draw_curve(ax, grid: np.ndarray, fitted: np.ndarray, sampled: np.ndarray,
                 observed: pd.DataFrame, color: str) -> None:
-    """Fitted line, its band from draws and the binned observations on one axis."""
+    """Fitted line, its band from draws and the binned observations on one axis.
+
+    The y range follows the line and the observations; a band reaching far beyond them (a
+    poorly determined fit) is cut at the edge, and its legend entry says so.
+    """
+    points = [np.asarray(fitted, dtype=float), np.zeros(1)]
+    if len(observed):
+        points += [(observed["y"] - 2 * observed["se"]).to_numpy(),
+                   (observed["y"] + 2 * observed["se"]).to_numpy()]
+    finite = np.concatenate(points)
+    finite = finite[np.isfinite(finite)]
+    bottom, top = float(finite.min()), float(finite.max())
+    margin = 0.6 * max(top - bottom, 1e-9)
+    limits = (bottom - 0.05 * (top - bottom), top + 0.08 * (top - bottom))
     if len(sampled):
         low, high = np.nanquantile(sampled, [(1 - LEVEL) / 2, (1 + LEVEL) / 2], axis=0)
+        clipped = bool(np.nanmin(low) < bottom - margin or np.nanmax(high) > top + margin)
+        limits = (min(limits[0], max(float(np.nanmin(low)), bottom - margin)),
+                  max(limits[1], min(float(np.nanmax(high)), top + margin)))
         ax.fill_between(grid, low, high, color=color, alpha=0.2, linewidth=0,
-                        label=f"{LEVEL:.0%} band")
+                        label=f"{LEVEL:.0%} band" + (" (cut at the frame)" if clipped else ""))
     ax.plot(grid, fitted, color=color, linewidth=2.0, label="fitted")
     if len(observed):
         ax.errorbar(observed["x"], observed["y"], yerr=2 * observed["se"], fmt="o",
                     color="black", markersize=3.5, elinewidth=1.0, capsize=2,
-                    label="observed (binned)")
+                    label="observed (binned, ±2 SE)")
     ax.grid(True, alpha=0.3)
-    ax.set_xlim(left=0.0)
+    ax.set_xlim(left=0.0, right=float(grid[-1]))
+    ax.set_ylim(*limits)
 
 
 def _plot_organic(ax, model: ResponseModel, panel: PanelLike, bins: int, n_draws: int,
@@ -331,7 +348,8 @@ def _plot_organic(ax, model: ResponseModel, panel: PanelLike, bins: int, n_draws
     mean_base = float(np.mean(baseline))
     uplift = (np.asarray(panel.organic_gmv) / base - 1.0) * mean_base
     observed = binned(total, uplift, bins)
-    grid = np.linspace(0.0, float(np.quantile(spend.sum(axis=1), 0.99)) * 1.15, 200)
+    top = max(float(np.quantile(total, 0.99)), float(observed["x"].max()), 1e-9)
+    grid = np.linspace(0.0, top * 1.15, 200)
 
     def curve(params: np.ndarray | None) -> np.ndarray:
         # c is clipped: a draw of log c far out (a ceiling at its bound has a huge SE) means
@@ -351,4 +369,4 @@ def _plot_organic(ax, model: ResponseModel, panel: PanelLike, bins: int, n_draws
                  f"c={organic.ceiling():.0f}, mix leverage {mixed:+.2f}", fontsize=10)
     ax.set_xlabel("total steady spend, history mix / adstocked (yuan/min)")
     ax.set_ylabel("organic uplift at average traffic (yuan/min)")
-    ax.legend(fontsize=7, loc="upper left")
+    ax.legend(fontsize=7, loc="best")

@@ -1,0 +1,91 @@
+"""Speed of loading the demo history and fitting its response curves.
+
+Loads `data/demo/spend.csv` and `data/demo/room.csv` with `optimizer.data.load_tables` (when
+`data/demo` is missing, an equivalent history is simulated: the default scenario, 21 days, into
+a temporary folder) and fits `ResponseModel` on it. Each step runs 5 times; the medians are
+printed with their ratio to the goal (load < 2 s, fit < 10 s; a ratio below 1 meets it) and
+written to `benchmarks/results/fit.txt`.
+
+Run: `.venv/bin/python benchmarks/bench_fit.py [--runs N]`
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from optimizer.curves import ResponseModel  # noqa: E402
+from optimizer.data import load_tables  # noqa: E402
+
+DEMO = ROOT / "data" / "demo"
+RESULTS = ROOT / "benchmarks" / "results" / "fit.txt"
+GOALS = {"load": 2.0, "fit": 10.0}  # seconds
+
+
+def demo_paths(scratch: Path) -> tuple[Path, Path, str]:
+    """The demo history's (spend, room) files, simulated into `scratch` if not shipped."""
+    spend, room = DEMO / "spend.csv", DEMO / "room.csv"
+    if spend.is_file() and room.is_file():
+        return spend, room, str(DEMO.relative_to(ROOT))
+    from optimizer.sim import Scenario, write_simulation
+
+    paths = write_simulation(Scenario.builtin("default"), days=21, seed=20261201, out_dir=scratch)
+    return paths["spend"], paths["room"], "simulated: default scenario, 21 days (no data/demo)"
+
+
+def timed(step: Callable[[], object], runs: int) -> tuple[list[float], object]:
+    """Wall-clock seconds of `runs` calls of `step`, and the last result."""
+    seconds, result = [], None
+    for _ in range(runs):
+        start = time.perf_counter()
+        result = step()
+        seconds.append(time.perf_counter() - start)
+    return seconds, result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5, help="runs per step (default 5)")
+    runs = parser.parse_args().runs
+
+    with tempfile.TemporaryDirectory() as scratch:
+        spend_path, room_path, source = demo_paths(Path(scratch))
+        load_seconds, (history, _) = timed(lambda: load_tables(spend_path, room_path), runs)
+        panel = history.panel()
+        fit_seconds, model = timed(lambda: ResponseModel().fit(panel), runs)
+
+    lines = [
+        f"bench_fit  {datetime.now():%Y-%m-%d %H:%M:%S}  python {platform.python_version()}  "
+        f"{platform.machine()}  cpus {os.cpu_count()}",
+        f"history: {source}: {history.sessions.shape[0]} sessions, {len(history.room)} live "
+        f"minutes, {len(history.spend)} spend rows, {len(history.packages)} packages",
+        f"runs per step: {runs} (median; ratio = median / goal, below 1 meets the goal)",
+        "",
+        f"{'step':<6}{'median s':>10}{'min s':>9}{'max s':>9}{'goal s':>8}{'ratio':>8}",
+    ]
+    for name, seconds in (("load", load_seconds), ("fit", fit_seconds)):
+        median = statistics.median(seconds)
+        lines.append(f"{name:<6}{median:>10.3f}{min(seconds):>9.3f}{max(seconds):>9.3f}"
+                     f"{GOALS[name]:>8.1f}{median / GOALS[name]:>8.2f}")
+    families = ", ".join(f"{p}={c.family}" for p, c in model.paid_.items())
+    lines += ["", f"fitted: {families}"]
+    text = "\n".join(lines) + "\n"
+    print(text, end="")
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(text)
+    print(f"written: {RESULTS.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,122 @@
+"""Fitted models as JSON artifacts: round trip, data fingerprint, unreadable files."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import numpy as np
+import pytest
+
+from optimizer.curves import (
+    FitOptions,
+    fingerprint,
+    from_artifact,
+    load_model,
+    save_model,
+    to_artifact,
+)
+from optimizer.errors import InputError
+
+
+def _schedule(small_fit) -> np.ndarray:
+    return small_fit.simulator.operator_spend(np.random.default_rng(7), 240)
+
+
+def test_round_trip_gives_identical_responses(small_fit, tmp_path):
+    model = small_fit.model
+    assert model.fingerprint_ == fingerprint(small_fit.panel, model.options)
+    path = save_model(to_artifact(model), tmp_path / "models" / "demo.json")
+    loaded = load_model(path)
+    assert loaded.fingerprint == model.fingerprint_
+    again = from_artifact(loaded)
+    assert again.fingerprint_ == model.fingerprint_
+    assert again.packages_ == model.packages_
+    assert again.n_sessions_ == model.n_sessions_
+    assert again.session_minutes_ == model.session_minutes_
+    spend = _schedule(small_fit)
+    for minutes in (240, 180):
+        before, after = model.response(minutes), again.response(minutes)
+        np.testing.assert_array_equal(after.baseline, before.baseline)
+        schedule = spend[:minutes]
+        np.testing.assert_array_equal(after.paid_gmv(schedule), before.paid_gmv(schedule))
+        np.testing.assert_array_equal(after.organic_gmv(schedule), before.organic_gmv(schedule))
+        np.testing.assert_array_equal(after.uplift_by_package(schedule),
+                                      before.uplift_by_package(schedule))
+
+
+def test_round_trip_keeps_covariances_and_draws(small_fit, tmp_path):
+    model = small_fit.model
+    path = save_model(to_artifact(model), tmp_path / "m.json")
+    again = from_artifact(load_model(path))
+    spend = _schedule(small_fit)
+    for before, after in zip(model.response_draws(240, 5, seed=4),
+                             again.response_draws(240, 5, seed=4), strict=True):
+        np.testing.assert_array_equal(after.paid_gmv(spend), before.paid_gmv(spend))
+    for package, curve in model.paid_.items():
+        assert again.paid_[package].cov == curve.cov
+        assert again.paid_[package].diagnostics == curve.diagnostics
+
+
+def test_saving_twice_gives_the_same_model(small_fit, tmp_path):
+    artifact = to_artifact(small_fit.model)
+    first = load_model(save_model(artifact, tmp_path / "a.json"))
+    second = load_model(save_model(first, tmp_path / "b.json"))
+    assert second == first
+
+
+def test_fingerprint_is_stable_and_follows_the_data(small_fit):
+    panel, options = small_fit.panel, small_fit.model.options
+    reference = fingerprint(panel, options)
+    assert fingerprint(panel, options) == reference
+    copied = dataclasses.replace(panel, organic_gmv=panel.organic_gmv.copy())
+    assert fingerprint(copied, options) == reference
+
+    organic = panel.organic_gmv.copy()
+    organic[100] += 0.01
+    assert fingerprint(dataclasses.replace(panel, organic_gmv=organic), options) != reference
+    spend = panel.spend.copy()
+    spend[5, 2] += 1.0
+    assert fingerprint(dataclasses.replace(panel, spend=spend), options) != reference
+    paid = panel.paid_gmv.copy()
+    paid[7, 0] += 1.0
+    assert fingerprint(dataclasses.replace(panel, paid_gmv=paid), options) != reference
+    fewer = dataclasses.replace(panel, packages=panel.packages[:-1] + ("other",))
+    assert fingerprint(fewer, options) != reference
+    assert fingerprint(panel, FitOptions(knot_minutes=30.0)) != reference
+
+
+@pytest.mark.parametrize("content", [
+    "not json at all",
+    '{"schema_version": 1',
+    json.dumps({"schema_version": 99}),
+    "",
+])
+def test_corrupt_file_is_an_input_error_naming_it(tmp_path, content):
+    path = tmp_path / "broken.json"
+    path.write_text(content)
+    with pytest.raises(InputError) as caught:
+        load_model(path)
+    assert caught.value.source == str(path)
+    assert str(path) in str(caught.value)
+
+
+def test_truncated_artifact_is_an_input_error(small_fit, tmp_path):
+    path = save_model(to_artifact(small_fit.model), tmp_path / "m.json")
+    text = path.read_text()
+    path.write_text(text[: len(text) // 2])
+    with pytest.raises(InputError, match="m.json"):
+        load_model(path)
+
+
+def test_binary_garbage_is_an_input_error(tmp_path):
+    path = tmp_path / "garbage.json"
+    path.write_bytes(b"\xff\xfe\x00\x81" * 10)
+    with pytest.raises(InputError, match="garbage.json"):
+        load_model(path)
+
+
+def test_missing_file_is_an_input_error(tmp_path):
+    path = tmp_path / "nowhere.json"
+    with pytest.raises(InputError, match="nowhere.json"):
+        load_model(path)

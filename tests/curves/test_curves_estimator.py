@@ -1,0 +1,187 @@
+"""Analytic gradients of the fitted factors, and the estimator on data from its own model."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from optimizer.curves.basis import SessionBasis, day_dummies
+from optimizer.curves.estimator import fit_multiplicative, poisson_deviance
+from optimizer.curves.factors import PaidFactor, UpliftFactor, carryover_with_slope
+from optimizer.curves.transforms import Carryover
+
+MINUTES = 240
+
+
+def _spend(rng: np.random.Generator, sessions: int, level: float, packages: int = 1
+           ) -> np.ndarray:
+    """Operator-like spend: levels held 3-15 minutes, switched off now and then; (n, packages)."""
+    columns = []
+    for _ in range(packages):
+        pieces = []
+        while sum(len(p) for p in pieces) < sessions * MINUTES:
+            length = int(rng.integers(3, 16))
+            on = rng.random() > 0.15
+            pieces.append(np.full(length, level * rng.lognormal(0.0, 0.6) if on else 0.0))
+        columns.append(np.concatenate(pieces)[: sessions * MINUTES])
+    return np.column_stack(columns)
+
+
+def _design(sessions: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, SessionBasis]:
+    session = np.repeat(np.arange(sessions), MINUTES)
+    minute = np.tile(np.arange(MINUTES), sessions)
+    basis = SessionBasis.for_horizon(MINUTES, 20.0)
+    X = np.column_stack([basis.design(minute), day_dummies(session, sessions)])
+    return X, session, minute, basis
+
+
+def _jacobian_by_differences(factor, theta: np.ndarray, step: float = 1e-6) -> np.ndarray:
+    columns = []
+    for i in range(len(theta)):
+        up, down = theta.copy(), theta.copy()
+        up[i] += step
+        down[i] -= step
+        columns.append((factor(up)[0] - factor(down)[0]) / (2 * step))
+    return np.column_stack(columns)
+
+
+# -- gradients ------------------------------------------------------------------------------
+def test_carryover_slope_matches_differences():
+    rng = np.random.default_rng(0)
+    x = _spend(rng, 3, 50.0)[:, 0]
+    session = np.repeat(np.arange(3), MINUTES)
+    log_h = np.log(3.0)
+    _, slope = carryover_with_slope(x, session, 3.0)
+    step = 1e-6
+
+    def adstock(value: float) -> np.ndarray:
+        return Carryover(half_lives=(np.exp(value),)).apply_sessions(x, session)
+
+    numeric = (adstock(log_h + step) - adstock(log_h - step)) / (2 * step)
+    np.testing.assert_allclose(slope, numeric, rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.parametrize(("family", "theta"), [
+    ("exponential", [np.log(2.5), np.log(90.0)]),
+    ("hill", [np.log(3.0), np.log(150.0), 0.7]),
+    ("hill", [np.log(1.2), np.log(40.0), 0.98]),
+])
+def test_paid_factor_gradient_matches_differences(family, theta):
+    rng = np.random.default_rng(1)
+    spend = _spend(rng, 3, 60.0)[:, 0]
+    session = np.repeat(np.arange(3), MINUTES)
+    factor = PaidFactor(spend, session, family)
+    theta = np.array(theta)
+    F, dF = factor(theta)
+    assert dF.shape == (len(spend), len(factor.names))
+    np.testing.assert_allclose(F, factor.saturation(theta)(
+        Carryover(half_lives=(np.exp(theta[0]),)).apply_sessions(spend, session)), rtol=1e-12)
+    np.testing.assert_allclose(dF, _jacobian_by_differences(factor, theta), rtol=1e-5,
+                               atol=1e-8)
+
+
+@pytest.mark.parametrize("leverage", [[0.6, 0.4, -0.5], [1.5, -0.2, 0.3]])
+def test_uplift_factor_gradient_matches_differences(leverage):
+    rng = np.random.default_rng(2)
+    spend = _spend(rng, 3, 50.0, packages=3)
+    session = np.repeat(np.arange(3), MINUTES)
+    factor = UpliftFactor(spend, session, level=400.0)
+    theta = np.r_[np.log(12.0), leverage, np.log(250.0)]
+    F, dF = factor(theta)
+    assert dF.shape == (len(spend), len(theta))
+    assert np.all(F > 0)
+    np.testing.assert_allclose(dF, _jacobian_by_differences(factor, theta), rtol=1e-5,
+                               atol=1e-9)
+
+
+def test_poisson_deviance_closed_form():
+    y = np.array([0.0, 3.0, 10.0])
+    mu = np.array([1.0, 2.0, 12.0])
+    expected = 2 * (1.0 + (3 * np.log(1.5) - 1.0) + (10 * np.log(10 / 12) + 2.0))
+    assert poisson_deviance(y, mu) == pytest.approx(expected, rel=1e-12)
+    assert poisson_deviance(mu, mu) == pytest.approx(0.0, abs=1e-12)
+
+
+# -- recovery on the estimator's own model --------------------------------------------------
+def _quasi_poisson(rng: np.random.Generator, mu: np.ndarray, dispersion: float) -> np.ndarray:
+    """Draws with mean mu and variance dispersion * mu (GMV-like: a multiple of `dispersion`)."""
+    return dispersion * rng.poisson(mu / dispersion)
+
+
+def _true_coef(rng: np.random.Generator, basis: SessionBasis, sessions: int,
+               level: float) -> np.ndarray:
+    knots = np.linspace(0, 1, basis.size)
+    spline = np.log(level) + np.log(0.45 + 0.55 * np.sin(np.pi * np.clip(knots * 1.2, 0, 1)))
+    return np.r_[spline, rng.normal(0.0, 0.08, sessions - 1)]
+
+
+def _check_within(fit, truth: np.ndarray, names: list[str], n_se: float = 4.0) -> None:
+    se = np.sqrt(np.diag(fit.cov))
+    z = (fit.params - truth) / se
+    worst = int(np.argmax(np.abs(z)))
+    assert np.all(np.abs(z) < n_se), (
+        f"{names[worst]}: estimate {fit.params[worst]:.4f}, truth {truth[worst]:.4f}, "
+        f"SE {se[worst]:.4f} ({z[worst]:+.1f} SE)")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("family", "theta"), [
+    ("exponential", [np.log(2.5), np.log(80.0)]),
+    ("hill", [np.log(3.0), np.log(120.0), 0.7]),
+])
+def test_paid_fit_recovers_its_own_model(family, theta):
+    rng = np.random.default_rng(10)
+    sessions = 40
+    X, session, _, basis = _design(sessions)
+    spend = _spend(rng, sessions, 50.0)[:, 0]
+    coef = _true_coef(rng, basis, sessions, 600.0)
+    factor = PaidFactor(spend, session, family)
+    theta = np.array(theta)
+    dispersion = 40.0
+    y = _quasi_poisson(rng, np.exp(X @ coef) * factor(theta)[0], dispersion)
+    start = np.array([np.log(2.0), np.log(100.0), 0.9][: len(theta)])
+    bounds = [(np.log(0.1), np.log(60.0)), (np.log(0.5), np.log(5e4)), (0.2, 1.0)]
+    fit = fit_multiplicative(y, X, factor, start, bounds[: len(theta)], session)
+    assert fit.converged
+    names = [f"coef[{i}]" for i in range(len(coef))] + list(factor.names)
+    _check_within(fit, np.r_[coef, theta], names)
+    # Pearson dispersion of draws with variance = dispersion * mean
+    assert fit.dispersion == pytest.approx(dispersion, rel=0.1)
+
+
+@pytest.mark.slow
+def test_organic_fit_recovers_its_own_model():
+    rng = np.random.default_rng(11)
+    sessions = 40
+    X, session, _, basis = _design(sessions)
+    spend = _spend(rng, sessions, 60.0, packages=3)
+    coef = _true_coef(rng, basis, sessions, 400.0)
+    level = 420.0
+    factor = UpliftFactor(spend, session, level)
+    theta = np.r_[np.log(15.0), 1.0, 0.6, -0.5, np.log(300.0)]
+    y = _quasi_poisson(rng, np.exp(X @ coef) * factor(theta)[0], 30.0)
+    start = np.r_[np.log(10.0), np.zeros(3), np.log(level)]
+    bounds = [(0.0, np.log(240.0)), *[(-20.0, 20.0)] * 3, (np.log(level * 0.02),
+                                                            np.log(level * 100))]
+    fit = fit_multiplicative(y, X, factor, start, bounds, session)
+    assert fit.converged
+    names = [f"coef[{i}]" for i in range(len(coef))] + [
+        "log_half_life", "leverage:0", "leverage:1", "leverage:2", "log_c"]
+    _check_within(fit, np.r_[coef, theta], names)
+
+
+def test_zero_spend_rows_and_no_signal_fit_a_flat_curve():
+    """With no spend effect in the data the fitted curve is flat within its standard error."""
+    rng = np.random.default_rng(12)
+    sessions = 20
+    X, session, _, basis = _design(sessions)
+    spend = _spend(rng, sessions, 50.0)[:, 0]
+    coef = _true_coef(rng, basis, sessions, 300.0)
+    y = _quasi_poisson(rng, np.exp(X @ coef), 20.0)  # organic-like: no paid factor at all
+    factor = UpliftFactor(spend[:, None], session, float(np.mean(y)))
+    start = np.r_[np.log(10.0), 0.0, np.log(np.mean(y))]
+    bounds = [(0.0, np.log(240.0)), (-20.0, 20.0), (np.log(np.mean(y) * 0.02),
+                                                   np.log(np.mean(y) * 100))]
+    fit = fit_multiplicative(y, X, factor, start, bounds, session)
+    leverage, se = fit.theta[1], np.sqrt(fit.cov[X.shape[1] + 1, X.shape[1] + 1])
+    assert abs(leverage) < 4 * se

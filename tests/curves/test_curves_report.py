@@ -1,0 +1,180 @@
+"""The fit report: summary tables, shared helpers and the curves chart."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from optimizer.curves import ResponseModel
+from optimizer.curves.report import (
+    ORGANIC_COLUMNS,
+    SUMMARY_COLUMNS,
+    binned,
+    fit_summary,
+    leverage_at_zero,
+    marginal_roi,
+    organic_summary,
+    paid_draws,
+    plot_curves,
+    row_scale,
+    typical_spend,
+)
+from optimizer.curves.response import ResponseTerm
+from optimizer.curves.transforms import Carryover, Exponential, Hill
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture(scope="module")
+def summary(small_fit):
+    return fit_summary(small_fit.model, small_fit.panel, n_draws=100)
+
+
+def test_summary_has_one_row_per_package_and_the_documented_columns(small_fit, summary):
+    assert list(summary.index) == list(small_fit.panel.packages)
+    assert list(summary.columns) == list(SUMMARY_COLUMNS)
+
+
+def test_summary_numbers_agree_with_the_fits(small_fit, summary):
+    model = small_fit.model
+    for package, row in summary.iterrows():
+        curve = model.paid_[package]
+        assert row["family"] == curve.family
+        assert row["half_life"] == pytest.approx(curve.half_life())
+        assert row["half_life_se"] == pytest.approx(
+            curve.half_life() * curve.standard_error("log_half_life"))
+        assert row["k"] == pytest.approx(curve.saturation().k)
+        assert np.isnan(row["shape"]) == (curve.family == "exponential")
+        assert row["typical_spend"] == pytest.approx(typical_spend(small_fit.panel, package))
+        assert row["organic_leverage"] == pytest.approx(model.organic_.leverage()[package])
+        assert row["holdout_wape"] == pytest.approx(curve.diagnostics.holdout_wape[curve.family])
+        assert row["noise_floor_wape"] == pytest.approx(curve.diagnostics.noise_floor_wape)
+        assert row["note"] == ""
+
+
+def test_summary_intervals_bracket_the_estimates(summary):
+    assert np.all(summary["half_life_se"] > 0)
+    assert np.all(summary["marginal_roi"] > 0)
+    assert np.all(summary["marginal_roi_low"] < summary["marginal_roi_high"])
+    assert np.all(summary["organic_leverage_low"] < summary["organic_leverage"])
+    assert np.all(summary["organic_leverage"] < summary["organic_leverage_high"])
+
+
+def test_marginal_roi_point_is_the_fitted_slope_at_typical_spend(small_fit, summary):
+    model = small_fit.model
+    response = model.response(model.session_minutes_)
+    for j, package in enumerate(response.packages):
+        term = response.paid[j]
+        x = summary.loc[package, "typical_spend"]
+        expected = np.mean(term.scale * term.saturation.derivative(np.array(x)))
+        assert summary.loc[package, "marginal_roi"] == pytest.approx(expected, rel=1e-12)
+
+
+def test_organic_summary_is_one_documented_row(small_fit):
+    frame = organic_summary(small_fit.model)
+    assert list(frame.index) == ["organic"]
+    assert list(frame.columns) == list(ORGANIC_COLUMNS)
+    row = frame.iloc[0]
+    organic = small_fit.model.organic_
+    assert row["half_life"] == pytest.approx(organic.half_life())
+    assert row["ceiling_low"] <= row["ceiling"] <= row["ceiling_high"]
+    assert row["level"] == pytest.approx(np.mean(small_fit.panel.organic_gmv))
+    assert row["n"] == len(small_fit.panel.organic_gmv)
+
+
+def test_unfitted_package_gets_a_row_with_its_reason(small_fit, tmp_path):
+    panel = small_fit.panel
+    spend, paid = panel.spend.copy(), panel.paid_gmv.copy()
+    spend[40:, 0] = 0.0  # 40 minutes of spend: too few to fit (FitOptions: 60)
+    paid[40:, 0] = 0.0
+    sparse = dataclasses.replace(panel, spend=spend, paid_gmv=paid)
+    model = ResponseModel().fit(sparse)
+    frame = fit_summary(model, sparse, n_draws=20)
+    first = frame.iloc[0]
+    assert first["family"] == "" and np.isnan(first["marginal_roi"])
+    assert "minutes with spend" in first["note"]
+    assert first["typical_spend"] == pytest.approx(np.median(spend[:40, 0][spend[:40, 0] > 0]))
+    assert frame.iloc[1:]["family"].ne("").all()
+    path = plot_curves(model, sparse, tmp_path / "sparse.png", n_draws=20)
+    assert path.read_bytes()[:8] == PNG_MAGIC
+
+
+def test_plot_curves_writes_a_png(small_fit, tmp_path):
+    path = plot_curves(small_fit.model, small_fit.panel, tmp_path / "charts" / "curves.png",
+                       n_draws=50)
+    assert path == tmp_path / "charts" / "curves.png"
+    content = path.read_bytes()
+    assert content[:8] == PNG_MAGIC and len(content) > 20_000
+
+
+# -- helpers --------------------------------------------------------------------------------
+def test_marginal_roi_is_the_slope_of_session_paid_gmv():
+    minutes = 90
+    scale = np.linspace(200.0, 600.0, minutes)
+    for saturation in (Exponential(k=80.0), Hill(k=120.0, shape=0.7)):
+        term = ResponseTerm(scale, saturation, Carryover(), np.ones(1))
+        for x in (10.0, 45.0, 150.0):
+            h = 1e-4 * x
+
+            def total(level: float, term=term) -> float:
+                return float(term.value(np.full((minutes, 1), level)).sum())
+
+            numeric = (total(x + h) - total(x - h)) / (2 * h * minutes)
+            assert marginal_roi(term, x) == pytest.approx(numeric, rel=1e-6)
+        levels = np.array([10.0, 45.0])
+        np.testing.assert_allclose(marginal_roi(term, levels),
+                                   [marginal_roi(term, v) for v in levels])
+
+
+def test_leverage_at_zero_of_the_truth_is_traffic_times_leverage(small_fit):
+    simulator = small_fit.simulator
+    truth = simulator.response()
+    m = simulator.levels()
+    expected = [t.organic_leverage * m.mean() for t in simulator.scenario.packages.values()]
+    np.testing.assert_allclose(leverage_at_zero(truth), expected, rtol=1e-12)
+
+
+def test_leverage_at_zero_of_a_fit_is_its_leverage_at_mean_baseline(small_fit):
+    model = small_fit.model
+    response = model.response(model.session_minutes_)
+    ratio = np.mean(response.baseline) / model.organic_.level
+    expected = [model.organic_.leverage()[p] * ratio for p in response.packages]
+    np.testing.assert_allclose(leverage_at_zero(response), expected, rtol=1e-10)
+
+
+def test_paid_draws_scatter_around_the_fit(small_fit):
+    model = small_fit.model
+    package = model.packages_[0]
+    draws = paid_draws(model, package, 240, 300, seed=1)
+    point = model.paid_[package].term(model.basis_, 240, np.ones(1))
+    x = 50.0
+    values = np.array([marginal_roi(t, x) for t in draws])
+    assert np.quantile(values, 0.05) < marginal_roi(point, x) < np.quantile(values, 0.95)
+    again = paid_draws(model, package, 240, 300, seed=1)
+    assert marginal_roi(again[7], x) == marginal_roi(draws[7], x)
+
+
+def test_row_scale_uses_each_session_day_effect(small_fit):
+    model, panel = small_fit.model, small_fit.panel
+    curve = model.paid_[model.packages_[0]]
+    rows = row_scale(curve, model.basis_, panel.session, panel.minute)
+    coef = np.asarray(curve.coef)
+    day = np.r_[0.0, coef[model.basis_.size:]]
+    first = panel.session == 0
+    np.testing.assert_allclose(
+        rows[first], np.exp(model.basis_.design(panel.minute[first]) @ coef[: model.basis_.size]))
+    last = panel.session == panel.session.max()
+    ratio = rows[last] / np.exp(model.basis_.design(panel.minute[last])
+                                @ coef[: model.basis_.size])
+    np.testing.assert_allclose(ratio, np.exp(day[-1]))
+
+
+def test_binned_means_and_standard_errors():
+    x = np.arange(100, dtype=float)
+    y = 2 * x
+    table = binned(x, y, 4)
+    assert list(table["n"]) == [25, 25, 25, 25]
+    np.testing.assert_allclose(table["y"], 2 * table["x"])
+    np.testing.assert_allclose(table["se"], np.std(2 * np.arange(25.0), ddof=1) / 5)
