@@ -14,7 +14,6 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from optimizer.curves.basis import SessionBasis
 from optimizer.curves.model import SCHEMA_VERSION, FitOptions, ResponseModel
 from optimizer.curves.organic import OrganicCurve
 from optimizer.curves.paid import PackageCurve
@@ -30,7 +29,6 @@ class ModelArtifact(BaseModel):
     fingerprint: str
     created: datetime
     options: FitOptions
-    basis: SessionBasis
     n_sessions: int
     session_minutes: int
     packages: list[str]
@@ -43,7 +41,6 @@ def to_artifact(model: ResponseModel) -> ModelArtifact:
     """The artifact of a fitted model."""
     return ModelArtifact(fingerprint=model.fingerprint_,
                          created=datetime.now().replace(microsecond=0), options=model.options,
-                         basis=model.basis_,
                          n_sessions=model.n_sessions_, session_minutes=model.session_minutes_,
                          packages=list(model.packages_), paid=model.paid_,
                          unfitted=model.unfitted_, organic=model.organic_)
@@ -53,7 +50,6 @@ def from_artifact(artifact: ModelArtifact) -> ResponseModel:
     """A fitted `ResponseModel` from its artifact."""
     model = ResponseModel(artifact.options)
     model.fingerprint_ = artifact.fingerprint
-    model.basis_ = artifact.basis
     model.n_sessions_ = artifact.n_sessions
     model.session_minutes_ = artifact.session_minutes
     model.packages_ = tuple(artifact.packages)

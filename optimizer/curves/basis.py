@@ -49,3 +49,10 @@ class SessionBasis(BaseModel):
 def day_dummies(session: np.ndarray, n_sessions: int) -> np.ndarray:
     """One column per session after the first, shape (n, n_sessions - 1): the day effects."""
     return np.eye(n_sessions)[np.asarray(session)][:, 1:]
+
+
+def design(basis: SessionBasis, minute: np.ndarray, session: np.ndarray) -> np.ndarray:
+    """[spline(minute), day dummies], shape (n, basis.size + n_sessions - 1)."""
+    session = np.asarray(session)
+    n_sessions = int(session.max()) + 1 if len(session) else 1
+    return np.column_stack([basis.design(minute), day_dummies(session, n_sessions)])

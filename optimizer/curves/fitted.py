@@ -10,12 +10,13 @@ from __future__ import annotations
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
-from optimizer.curves.basis import SessionBasis
-from optimizer.curves.estimator import MultiplicativeFit
+from optimizer.curves.basis import SessionBasis, design
+from optimizer.curves.estimator import Factor, fit_multiplicative
 
 
 class FitDiagnostics(BaseModel):
-    """How a fit went: quasi-deviance, Pearson dispersion, rows used, held-out error."""
+    """How a fit went: quasi-deviance, Pearson dispersion, rows used, and on the held-out
+    sessions: quasi-deviance of each candidate (family and knot spacing) and WAPE."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -23,6 +24,7 @@ class FitDiagnostics(BaseModel):
     dispersion: float
     n: int
     converged: bool
+    holdout_deviance: dict[str, float] = {}
     holdout_wape: dict[str, float] = {}
     noise_floor_wape: float | None = None
 
@@ -30,26 +32,38 @@ class FitDiagnostics(BaseModel):
 class FittedScale(BaseModel):
     """Coefficients of ``exp(X @ coef) * F(theta)`` with X = [spline basis, day dummies].
 
+    basis: the time-of-session spline this curve was fitted with.
     coef: spline coefficients then one day effect per session after the first (log scale).
-    theta: the factor's parameters, named by `theta_names`.
+    theta: the factor's parameters, named by `theta_names`, within `bounds`.
     cov: joint HAC covariance of (coef, theta), shape (len(coef) + len(theta),) * 2.
     """
 
     model_config = ConfigDict(extra="forbid")
 
+    basis: SessionBasis
     coef: list[float]
     theta: list[float]
     theta_names: list[str]
+    bounds: list[tuple[float, float]]
     cov: list[list[float]]
     diagnostics: FitDiagnostics
 
     @staticmethod
-    def state_from(fit: MultiplicativeFit, names: tuple[str, ...]) -> dict:
-        """Field values of a fitted scale from an estimator result."""
+    def estimate(y: np.ndarray, minute: np.ndarray, session: np.ndarray, basis: SessionBasis,
+                 factor: Factor, names: tuple[str, ...], theta0: np.ndarray,
+                 bounds: list[tuple[float, float]], maxlags: int) -> dict:
+        """Fit ``exp(spline(minute) + day(session)) * factor(theta)``; field values of the result.
+
+        y, minute, session: (n,) rows of live minutes, sessions numbered 0.. contiguous.
+        """
+        X = design(basis, minute, session)
+        fit = fit_multiplicative(y, X, factor, theta0, bounds, session, maxlags)
         return {
+            "basis": basis,
             "coef": fit.coef.tolist(),
             "theta": fit.theta.tolist(),
             "theta_names": list(names),
+            "bounds": [tuple(map(float, b)) for b in bounds],
             "cov": fit.cov.tolist(),
             "diagnostics": FitDiagnostics(deviance=fit.deviance, dispersion=fit.dispersion,
                                           n=fit.n, converged=fit.converged),
@@ -64,7 +78,12 @@ class FittedScale(BaseModel):
         values = self.params if params is None else params
         return float(values[len(self.coef) + self.theta_names.index(name)])
 
-    def scale(self, basis: SessionBasis, minute: np.ndarray, params: np.ndarray | None = None,
+    def day_effects(self, params: np.ndarray | None = None) -> np.ndarray:
+        """Log day effect of every history session (the first is 0), shape (n_sessions,)."""
+        coef = np.asarray(self.coef if params is None else params[: len(self.coef)])
+        return np.r_[0.0, coef[self.basis.size:]]
+
+    def scale(self, minute: np.ndarray, params: np.ndarray | None = None,
               day: int | None = None) -> np.ndarray:
         """``exp(spline + day effect)`` at minutes of session `minute` (n,), shape (n,).
 
@@ -72,14 +91,26 @@ class FittedScale(BaseModel):
         draws); None is the average day, ``log mean(exp(day effects))``.
         """
         coef = np.asarray(self.coef if params is None else params[: len(self.coef)])
-        spline, days = coef[: basis.size], np.r_[0.0, coef[basis.size:]]
+        days = self.day_effects(params)
         effect = np.log(np.mean(np.exp(days))) if day is None else days[day]
-        return np.exp(basis.design(minute) @ spline + effect)
+        return np.exp(self.basis.design(minute) @ coef[: self.basis.size] + effect)
+
+    def history_scale(self, minute: np.ndarray, session: np.ndarray) -> np.ndarray:
+        """The fitted scale on history rows, each with its own session's day effect, (n,)."""
+        spline = self.basis.design(minute) @ np.asarray(self.coef[: self.basis.size])
+        return np.exp(spline + self.day_effects()[np.asarray(session)])
 
     def draws(self, rng: np.random.Generator, n: int) -> np.ndarray:
-        """Parameter draws from the asymptotic normal, shape (n, len(coef) + len(theta))."""
-        return rng.multivariate_normal(self.params, np.asarray(self.cov), size=n,
-                                       check_valid="ignore", method="eigh")
+        """Parameter draws from the asymptotic normal, shape (n, len(coef) + len(theta)).
+
+        Nonlinear parameters are kept within the bounds they were estimated in: at a bound the
+        normal approximation says little, and a draw past it can be meaningless (a zero scale).
+        """
+        draws = rng.multivariate_normal(self.params, np.asarray(self.cov), size=n,
+                                        check_valid="ignore", method="eigh")
+        low, high = np.array(self.bounds).T
+        draws[:, len(self.coef):] = np.clip(draws[:, len(self.coef):], low, high)
+        return draws
 
     def standard_error(self, name: str) -> float:
         index = len(self.coef) + self.theta_names.index(name)

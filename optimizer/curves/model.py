@@ -11,13 +11,15 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from threadpoolctl import threadpool_limits
 
-from optimizer.curves.basis import SessionBasis, day_dummies
+from optimizer.curves.basis import SessionBasis
+from optimizer.curves.estimator import poisson_deviance
 from optimizer.curves.organic import OrganicCurve
 from optimizer.curves.paid import Family, PackageCurve
 from optimizer.curves.response import ResponseTerm, SessionResponse
@@ -48,18 +50,31 @@ class CurveSpec(Protocol):
 
 
 class FitOptions(BaseModel):
-    """How to fit. knot_minutes: spacing of the time-of-session spline (minutes);
-    holdout_fraction: share of the latest sessions held out to choose each package's saturation
-    family; hac_maxlags: Newey-West lags (minutes); min_active_minutes: fewest minutes with
+    """How to fit. knot_minutes: spacings of the time-of-session spline to choose from
+    (minutes; the first is used when no sessions can be held out); holdout_fraction: share of
+    the latest sessions held out to choose spacing and each package's saturation family by
+    quasi-deviance; hac_maxlags: Newey-West lags (minutes); min_active_minutes: fewest minutes with
     spend a package needs to be fitted."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     families: tuple[Family, ...] = ("exponential", "hill")
-    knot_minutes: float = Field(default=20.0, gt=0)
+    knot_minutes: tuple[float, ...] = (5.0, 10.0, 20.0, 40.0)
     holdout_fraction: float = Field(default=0.2, ge=0, lt=1)
     hac_maxlags: int = Field(default=15, ge=0)
     min_active_minutes: int = Field(default=60, ge=1)
+
+    @field_validator("knot_minutes", mode="before")
+    @classmethod
+    def _one_or_more(cls, value: object) -> object:
+        return (value,) if isinstance(value, int | float) else value
+
+    @field_validator("knot_minutes")
+    @classmethod
+    def _positive(cls, value: tuple[float, ...]) -> tuple[float, ...]:
+        if not value or min(value) <= 0:
+            raise ValueError("knot spacings must be positive minutes, at least one")
+        return value
 
 
 Progress = Callable[[str], None]
@@ -81,8 +96,8 @@ def fingerprint(panel: PanelLike, options: FitOptions) -> str:
 class ResponseModel:
     """Paid-GMV curves per audience package and the room's organic uplift model.
 
-    Fitted state: `packages_` (package ids fitted, in history order), `basis_` (time-of-session
-    spline), `paid_` (package -> PackageCurve), `organic_` (OrganicCurve), `unfitted_`
+    Fitted state: `packages_` (package ids fitted, in history order), `paid_` (package ->
+    PackageCurve, each with its own time-of-session spline), `organic_` (OrganicCurve), `unfitted_`
     (package -> why it was not fitted), `n_sessions_`, `session_minutes_` (longest session),
     `fingerprint_` (of the data and options, see `fingerprint`).
     """
@@ -100,62 +115,97 @@ class ResponseModel:
             return self._fit(panel, progress or (lambda _step: None))
 
     def _fit(self, panel: PanelLike, tell: Progress) -> ResponseModel:
-        session = np.asarray(panel.session)
+        session, minute = np.asarray(panel.session), np.asarray(panel.minute)
         self.fingerprint_ = fingerprint(panel, self.options)
         self.n_sessions_ = int(session.max()) + 1
-        self.session_minutes_ = int(np.asarray(panel.minute).max()) + 1
-        self.basis_ = SessionBasis.for_horizon(self.session_minutes_, self.options.knot_minutes)
-        X = np.column_stack([self.basis_.design(panel.minute),
-                             day_dummies(session, self.n_sessions_)])
-        train = self._train_mask(session)
-        self.paid_, self.unfitted_ = {}, {}
-        for j, package in enumerate(panel.packages):
+        self.session_minutes_ = int(minute.max()) + 1
+        rows = _Rows(session, minute, self._train_mask(session))
+        active = np.count_nonzero(panel.spend > 0, axis=0)
+        self.unfitted_ = {
+            p: f"only {n} minutes with spend in history (at least "
+               f"{self.options.min_active_minutes} needed)"
+            for p, n in zip(panel.packages, active, strict=True)
+            if n < self.options.min_active_minutes}
+        fitted = [j for j, p in enumerate(panel.packages) if p not in self.unfitted_]
+        candidates = self._candidates(rows)
+        trials = {panel.packages[j]: _Trials(panel.packages[j], panel.paid_gmv[:, j],
+                                             panel.spend[:, j], rows, self.options.hac_maxlags)
+                  for j in fitted}
+        knots = self._paid_knots(trials, candidates, tell)
+        self.paid_ = {}
+        for package, trial in trials.items():
             tell(f"paid curve: {package}")
-            spend = panel.spend[:, j]
-            active = int(np.count_nonzero(spend > 0))
-            if active < self.options.min_active_minutes:
-                self.unfitted_[package] = (f"only {active} minutes with spend in history "
-                                           f"(at least {self.options.min_active_minutes} needed)")
-                continue
-            self.paid_[package] = self._fit_package(package, panel.paid_gmv[:, j], X, spend,
-                                                    session, np.asarray(panel.minute), train)
-        self.packages_ = tuple(p for p in panel.packages if p in self.paid_)
+            self.paid_[package] = self._fit_package(trial, candidates, knots)
+        self.packages_ = tuple(trials)
         tell("organic uplift")
-        self.organic_ = OrganicCurve.fit(list(panel.packages), panel.organic_gmv, X,
-                                         panel.spend, session, self.options.hac_maxlags)
+        self.organic_ = self._fit_organic(panel, rows, candidates)
         return self
 
     def _train_mask(self, session: np.ndarray) -> np.ndarray | None:
-        """Rows of the sessions used to choose families; None when too few sessions to hold out."""
+        """Rows of the sessions fitted to choose knots and families; None when too few
+        sessions to hold any out."""
         held = int(round(self.n_sessions_ * self.options.holdout_fraction))
-        if held < 1 or self.n_sessions_ - held < 3 or len(self.options.families) < 2:
+        if held < 1 or self.n_sessions_ - held < 3:
             return None
         return session < self.n_sessions_ - held
 
-    def _fit_package(self, package: str, y: np.ndarray, X: np.ndarray, spend: np.ndarray,
-                     session: np.ndarray, minute: np.ndarray, train: np.ndarray | None
-                     ) -> PackageCurve:
-        """Choose the family by held-out WAPE, then refit it on every session."""
-        lags = self.options.hac_maxlags
+    def _candidates(self, rows: _Rows) -> dict[float, SessionBasis]:
+        """Time-of-session splines to choose from (one when nothing is held out)."""
+        spacings = self.options.knot_minutes if rows.train is not None else \
+            self.options.knot_minutes[:1]
+        return {k: SessionBasis.for_horizon(self.session_minutes_, k) for k in spacings}
+
+    def _paid_knots(self, trials: dict[str, _Trials], candidates: dict[float, SessionBasis],
+                    tell: Progress) -> float:
+        """One knot spacing for every paid curve: the traffic profile is the room's, and the
+        held-out quasi-deviance summed over packages chooses it more steadily than each alone."""
+        if len(candidates) == 1 or not trials:
+            return next(iter(candidates))
+        family = self.options.families[0]
+        total = dict.fromkeys(candidates, 0.0)
+        for package, trial in trials.items():
+            tell(f"time-of-session knots: {package}")
+            for knots, basis in candidates.items():
+                total[knots] += trial.held_out(family, knots, basis)[0]
+        return min(total, key=total.get)
+
+    def _fit_package(self, trial: _Trials, candidates: dict[float, SessionBasis],
+                     knots: float) -> PackageCurve:
+        """Choose the family by held-out quasi-deviance at `knots`; refit it on every session."""
         families = self.options.families
-        holdout: dict[str, float] = {}
-        warm: dict[str, np.ndarray] = {}
-        floor = None
-        if train is not None:
-            n_train = int(session[train].max()) + 1
-            X_train = X[train][:, : self.basis_.size + n_train - 1]
-            for family in families:
-                curve = PackageCurve.fit(package, family, y[train], X_train, spend[train],
-                                         session[train], lags)
-                predicted = curve.predict_rows(self.basis_, spend[~train], session[~train],
-                                               minute[~train])
-                holdout[family] = wape(y[~train], predicted)
-                warm[family] = np.asarray(curve.theta)
-                floor = noise_floor_wape(predicted, curve.diagnostics.dispersion)
-        family = min(holdout, key=holdout.get) if holdout else families[0]
-        curve = PackageCurve.fit(package, family, y, X, spend, session, lags, warm.get(family))
-        curve.diagnostics.holdout_wape = holdout
-        curve.diagnostics.noise_floor_wape = floor
+        if trial.rows.train is None:
+            return trial.fit(families[0], candidates[knots])
+        for family in families:
+            trial.held_out(family, knots, candidates[knots])
+        family = min(families, key=lambda f: trial.done[(f, knots)][0])
+        _, chosen, predicted = trial.done[(family, knots)]
+        curve = trial.fit(family, candidates[knots], np.asarray(chosen.theta))
+        held = trial.y[~trial.rows.train]
+        curve.diagnostics.holdout_deviance = {f"{f} @{k:g}min": d for (f, k), (d, _, _)
+                                              in trial.done.items()}
+        curve.diagnostics.holdout_wape = {f: wape(held, trial.done[(f, knots)][2])
+                                          for f in families}
+        curve.diagnostics.noise_floor_wape = noise_floor_wape(held, predicted,
+                                                              chosen.diagnostics.dispersion)
+        return curve
+
+    def _fit_organic(self, panel: PanelLike, rows: _Rows,
+                     candidates: dict[float, SessionBasis]) -> OrganicCurve:
+        """The organic model with its knots chosen by held-out quasi-deviance."""
+        lags = self.options.hac_maxlags
+        packages, y, spend = list(panel.packages), panel.organic_gmv, panel.spend
+        scores: dict[float, float] = {}
+        if rows.train is not None:
+            t, h = rows.train, ~rows.train
+            for knots, basis in candidates.items():
+                curve = OrganicCurve.fit(packages, y[t], spend[t], rows.minute[t],
+                                         rows.session[t], basis, lags)
+                scores[knots] = poisson_deviance(y[h], curve.predict_new(
+                    spend[h], packages, rows.minute[h], rows.session[h]))
+        knots = min(scores, key=scores.get) if scores else next(iter(candidates))
+        curve = OrganicCurve.fit(packages, y, spend, rows.minute, rows.session,
+                                 candidates[knots], lags)
+        curve.diagnostics.holdout_deviance = {f"@{k:g}min": d for k, d in scores.items()}
         return curve
 
     # -- prediction ----------------------------------------------------------------------
@@ -175,14 +225,13 @@ class ResponseModel:
         draw = draw or {}
         curves = curves or {}
         eye = np.eye(len(packages))
-        baseline = self.organic_.baseline(self.basis_, minutes, draw.get("organic"), day)
+        baseline = self.organic_.baseline(minutes, draw.get("organic"), day)
         paid = []
         for j, package in enumerate(packages):
             if package in curves:
                 paid.append(_explicit_term(curves[package], baseline, eye[j]))
             elif package in self.paid_:
-                paid.append(self.paid_[package].term(self.basis_, minutes, eye[j],
-                                                     draw.get(package), day))
+                paid.append(self.paid_[package].term(minutes, eye[j], draw.get(package), day))
             elif package in switched_off:
                 paid.append(ResponseTerm(scale=np.zeros(minutes), saturation=Linear(),
                                          carryover=Carryover(), weights=eye[j]))
@@ -195,7 +244,7 @@ class ResponseModel:
         fitted_leverage = self.organic_.leverage(draw.get("organic"))
         leverage = np.array([curves[p].organic_leverage if p in curves
                              else fitted_leverage.get(p, 0.0) for p in packages])
-        uplift = self.organic_.term(self.basis_, minutes, leverage, draw.get("organic"), day)
+        uplift = self.organic_.term(minutes, leverage, draw.get("organic"), day)
         return SessionResponse(packages=packages, baseline=baseline, paid=tuple(paid),
                                uplift=(uplift,))
 
@@ -256,6 +305,47 @@ class ResponseModel:
                                uplift=lowered(point.uplift, "uplift"))
 
 
+class _Trials:
+    """One package's fits on the first sessions, scored on the held-out ones, kept for reuse.
+
+    done: (family, knot spacing) -> (held-out quasi-deviance, curve, held-out prediction).
+    """
+
+    def __init__(self, package: str, y: np.ndarray, spend: np.ndarray, rows: _Rows,
+                 lags: int) -> None:
+        self.package, self.y, self.spend, self.rows, self.lags = package, y, spend, rows, lags
+        self.done: dict[tuple[str, float], tuple[float, PackageCurve, np.ndarray]] = {}
+
+    def fit(self, family: str, basis: SessionBasis, theta0: np.ndarray | None = None,
+            rows: np.ndarray | None = None) -> PackageCurve:
+        """Fit on `rows` (default: every row)."""
+        rows = np.ones(len(self.y), bool) if rows is None else rows
+        return PackageCurve.fit(self.package, family, self.y[rows], self.spend[rows],
+                                self.rows.minute[rows], self.rows.session[rows], basis,
+                                self.lags, theta0)
+
+    def held_out(self, family: str, knots: float, basis: SessionBasis
+                 ) -> tuple[float, PackageCurve, np.ndarray]:
+        if (family, knots) not in self.done:
+            curve = self.fit(family, basis, rows=self.rows.train)
+            h = ~self.rows.train
+            predicted = curve.predict_new(self.spend[h], self.rows.minute[h],
+                                          self.rows.session[h])
+            self.done[(family, knots)] = (poisson_deviance(self.y[h], predicted), curve,
+                                          predicted)
+        return self.done[(family, knots)]
+
+
+@dataclass(frozen=True)
+class _Rows:
+    """Where history rows sit: session and minute (n,), and the rows fitted when choosing
+    knots and families (None: nothing held out)."""
+
+    session: np.ndarray
+    minute: np.ndarray
+    train: np.ndarray | None
+
+
 def _explicit_term(spec: CurveSpec, baseline: np.ndarray, weights: np.ndarray) -> ResponseTerm:
     """A paid term from explicit settings, following the room's baseline traffic profile."""
     saturation = (Hill(k=spec.saturation_spend, shape=spec.shape) if spec.family == "hill"
@@ -272,12 +362,38 @@ def wape(actual: np.ndarray, predicted: np.ndarray) -> float:
     return float(np.sum(np.abs(actual - predicted)) / total) if total > 0 else float("nan")
 
 
-def noise_floor_wape(mean: np.ndarray, dispersion: float, seed: int = 0) -> float:
-    """WAPE a perfect model would still show on quasi-Poisson noise with this dispersion.
+def noise_floor_wape(actual: np.ndarray, mean: np.ndarray, dispersion: float, seed: int = 0,
+                     draws: int = 50) -> float:
+    """WAPE a perfect model would still show on these minutes: the noise floor.
 
-    Draws ``dispersion * Poisson(mean / dispersion)`` (same mean and variance as the fitted
-    noise) and scores the true mean against them.
+    GMV in a minute is a sum of orders: n ~ Poisson(mean / a) orders of Gamma(s, a / s) yuan.
+    The average order value a (yuan) comes from the share of `actual` minutes with no GMV
+    (``P(0) = exp(-mean / a)``), the order-value shape s from the fitted dispersion
+    ``a (1 + 1 / s)``; the floor averages `draws` simulated minute sets scored against `mean`.
     """
+    mean = np.maximum(np.asarray(mean, dtype=float), 0.0)
+    live = mean > 0
+    zeros = float(np.mean(np.asarray(actual)[live] == 0)) if live.any() else 0.0
+    aov = _order_value(mean[live], zeros, dispersion)
+    shape = aov / (dispersion - aov) if dispersion > aov * 1.01 else 100.0
     rng = np.random.default_rng(seed)
-    phi = max(dispersion, 1e-9)
-    return wape(phi * rng.poisson(np.maximum(mean, 0.0) / phi), mean)
+    floors = []
+    for _ in range(draws):
+        orders = rng.poisson(mean / aov)
+        floors.append(wape(rng.gamma(orders * shape, aov / shape), mean))
+    return float(np.mean(floors))
+
+
+def _order_value(mean: np.ndarray, zero_share: float, dispersion: float) -> float:
+    """Average order value a (yuan) with ``mean(exp(-mean / a)) = zero_share``; bisection on
+    log a. Without zeros to go by, a is the dispersion (every order the same value)."""
+    if not 0 < zero_share < 1 or len(mean) == 0:
+        return max(dispersion, 1e-9)
+    low, high = np.log(1e-6), np.log(max(float(mean.max()), 1.0) * 1e6)
+    for _ in range(60):
+        middle = (low + high) / 2
+        if np.mean(np.exp(-mean / np.exp(middle))) < zero_share:
+            low = middle
+        else:
+            high = middle
+    return float(np.exp((low + high) / 2))

@@ -3,7 +3,8 @@
 ``z = sum_p leverage_p * adstock_p`` with a slow carryover shared by packages, and
 ``G(z) = c (1 - exp(-z / c))`` concave: uplift saturates at c yuan/min, and a package whose
 leverage comes out negative cannibalises organic GMV. Leverage keeps its sign and interval; it is
-organic yuan per paid yuan at the room's average organic level `level` (yuan/min).
+organic yuan per paid yuan at the room's average organic level `level` (yuan/min). Packages
+that never spent in history have no leverage to estimate: they are left out (leverage 0).
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ from __future__ import annotations
 import numpy as np
 
 from optimizer.curves.basis import SessionBasis
-from optimizer.curves.estimator import fit_multiplicative
 from optimizer.curves.factors import UpliftFactor
 from optimizer.curves.fitted import FittedScale
 from optimizer.curves.response import ResponseTerm
@@ -27,18 +27,20 @@ class OrganicCurve(FittedScale):
     level: float
 
     @classmethod
-    def fit(cls, packages: list[str], y: np.ndarray, X: np.ndarray, spend: np.ndarray,
-            session: np.ndarray, maxlags: int) -> OrganicCurve:
+    def fit(cls, packages: list[str], y: np.ndarray, spend: np.ndarray, minute: np.ndarray,
+            session: np.ndarray, basis: SessionBasis, maxlags: int) -> OrganicCurve:
         """Fit on all live minutes: y organic GMV (n,) yuan, spend (n, P) yuan/min."""
+        spent = np.flatnonzero(np.asarray(spend).any(axis=0))
+        packages, spend = [packages[j] for j in spent], np.asarray(spend)[:, spent]
         level = max(float(np.mean(y)), 1e-6)
         factor = UpliftFactor(spend, session, level)
         n = len(packages)
         theta0 = np.r_[np.log(10.0), np.zeros(n), np.log(level)]
         bounds = [(np.log(1.0), np.log(_MAX_HALF_LIFE)), *[(-20.0, 20.0)] * n,
                   (np.log(level * 0.02), np.log(level * 100.0))]
-        fit = fit_multiplicative(y, X, factor, theta0, bounds, session, maxlags)
         names = ("log_half_life", *(f"leverage:{p}" for p in packages), "log_c")
-        return cls(packages=list(packages), level=level, **cls.state_from(fit, names))
+        return cls(packages=packages, level=level, **cls.estimate(
+            y, minute, session, basis, factor, names, theta0, bounds, maxlags))
 
     def half_life(self, params: np.ndarray | None = None) -> float:
         return float(np.exp(self.param("log_half_life", params)))
@@ -51,16 +53,28 @@ class OrganicCurve(FittedScale):
         """c: yuan/min of uplift at saturation (at the average organic level)."""
         return float(np.exp(self.param("log_c", params)))
 
-    def baseline(self, basis: SessionBasis, minutes: int, params: np.ndarray | None = None,
+    def baseline(self, minutes: int, params: np.ndarray | None = None,
                  day: int | None = None) -> np.ndarray:
         """Expected organic GMV with no paid spend, shape (minutes,), yuan/min (`scale`'s day)."""
-        return self.scale(basis, np.arange(minutes), params, day)
+        return self.scale(np.arange(minutes), params, day)
 
-    def term(self, basis: SessionBasis, minutes: int, leverage: np.ndarray,
-             params: np.ndarray | None = None, day: int | None = None) -> ResponseTerm:
+    def term(self, minutes: int, leverage: np.ndarray, params: np.ndarray | None = None,
+             day: int | None = None) -> ResponseTerm:
         """The uplift term for a new session; `leverage` (P,) in the response's package order."""
         c = self.ceiling(params)
-        return ResponseTerm(scale=self.baseline(basis, minutes, params, day) * c / self.level,
+        return ResponseTerm(scale=self.baseline(minutes, params, day) * c / self.level,
                             saturation=Exponential(k=c),
                             carryover=Carryover(half_lives=(self.half_life(params),)),
                             weights=leverage)
+
+    def predict_new(self, spend: np.ndarray, packages: list[str], minute: np.ndarray,
+                    session: np.ndarray) -> np.ndarray:
+        """Expected organic GMV (n,) yuan on rows of new sessions at the average day.
+
+        spend: (n, P) yuan/min of `packages`; session: ids of the new sessions (any numbers).
+        """
+        lever = self.leverage()
+        leverage = np.array([lever.get(p, 0.0) for p in packages])
+        z = Carryover(half_lives=(self.half_life(),)).apply_sessions(spend, session) @ leverage
+        c = self.ceiling()
+        return self.scale(minute) * (1.0 + c * -np.expm1(-z / c) / self.level)

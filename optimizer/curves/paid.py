@@ -12,7 +12,6 @@ from typing import Literal
 import numpy as np
 
 from optimizer.curves.basis import SessionBasis
-from optimizer.curves.estimator import fit_multiplicative
 from optimizer.curves.factors import PaidFactor
 from optimizer.curves.fitted import FittedScale
 from optimizer.curves.response import ResponseTerm
@@ -30,18 +29,19 @@ class PackageCurve(FittedScale):
     family: Family
 
     @classmethod
-    def fit(cls, package: str, family: Family, y: np.ndarray, X: np.ndarray, spend: np.ndarray,
-            session: np.ndarray, maxlags: int, theta0: np.ndarray | None = None) -> PackageCurve:
-        """Fit on rows of live minutes: y paid GMV (n,) yuan, X (n, k), spend (n,) yuan/min."""
+    def fit(cls, package: str, family: Family, y: np.ndarray, spend: np.ndarray,
+            minute: np.ndarray, session: np.ndarray, basis: SessionBasis, maxlags: int,
+            theta0: np.ndarray | None = None) -> PackageCurve:
+        """Fit on rows of live minutes: y paid GMV (n,) yuan, spend (n,) yuan/min."""
         factor = PaidFactor(spend, session, family)
         typical = float(np.median(spend[spend > 0])) if np.any(spend > 0) else 1.0
         if theta0 is None:
             theta0 = np.array([np.log(2.0), np.log(typical * 2.0), 0.8][: len(factor.names)])
         bounds = [(np.log(0.1), np.log(_MAX_HALF_LIFE)),
                   (np.log(typical * 1e-2), np.log(typical * 1e3)), (0.2, 1.0)]
-        fit = fit_multiplicative(y, X, factor, theta0, bounds[: len(factor.names)], session,
-                                 maxlags)
-        return cls(package=package, family=family, **cls.state_from(fit, factor.names))
+        return cls(package=package, family=family, **cls.estimate(
+            y, minute, session, basis, factor, factor.names, theta0,
+            bounds[: len(factor.names)], maxlags))
 
     def half_life(self, params: np.ndarray | None = None) -> float:
         """Carryover half-life in minutes."""
@@ -50,19 +50,22 @@ class PackageCurve(FittedScale):
     def saturation(self, params: np.ndarray | None = None) -> Exponential | Hill:
         k = float(np.exp(self.param("log_k", params)))
         if self.family == "hill":
-            return Hill(k=k, shape=float(np.clip(self.param("shape", params), 0.05, 1.0)))
+            return Hill(k=k, shape=float(self.param("shape", params)))
         return Exponential(k=k)
 
-    def term(self, basis: SessionBasis, minutes: int, weights: np.ndarray,
-             params: np.ndarray | None = None, day: int | None = None) -> ResponseTerm:
+    def term(self, minutes: int, weights: np.ndarray, params: np.ndarray | None = None,
+             day: int | None = None) -> ResponseTerm:
         """This package's paid-GMV term for a new session of `minutes` minutes (`scale`'s day)."""
-        return ResponseTerm(scale=self.scale(basis, np.arange(minutes), params, day),
+        return ResponseTerm(scale=self.scale(np.arange(minutes), params, day),
                             saturation=self.saturation(params),
                             carryover=Carryover(half_lives=(self.half_life(params),)),
                             weights=weights)
 
-    def predict_rows(self, basis: SessionBasis, spend: np.ndarray, session: np.ndarray,
-                     minute: np.ndarray) -> np.ndarray:
-        """Expected paid GMV (n,) yuan on history rows at the average day; spend (n,) yuan/min."""
+    def predict_new(self, spend: np.ndarray, minute: np.ndarray, session: np.ndarray
+                    ) -> np.ndarray:
+        """Expected paid GMV (n,) yuan on rows of new sessions at the average day.
+
+        spend: (n,) yuan/min of this package; session: ids of the new sessions (any numbers).
+        """
         adstock = Carryover(half_lives=(self.half_life(),)).apply_sessions(spend, session)
-        return self.scale(basis, minute) * self.saturation()(adstock)
+        return self.scale(minute) * self.saturation()(adstock)

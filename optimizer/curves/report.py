@@ -21,8 +21,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from optimizer.curves.basis import SessionBasis
-from optimizer.curves.fitted import FittedScale
 from optimizer.curves.model import PanelLike, ResponseModel
 from optimizer.curves.response import ResponseTerm, SessionResponse
 from optimizer.curves.transforms import Carryover
@@ -107,7 +105,7 @@ def paid_draws(model: ResponseModel, package: str, minutes: int, n: int, seed: i
     """
     curve = model.paid_[package]
     rng = np.random.default_rng(seed)
-    return [curve.term(model.basis_, minutes, np.ones(1), params)
+    return [curve.term(minutes, np.ones(1), params)
             for params in curve.draws(rng, n)]
 
 
@@ -183,7 +181,7 @@ def organic_summary(model: ResponseModel) -> pd.DataFrame:
         "ceiling_low": ceiling * np.exp(-min(_Z * se_log_c, 700.0)),
         "ceiling_high": ceiling * np.exp(min(_Z * se_log_c, 700.0)),
         "level": organic.level,
-        "baseline": float(np.mean(organic.baseline(model.basis_, model.session_minutes_))),
+        "baseline": float(np.mean(organic.baseline(model.session_minutes_))),
         "dispersion": diagnostics.dispersion,
         "deviance": diagnostics.deviance,
         "n": diagnostics.n,
@@ -199,18 +197,6 @@ def _quantile(values: list[float], q: float) -> float:
 
 
 # -- picture -----------------------------------------------------------------------------------
-def row_scale(fitted: FittedScale, basis: SessionBasis, session: np.ndarray, minute: np.ndarray
-              ) -> np.ndarray:
-    """``exp(spline(minute) + day effect of the row's session)`` on history rows, shape (n,).
-
-    The fitted time-of-session and day scale of each history minute (the average-day scale of
-    `FittedScale.scale` replaced by the session's own day effect).
-    """
-    coef = np.asarray(fitted.coef)
-    spline, day = coef[: basis.size], np.r_[0.0, coef[basis.size:]]
-    return np.exp(basis.design(minute) @ spline + day[np.asarray(session)])
-
-
 def binned(x: np.ndarray, y: np.ndarray, bins: int) -> pd.DataFrame:
     """Quantile bins of `x`: columns x (mean), y (mean), se (of the mean of y), n."""
     frame = pd.DataFrame({"x": x, "y": y})
@@ -265,7 +251,7 @@ def plot_curves(model: ResponseModel, panel: PanelLike, path: str | Path, n_draw
         j = list(panel.packages).index(package)
         spend = spend_all[:, j]
         adstock = Carryover(half_lives=(curve.half_life(),)).apply_sessions(spend, session)
-        scale = row_scale(curve, model.basis_, session, minute)
+        scale = curve.history_scale(minute, session)
         k = packages.index(package)
         term = point.paid[k]
         mean_scale = float(np.mean(term.scale))
@@ -339,12 +325,12 @@ def _plot_organic(ax, model: ResponseModel, panel: PanelLike, bins: int, n_draws
     session = np.asarray(panel.session)
     spend = np.asarray(panel.spend, dtype=float)
     packages = list(panel.packages)
-    leverage = np.array([organic.leverage()[p] for p in packages])
+    leverage = np.array([organic.leverage().get(p, 0.0) for p in packages])
     mix = spend.sum(axis=0) / max(float(spend.sum()), 1e-12)  # history's package mix
     adstock = Carryover(half_lives=(organic.half_life(),)).apply_sessions(spend, session)
     total = adstock.sum(axis=1)
-    base = row_scale(organic, model.basis_, session, np.asarray(panel.minute))
-    baseline = organic.baseline(model.basis_, model.session_minutes_)
+    base = organic.history_scale(np.asarray(panel.minute), session)
+    baseline = organic.baseline(model.session_minutes_)
     mean_base = float(np.mean(baseline))
     uplift = (np.asarray(panel.organic_gmv) / base - 1.0) * mean_base
     observed = binned(total, uplift, bins)
@@ -356,8 +342,8 @@ def _plot_organic(ax, model: ResponseModel, panel: PanelLike, bins: int, n_draws
         # no saturation (c -> inf, G(z) = z) or none at all (c -> 0), not inf * 0.
         c = float(np.exp(np.clip(organic.param("log_c", params), -20.0, 27.0)))
         lev = organic.leverage(params)
-        z = grid * float(mix @ np.array([lev[p] for p in packages]))
-        scale = np.mean(organic.baseline(model.basis_, model.session_minutes_, params))
+        z = grid * float(mix @ np.array([lev.get(p, 0.0) for p in packages]))
+        scale = np.mean(organic.baseline(model.session_minutes_, params))
         return scale / organic.level * c * -np.expm1(np.minimum(-z / c, 700.0))
 
     rng = np.random.default_rng(seed)

@@ -12,8 +12,9 @@ process (module-scoped fixture). Tolerances come from the issue, not from measur
 - held-out WAPE within 3 points of the noise floor (the fit's `noise_floor_wape`, and the WAPE
   of the truth's own expectation on the same held-out minutes).
 
-Checks that fail are marked `xfail(strict=True)` with the measured numbers: the estimator is
-expected to be fixed, and the mark must then be removed.
+Checks that fail are marked `xfail(strict=True)` with the numbers measured when they were last
+run (the assertion message): the estimator is expected to be fixed, and the mark must then be
+removed.
 """
 
 from __future__ import annotations
@@ -149,83 +150,91 @@ def cases() -> Cases:
 
 
 # -- known failures (measured with the seeds above; see each reason) -------------------------
-FAMILY_CHOICE = ("held-out WAPE of the two families differs by < 0.5 point, so the family is "
-                 "chosen by noise")
-
-
-def _floor(held: float, floor: float, truth: float) -> str:
-    return (f"held-out WAPE {held:.3f} vs noise floor {floor:.3f} ({held - floor:+.3f}); the "
-            f"truth's own WAPE on these minutes is {truth:.3f}: the floor (one draw of "
-            f"phi * Poisson, SD 2-4 points, no day effects) is off, not the fit")
-
-
 KNOWN: dict[tuple[str, str, str], str] = {
-    ("totals_paid", "all_exponential", ""):
-        "paid total +4.4%..+5.3% on the 5 held-out schedules; against the truth at the "
-        "history's realised mean day factors (room 1.021, room x package 1.024-1.061) it is "
-        "+0.6%..+1.4%: the 21 sampled days, not the curves",
-    ("totals_organic", "all_exponential", ""):
-        "organic total +1.1%..+5.6% (schedule 0: +5.6%); fitted uplift 43-50k yuan per session "
-        "vs the truth's 14-17k (leverage SEs 2-14: the uplift sits in its saturated regime)",
-    ("roi", "strong_confounding", "auto"):
-        f"fitted/true marginal ROI -1 = +31.4%, +14.3%, -0.6% at P25/50/75; exponential chosen "
-        f"for a Hill(0.7) truth ({FAMILY_CHOICE}); a Hill-only fit is unbiased over 6 seeds",
-    ("roi", "strong_confounding", "retarget"):
-        "fitted/true marginal ROI -1 = -0.7%, +13.9%, +18.1% at P25/50/75",
-    ("roi", "cannibal", "lookalike"):
-        f"fitted/true marginal ROI -1 = +13.6%, -2.0%, -21.0% at P25/50/75: exponential chosen "
-        f"for a Hill(0.8) truth ({FAMILY_CHOICE})",
-    ("roi", "cannibal", "competitor"):
-        "fitted/true marginal ROI -1 = -7.5%, -12.5%, -18.9% at P25/50/75",
-    ("roi", "offmodel", "lookalike"):
-        "fitted/true marginal ROI -1 = +16.6%, -13.3%, -46.2% at P25/50/75: exponential fit of a "
-        "Hill(0.6) truth with a two-stage carryover",
-    ("roi", "offmodel", "interest"):
-        "fitted/true marginal ROI -1 = +10.9%, +15.4%, +16.7% at P25/50/75 (log truth)",
-    ("roi", "offmodel", "retarget"):
-        "fitted/true marginal ROI -1 = +12.2%, +25.2%, +41.7% at P25/50/75 (log truth, two-stage "
-        "carryover 3+5 min; fitted Hill shape at its bound 1, half-life 9.9 min)",
-    ("roi", "all_exponential", "competitor"):
-        "fitted/true marginal ROI -1 = +5.8%, +13.6%, +23.9% at P25/50/75: Hill chosen for an "
-        "exponential truth",
-    ("roi", "all_exponential", "interest"):
-        "fitted/true marginal ROI -1 = +7.0%, +10.3%, +16.1% at P25/50/75: Hill chosen for an "
-        "exponential truth",
-    ("roi", "all_exponential", "retarget"):
-        "fitted/true marginal ROI -1 = -0.6%, -8.4%, -16.1% at P25/50/75",
-    ("roi", "all_exponential", "auto"):
-        "fitted/true marginal ROI -1 = +5.9%, +10.1%, +16.1% at P25/50/75",
-    ("roi", "all_hill", "fans"):
-        f"fitted/true marginal ROI -1 = +21.5%, +10.9%, -4.9% at P25/50/75: exponential chosen "
-        f"for a Hill(0.8) truth ({FAMILY_CHOICE})",
-    ("roi", "all_hill", "retarget"):
-        "fitted/true marginal ROI -1 = +10.3%, +19.2%, +27.8% at P25/50/75",
-    ("not_inflated", "strong_confounding", "auto"):
-        "fitted marginal ROI 31.4% above the truth at P25 (3.59 vs 2.73 yuan/yuan)",
+    ("not_inflated", "strong_confounding", "interest"):
+        "strong_confounding/interest: at spend [18.8, 35.0, 44.1] yuan/min fitted [3.714, "
+        "3.112, 2.819] vs true [3.733, 2.85, 2.451]",
     ("not_inflated", "strong_confounding", "retarget"):
-        "fitted marginal ROI 18.1% above the truth at P75 (3.08 vs 2.61 yuan/yuan)",
-    ("mix_leverage_sign", "strong_confounding", ""):
-        "leverage of the history mix: fitted -0.067 vs truth +0.330 (SE 0.129); the fitted "
-        "uplift is -1.5k..-6.3k yuan per session vs the truth's +13.7k..+15.7k",
-    ("wape_floor", "default", "competitor"): _floor(0.685, 0.731, 0.670),
-    ("wape_floor", "default", "interest"): _floor(0.644, 0.590, 0.644),
-    ("wape_floor", "strong_confounding", "competitor"): _floor(0.827, 0.762, 0.823),
-    ("wape_floor", "strong_confounding", "interest"): _floor(0.584, 0.546, 0.574),
-    ("wape_floor", "strong_confounding", "retarget"): _floor(1.018, 0.937, 1.004),
-    ("wape_floor", "strong_confounding", "auto"): _floor(0.569, 0.527, 0.560),
-    ("wape_floor", "cannibal", "interest"): _floor(0.630, 0.599, 0.624),
-    ("wape_floor", "cannibal", "retarget"): _floor(0.677, 0.719, 0.673),
-    ("wape_floor", "offmodel", "fans"): _floor(0.809, 0.858, 0.805),
-    ("wape_floor", "offmodel", "competitor"): _floor(0.862, 0.807, 0.851),
-    ("wape_floor", "offmodel", "interest"): _floor(0.766, 0.734, 0.764),
-    ("wape_floor", "offmodel", "retarget"): _floor(0.971, 1.006, 0.967),
-    ("wape_floor", "offmodel", "auto"): _floor(0.644, 0.706, 0.655),
-    ("wape_floor", "all_exponential", "competitor"): _floor(0.717, 0.750, 0.711),
-    ("wape_floor", "all_exponential", "retarget"): _floor(0.809, 0.772, 0.799),
-    ("wape_floor", "all_exponential", "auto"): _floor(0.522, 0.595, 0.518),
-    ("wape_floor", "all_hill", "lookalike"): _floor(0.581, 0.532, 0.574),
-    ("wape_floor", "all_hill", "competitor"): _floor(0.806, 0.731, 0.780),
-    ("wape_floor", "all_hill", "interest"): _floor(0.759, 0.646, 0.746),
+        "strong_confounding/retarget: at spend [10.8, 25.3, 31.9] yuan/min fitted [4.649, "
+        "3.451, 3.056] vs true [4.733, 3.087, 2.611]",
+    ("roi", "all_exponential", "auto"):
+        "all_exponential/auto: at spend [45.6, 67.2, 96.4] yuan/min fitted [3.323, 3.101, "
+        "2.825] vs true [3.137, 2.816, 2.434] ([0.059, 0.101, 0.161])",
+    ("roi", "all_exponential", "competitor"):
+        "all_exponential/competitor: at spend [35.2, 52.3, 72.2] yuan/min fitted [2.719, "
+        "2.681, 2.646] vs true [2.57, 2.36, 2.136] ([0.058, 0.136, 0.239])",
+    ("roi", "all_exponential", "interest"):
+        "all_exponential/interest: at spend [22.7, 32.6, 45.2] yuan/min fitted [3.743, 3.275, "
+        "2.794] vs true [3.498, 2.968, 2.406] ([0.07, 0.103, 0.161])",
+    ("roi", "all_exponential", "retarget"):
+        "all_exponential/retarget: at spend [18.0, 26.5, 35.7] yuan/min fitted [4.858, 3.781, "
+        "2.877] vs true [4.888, 4.127, 3.431] ([-0.006, -0.084, -0.161])",
+    ("roi", "all_hill", "competitor"):
+        "all_hill/competitor: at spend [35.5, 52.5, 72.0] yuan/min fitted [2.529, 2.045, "
+        "1.656] vs true [2.213, 1.776, 1.447] ([0.143, 0.152, 0.145])",
+    ("roi", "all_hill", "fans"):
+        "all_hill/fans: at spend [30.9, 43.9, 58.3] yuan/min fitted [2.979, 2.075, 1.393] vs "
+        "true [2.461, 1.883, 1.478] ([0.21, 0.102, -0.058])",
+    ("roi", "all_hill", "retarget"):
+        "all_hill/retarget: at spend [17.2, 25.7, 35.0] yuan/min fitted [4.398, 3.79, 3.222] "
+        "vs true [3.878, 3.055, 2.424] ([0.134, 0.241, 0.329])",
+    ("roi", "cannibal", "competitor"):
+        "cannibal/competitor: at spend [36.2, 50.7, 70.7] yuan/min fitted [2.21, 1.962, "
+        "1.705] vs true [2.558, 2.379, 2.153] ([-0.136, -0.175, -0.208])",
+    ("roi", "cannibal", "lookalike"):
+        "cannibal/lookalike: at spend [38.8, 58.0, 78.9] yuan/min fitted [2.715, 1.799, 1.15] "
+        "vs true [2.391, 1.835, 1.455] ([0.136, -0.02, -0.21])",
+    ("roi", "offmodel", "interest"):
+        "offmodel/interest: at spend [24.6, 35.5, 49.1] yuan/min fitted [2.721, 2.362, 1.978] "
+        "vs true [2.453, 2.046, 1.695] ([0.109, 0.154, 0.167])",
+    ("roi", "offmodel", "lookalike"):
+        "offmodel/lookalike: at spend [41.6, 58.6, 81.0] yuan/min fitted [2.068, 1.358, "
+        "0.871] vs true [1.999, 1.516, 1.146] ([0.034, -0.104, -0.24])",
+    ("roi", "offmodel", "retarget"):
+        "offmodel/retarget: at spend [17.9, 25.3, 35.1] yuan/min fitted [5.001, 4.943, 4.869] "
+        "vs true [4.46, 3.953, 3.441] ([0.121, 0.251, 0.415])",
+    ("roi", "strong_confounding", "interest"):
+        "strong_confounding/interest: at spend [18.8, 35.0, 44.1] yuan/min fitted [3.714, "
+        "3.112, 2.819] vs true [3.733, 2.85, 2.451] ([-0.005, 0.092, 0.15])",
+    ("roi", "strong_confounding", "lookalike"):
+        "strong_confounding/lookalike: at spend [26.4, 59.4, 75.2] yuan/min fitted [2.913, "
+        "1.576, 1.259] vs true [2.963, 1.805, 1.511] ([-0.017, -0.127, -0.167])",
+    ("roi", "strong_confounding", "retarget"):
+        "strong_confounding/retarget: at spend [10.8, 25.3, 31.9] yuan/min fitted [4.649, "
+        "3.451, 3.056] vs true [4.733, 3.087, 2.611] ([-0.018, 0.118, 0.17])",
+    ("totals_organic", "all_exponential", ""):
+        "all_exponential: organic total relative errors [0.0678, 0.0434, -0.0105, 0.032, "
+        "0.0314]",
+    ("totals_organic", "default", ""):
+        "default: organic total relative errors [0.062, 0.0368, 0.0024, 0.0533, 0.0405]",
+    ("totals_paid", "all_exponential", ""):
+        "all_exponential: paid total relative errors [0.0508, 0.0444, 0.0483, 0.0473, 0.053]",
+    ("wape_floor", "all_exponential", "auto"):
+        "all_exponential/auto: held-out WAPE 0.522 vs noise floor 0.597",
+    ("wape_floor", "all_hill", "auto"):
+        "all_hill/auto: held-out WAPE 0.549 vs noise floor 0.516",
+    ("wape_floor", "all_hill", "competitor"):
+        "all_hill/competitor: held-out WAPE 0.807 vs noise floor 0.743",
+    ("wape_floor", "all_hill", "interest"):
+        "all_hill/interest: held-out WAPE 0.761 vs noise floor 0.643",
+    ("wape_floor", "all_hill", "lookalike"):
+        "all_hill/lookalike: held-out WAPE 0.578 vs noise floor 0.543",
+    ("wape_floor", "cannibal", "retarget"):
+        "cannibal/retarget: held-out WAPE 0.677 vs noise floor 0.716",
+    ("wape_floor", "default", "fans"):
+        "default/fans: held-out WAPE 0.684 vs noise floor 0.723",
+    ("wape_floor", "default", "interest"):
+        "default/interest: held-out WAPE 0.646 vs noise floor 0.595",
+    ("wape_floor", "offmodel", "auto"):
+        "offmodel/auto: held-out WAPE 0.644 vs noise floor 0.681",
+    ("wape_floor", "offmodel", "fans"):
+        "offmodel/fans: held-out WAPE 0.809 vs noise floor 0.847",
+    ("wape_floor", "strong_confounding", "auto"):
+        "strong_confounding/auto: held-out WAPE 0.569 vs noise floor 0.527",
+    ("wape_floor", "strong_confounding", "competitor"):
+        "strong_confounding/competitor: held-out WAPE 0.826 vs noise floor 0.747",
+    ("wape_floor", "strong_confounding", "retarget"):
+        "strong_confounding/retarget: held-out WAPE 1.019 vs noise floor 0.945",
 }
 
 

@@ -18,7 +18,6 @@ from optimizer.curves.report import (
     organic_summary,
     paid_draws,
     plot_curves,
-    row_scale,
     typical_spend,
 )
 from optimizer.curves.response import ResponseTerm
@@ -148,7 +147,7 @@ def test_paid_draws_scatter_around_the_fit(small_fit):
     model = small_fit.model
     package = model.packages_[0]
     draws = paid_draws(model, package, 240, 300, seed=1)
-    point = model.paid_[package].term(model.basis_, 240, np.ones(1))
+    point = model.paid_[package].term(240, np.ones(1))
     x = 50.0
     values = np.array([marginal_roi(t, x) for t in draws])
     assert np.quantile(values, 0.05) < marginal_roi(point, x) < np.quantile(values, 0.95)
@@ -156,18 +155,18 @@ def test_paid_draws_scatter_around_the_fit(small_fit):
     assert marginal_roi(again[7], x) == marginal_roi(draws[7], x)
 
 
-def test_row_scale_uses_each_session_day_effect(small_fit):
+def test_history_scale_uses_each_session_day_effect(small_fit):
     model, panel = small_fit.model, small_fit.panel
     curve = model.paid_[model.packages_[0]]
-    rows = row_scale(curve, model.basis_, panel.session, panel.minute)
+    basis = curve.basis
+    rows = curve.history_scale(panel.minute, panel.session)
     coef = np.asarray(curve.coef)
-    day = np.r_[0.0, coef[model.basis_.size:]]
+    day = np.r_[0.0, coef[basis.size:]]
     first = panel.session == 0
     np.testing.assert_allclose(
-        rows[first], np.exp(model.basis_.design(panel.minute[first]) @ coef[: model.basis_.size]))
+        rows[first], np.exp(basis.design(panel.minute[first]) @ coef[: basis.size]))
     last = panel.session == panel.session.max()
-    ratio = rows[last] / np.exp(model.basis_.design(panel.minute[last])
-                                @ coef[: model.basis_.size])
+    ratio = rows[last] / np.exp(basis.design(panel.minute[last]) @ coef[: basis.size])
     np.testing.assert_allclose(ratio, np.exp(day[-1]))
 
 
