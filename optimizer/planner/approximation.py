@@ -1,0 +1,89 @@
+"""Piecewise-linear inner approximation of one concave saturation, and its exact cell problem.
+
+The program replaces each saturation ``S`` on its reachable index range ``[lo, hi]`` by the
+chords between breakpoints (an inner approximation: never above ``S``), so every floor the
+program meets also holds under the exact model. Where the chords are too coarse is told by the
+exact *cell problem* ``max_z v S(z) - pi z``, with the program's prices ``v`` (value of the
+saturation) and ``pi`` (cost of index): its maximiser is where a new breakpoint helps most, and
+its value bounds the exact optimum from above (a Lagrangian bound).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from optimizer.curves.transforms import Exponential, Linear, Logarithmic, Saturation
+
+_BISECTIONS = 50
+_INITIAL_PIECES = 6
+
+
+def initial_breakpoints(saturation: Saturation, lo: float, hi: float, hints=()) -> np.ndarray:
+    """Sorted breakpoints on ``[lo, hi]`` (index units, yuan/min), both ends and 0 included.
+
+    On each side of 0 (zero spend's index, which must be exact) points split the rise of
+    ``S`` into equal parts (dense where S is steep), plus `hints`: indices where the optimum
+    is expected (e.g. the spend level an even split of the budget would give).
+    """
+    if isinstance(saturation, Linear) or hi <= lo:
+        return np.array([lo, hi]) if hi > lo else np.array([lo])
+    sides = [(a, b) for a, b in ((lo, min(hi, 0.0)), (max(lo, 0.0), hi)) if b > a]
+    points = [np.array([lo, hi, min(max(0.0, lo), hi)])]
+    for a, b in sides:
+        rises = np.linspace(saturation(a), saturation(b), _INITIAL_PIECES + 1)[1:-1]
+        points.append(_inverse(saturation, rises, a, b))
+    hints = np.asarray(hints, dtype=float)
+    points.append(hints[(hints > lo) & (hints < hi)])
+    return _distinct(np.concatenate(points), hi - lo)
+
+
+def best_index(saturation: Saturation, v, pi, lo, hi) -> np.ndarray:
+    """Maximiser of ``v S(z) - pi z`` over ``[lo, hi]``, elementwise (any shapes that broadcast).
+
+    Where v > 0 it is where ``S'(z) = pi / v`` (closed form for the exponential and log
+    families, bisection otherwise), clipped to the range; where v <= 0, the better end.
+    """
+    v, pi, lo, hi = np.broadcast_arrays(*(np.asarray(a, dtype=float) for a in (v, pi, lo, hi)))
+    ends = np.where(v * saturation(hi) - pi * hi >= v * saturation(lo) - pi * lo, hi, lo)
+    if isinstance(saturation, Linear):
+        return ends
+    positive = v > 0
+    slope = np.where(positive, pi / np.where(positive, v, 1.0), np.inf)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if isinstance(saturation, Exponential):
+            z = -saturation.k * np.log(np.maximum(saturation.k * slope, 1e-300))
+        elif isinstance(saturation, Logarithmic):
+            z = 1.0 / slope - saturation.k
+        else:
+            z = _bisect(lambda m: saturation.derivative(m) > slope, lo, hi)
+    return np.where(positive, np.clip(np.nan_to_num(z, nan=lo), lo, hi), ends)
+
+
+def cell_value(saturation: Saturation, v, pi, lo, z) -> np.ndarray:
+    """``v (S(z) - S(lo)) - pi (z - lo)``: the cell problem's value at z, from the range start."""
+    return v * (saturation(z) - saturation(lo)) - pi * (z - lo)
+
+
+def _inverse(saturation: Saturation, values: np.ndarray, lo: float, hi: float) -> np.ndarray:
+    return _bisect(
+        lambda m: saturation(m) < values, np.full(len(values), lo), np.full(len(values), hi)
+    )
+
+
+def _bisect(goes_right, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """Point where the monotone predicate `goes_right` turns false, elementwise."""
+    a, b = np.array(lo, dtype=float), np.array(hi, dtype=float)
+    for _ in range(_BISECTIONS):
+        mid = 0.5 * (a + b)
+        right = goes_right(mid)
+        a = np.where(right, mid, a)
+        b = np.where(right, b, mid)
+    return 0.5 * (a + b)
+
+
+def _distinct(points: np.ndarray, span: float) -> np.ndarray:
+    points = np.unique(points)
+    keep = np.r_[True, np.diff(points) > 1e-6 * span]
+    out = points[keep]
+    out[-1] = points[-1]
+    return out

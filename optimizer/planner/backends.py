@@ -1,0 +1,302 @@
+"""Solver adapters: the same `LinearProgram` solved by highspy directly or through PuLP.
+
+`HighsBackend` keeps one highspy model alive, so a re-solve after bound changes or new segments
+starts from the previous basis (warm start). It picks dual simplex for small LPs and the
+interior-point method (with crossover, so duals are clean) for large ones, and retries with the
+other on a numerical failure. `PulpBackend` builds the program in bulk (one
+`LpAffineExpression` per row) for CBC: the fallback when highspy is missing or CBC is asked.
+
+Both report the solver's status as found, never as PuLP words it: a time limit is "time_limit"
+even when the solver says "Optimal", and integer values are checked here (CBC without an
+integer solution leaves the relaxation's values in the variables).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+from optimizer.planner.program import LinearProgram
+
+Status = Literal["optimal", "time_limit", "infeasible", "error"]
+_SIMPLEX_ROWS = 20_000
+_FEASIBILITY = 1e-5
+
+
+@dataclass
+class Solution:
+    """What a backend returns; objective and bound include the program's offset.
+
+    values: primal column values, None when the solver has no usable point.
+    row_duals: y with reduced costs ``d = cost - A^T y`` (LP only).
+    bound: best bound on the program's optimum (MIP), None for an LP.
+    """
+
+    status: Status
+    values: np.ndarray | None = None
+    row_duals: np.ndarray | None = None
+    objective: float = float("nan")
+    bound: float | None = None
+    seconds: float = 0.0
+
+
+def violation(lp: LinearProgram, values: np.ndarray) -> float:
+    """Largest bound, row or integrality violation of a point, relative to 1 + |bound|."""
+    activity = lp.matrix @ values
+    parts = [
+        _excess(lp.col_lower, values),
+        _excess(-lp.col_upper, -values),
+        _excess(lp.row_lower, activity),
+        _excess(-lp.row_upper, -activity),
+        np.abs(values - np.round(values)) * lp.integer,
+    ]
+    return float(max(p.max(initial=0.0) for p in parts))
+
+
+def _excess(lower: np.ndarray, value: np.ndarray) -> np.ndarray:
+    """How far value is below a (possibly infinite) lower bound, relative to 1 + |bound|."""
+    finite = np.isfinite(lower)
+    return np.where(
+        finite, (np.where(finite, lower, 0) - value) / (1 + np.abs(np.where(finite, lower, 0))), 0.0
+    )
+
+
+class HighsBackend:
+    """highspy, kept alive between solves (see module docstring)."""
+
+    name = "highs"
+
+    def __init__(self) -> None:
+        import highspy
+
+        self._hs = highspy
+        self.h = highspy.Highs()
+        self.h.setOptionValue("output_flag", False)
+        self.lp: LinearProgram | None = None
+
+    def load(self, lp: LinearProgram, basis: tuple[np.ndarray, np.ndarray] | None = None) -> None:
+        """Pass a program; with `basis` (column and row statuses) the next solve starts from it."""
+        hs, inf = self._hs, self._hs.kHighsInf
+        model = hs.HighsLp()
+        model.num_col_, model.num_row_ = lp.matrix.shape[1], lp.matrix.shape[0]
+        model.sense_ = hs.ObjSense.kMaximize
+        model.offset_ = lp.offset
+        model.col_cost_ = lp.cost
+        model.col_lower_, model.col_upper_ = _finite(lp.col_lower, inf), _finite(lp.col_upper, inf)
+        model.row_lower_, model.row_upper_ = _finite(lp.row_lower, inf), _finite(lp.row_upper, inf)
+        matrix = model.a_matrix_
+        matrix.format_ = hs.MatrixFormat.kColwise
+        matrix.num_col_, matrix.num_row_ = model.num_col_, model.num_row_
+        matrix.start_, matrix.index_ = lp.matrix.indptr, lp.matrix.indices
+        matrix.value_ = lp.matrix.data
+        if lp.is_mip:
+            model.integrality_ = [
+                hs.HighsVarType.kInteger if i else hs.HighsVarType.kContinuous for i in lp.integer
+            ]
+        self.h.passModel(model)
+        self.lp = lp
+        if basis is not None:
+            self._set_basis(*basis)
+
+    def set_bounds(self, lp: LinearProgram) -> None:
+        """Change column and row bounds in place (keeps the basis for a warm start)."""
+        inf = self._hs.kHighsInf
+        cols = np.arange(len(lp.col_lower), dtype=np.int32)
+        rows = np.arange(len(lp.row_lower), dtype=np.int32)
+        self.h.changeColsBounds(
+            len(cols), cols, _finite(lp.col_lower, inf), _finite(lp.col_upper, inf)
+        )
+        self.h.changeRowsBounds(
+            len(rows), rows, _finite(lp.row_lower, inf), _finite(lp.row_upper, inf)
+        )
+        self.lp = lp
+
+    def basis(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """(column statuses, row statuses) as ints: 0 lower, 1 basic, 2 upper, 3 zero."""
+        b = self.h.getBasis()
+        if not b.valid:
+            return None
+        return _codes(b.col_status), _codes(b.row_status)
+
+    def _set_basis(self, cols: np.ndarray, rows: np.ndarray) -> None:
+        hs = self._hs
+        statuses = [hs.HighsBasisStatus(k) for k in range(5)]
+        b = hs.HighsBasis()
+        b.col_status = [statuses[k] for k in cols.tolist()]
+        b.row_status = [statuses[k] for k in rows.tolist()]
+        b.valid = True
+        self.h.setBasis(b)
+
+    def solve(self, time_limit: float, mip_gap: float = 1e-4, start=None) -> Solution:
+        """Solve the loaded program within `time_limit` seconds (LP: retry another method).
+
+        start: column values of a known plan, a MIP start.
+        """
+        begin = time.perf_counter()
+        h = self.h
+        # HiGHS's clock runs on across runs of one instance: the limit is on its total
+        h.setOptionValue("time_limit", h.getRunTime() + float(max(time_limit, 0.01)))
+        h.setOptionValue("mip_rel_gap", float(mip_gap))
+        if self.lp.is_mip:
+            if start is not None:
+                known = self._hs.HighsSolution()
+                known.col_value = list(start)
+                known.value_valid = True
+                h.setSolution(known)
+            solution = self._run("choose")
+        else:
+            small = self.lp.matrix.shape[0] < _SIMPLEX_ROWS or h.getBasis().valid
+            methods = ("simplex", "ipm") if small else ("ipm", "simplex")
+            for method in methods:
+                solution = self._run(method)
+                if solution.status != "error":
+                    break
+                h.clearSolver()
+        solution.seconds = _since(begin)
+        return solution
+
+    def _run(self, method: str) -> Solution:
+        h, ms = self.h, self._hs.HighsModelStatus
+        h.setOptionValue("solver", method)
+        h.setOptionValue("run_crossover", "on")
+        h.run()
+        status, info = h.getModelStatus(), h.getInfo()
+        has_point = info.primal_solution_status == 2
+        if status in (ms.kInfeasible, ms.kUnboundedOrInfeasible):
+            return Solution("infeasible")
+        if status == ms.kOptimal:
+            kind: Status = "optimal"
+        elif status in (ms.kTimeLimit, ms.kIterationLimit, ms.kInterrupt) and has_point:
+            kind = "time_limit"
+        elif status in (ms.kTimeLimit, ms.kIterationLimit, ms.kInterrupt):
+            return Solution("time_limit")
+        else:
+            return Solution("error")
+        sol = h.getSolution()
+        values = np.asarray(sol.col_value)
+        if violation(self.lp, values) > _FEASIBILITY:
+            return Solution("error")
+        duals = np.asarray(sol.row_dual) if sol.dual_valid and not self.lp.is_mip else None
+        bound = info.mip_dual_bound if self.lp.is_mip else None
+        return Solution(kind, values, duals, info.objective_function_value, bound)
+
+
+class PulpBackend:
+    """PuLP with CBC (or PuLP's HiGHS), built in bulk from the same sparse program."""
+
+    name = "cbc"
+
+    def __init__(self) -> None:
+        self.lp: LinearProgram | None = None
+
+    def load(self, lp: LinearProgram, basis=None) -> None:
+        """Keep the program; PuLP rebuilds its model at each solve (no warm start)."""
+        self.lp = lp
+
+    def set_bounds(self, lp: LinearProgram) -> None:
+        self.lp = lp
+
+    def basis(self) -> None:
+        return None
+
+    def solve(self, time_limit: float, mip_gap: float = 1e-4, start=None) -> Solution:
+        """Build and solve with CBC; `start` is ignored (PuLP has no warm start here)."""
+        import pulp
+
+        begin = time.perf_counter()
+        lp = self.lp
+        model, variables, rows = _pulp_model(lp)
+        solver = pulp.PULP_CBC_CMD(msg=False, timeLimit=max(1, int(np.ceil(time_limit))))
+        if lp.is_mip:
+            solver.optionsDict["gapRel"] = mip_gap
+        model.solve(solver)
+        values = np.array([v.varValue if v.varValue is not None else np.nan for v in variables])
+        if model.status == pulp.LpStatusInfeasible or model.sol_status == pulp.LpStatusInfeasible:
+            return Solution("infeasible", seconds=_since(begin))
+        if np.isnan(values).any() or violation(lp, values) > _FEASIBILITY:
+            # CBC stopped without an integer plan: PuLP left the relaxation's values
+            status: Status = "time_limit" if _since(begin) >= time_limit * 0.9 else "error"
+            return Solution(status, seconds=_since(begin))
+        stopped = model.sol_status == pulp.LpSolutionIntegerFeasible
+        duals = None
+        if not lp.is_mip and model.status == pulp.LpStatusOptimal:
+            duals = np.zeros(lp.matrix.shape[0])
+            for i, constraints in rows.items():
+                duals[i] = sum(c.pi or 0.0 for c in constraints)
+        objective = float(lp.cost @ values + lp.offset)
+        return Solution(
+            "time_limit" if stopped else "optimal",
+            values,
+            duals,
+            objective,
+            None,
+            _since(begin),
+        )
+
+
+def _pulp_model(lp: LinearProgram):
+    """A PuLP model of the program: variables, and the PuLP constraints of each row."""
+    import pulp
+
+    model = pulp.LpProblem("spendplan", pulp.LpMaximize)
+    variables = [
+        pulp.LpVariable(
+            f"v{i}",
+            lowBound=None if np.isinf(lo) else float(lo),
+            upBound=None if np.isinf(hi) else float(hi),
+            cat=pulp.LpInteger if integer else pulp.LpContinuous,
+        )
+        for i, (lo, hi, integer) in enumerate(
+            zip(lp.col_lower, lp.col_upper, lp.integer, strict=True)
+        )
+    ]
+    nonzero = np.flatnonzero(lp.cost)
+    model += pulp.LpAffineExpression(
+        [(variables[j], float(lp.cost[j])) for j in nonzero], constant=lp.offset
+    )
+    csr = lp.matrix.tocsr()
+    rows: dict[int, list] = {}
+    for i in range(csr.shape[0]):
+        cols = csr.indices[csr.indptr[i] : csr.indptr[i + 1]]
+        vals = csr.data[csr.indptr[i] : csr.indptr[i + 1]]
+        expr = pulp.LpAffineExpression(
+            [(variables[j], float(v)) for j, v in zip(cols, vals, strict=True)]
+        )
+        lo, hi = lp.row_lower[i], lp.row_upper[i]
+        if lo == hi:
+            parts = [expr == float(lo)]
+        else:
+            parts = [expr >= float(lo)] if np.isfinite(lo) else []
+            parts += [expr <= float(hi)] if np.isfinite(hi) else []
+        rows[i] = []
+        for k, constraint in enumerate(parts):
+            name = f"r{i}_{k}"
+            model += constraint, name
+            rows[i].append(model.constraints[name])
+    return model, variables, rows
+
+
+def _finite(values: np.ndarray, inf: float) -> np.ndarray:
+    return np.clip(np.asarray(values, dtype=float), -inf, inf)
+
+
+def _codes(statuses) -> np.ndarray:
+    return np.fromiter((int(s) for s in statuses), dtype=np.int8, count=len(statuses))
+
+
+def _since(start: float) -> float:
+    return time.perf_counter() - start
+
+
+def make_backend(choice: str):
+    """`HighsBackend` for "auto"/"highs" when highspy imports, else `PulpBackend` (CBC)."""
+    if choice != "cbc":
+        try:
+            return HighsBackend()
+        except ImportError:
+            if choice == "highs":
+                raise
+    return PulpBackend()

@@ -1,0 +1,188 @@
+"""Infeasibility in plain words: which requirement fails, and the best value within reach.
+
+Checked in this order, each on the continuous relaxation (so "at most" is an upper bound when
+integer rules apply): pacing's minimum spend against the caps; the GMV target against the
+budget and caps, then under the ROI floors; each ROI floor, by its highest reachable value
+(Dinkelbach: maximise GMV - lambda x spend, set lambda to the ratio reached, repeat).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+
+from optimizer.curves.response import SessionResponse
+from optimizer.planner.engine import Engine
+from optimizer.planner.forecast import Forecast, marginal_gmv
+from optimizer.planner.plan import Infeasibility
+from optimizer.planner.problem import PlanningProblem, PlatformRules
+from optimizer.planner.program import Formulation
+
+_DINKELBACH = 12
+_ZERO = 1e-6
+
+
+def diagnose(problem: PlanningProblem, deadline: float) -> Infeasibility:
+    """Why `problem` has no plan (or only the empty plan) and what is reachable instead."""
+    for check in (_pacing, _target, _floor("paid"), _floor("overall")):
+        found = check(problem, deadline)
+        if found is not None:
+            return found
+    return Infeasibility(
+        "all requirements together",
+        "the requirements cannot all be met together (each one alone can); relax the pacing "
+        "bounds, the integer rules or a floor",
+    )
+
+
+def floors_block_spend(problem: PlanningProblem, deadline: float) -> Infeasibility | None:
+    """The ROI floor that leaves only the empty plan, when one does (else None)."""
+    for kind in ("paid", "overall"):
+        found = _floor(kind)(problem, deadline)
+        if found is not None:
+            return found
+    return None
+
+
+def _pacing(problem: PlanningProblem, deadline: float) -> Infeasibility | None:
+    pacing = problem.pacing
+    if pacing is None or pacing.lower is None:
+        return None
+    reachable = np.cumsum(np.full(problem.minutes, problem.spend_caps.sum()))
+    need = pacing.lower * problem.budget
+    short = np.flatnonzero(need > reachable * (1 + 1e-9))
+    if len(short) == 0:
+        return None
+    t = int(short[0])
+    return Infeasibility(
+        "pacing lower bound",
+        f"pacing needs {need[t]:,.0f} yuan spent by minute {t + 1} but the caps allow at "
+        f"most {reachable[t]:,.0f}",
+        {"spend": float(reachable[t]), "minute": float(t + 1)},
+    )
+
+
+def _target(problem: PlanningProblem, deadline: float) -> Infeasibility | None:
+    if problem.gmv_target is None:
+        return None
+    target = problem.gmv_target
+    free = _variant(problem, paid_roi_min=None, overall_roi_min=None, objective="max_gmv")
+    most = _max_gmv(free, deadline)
+    words = f"GMV target {target:,.0f}"
+    if most < target * (1 - 1e-9):
+        return Infeasibility(
+            f"GMV target {target:,.0f}",
+            f"{words} is out of reach within the budget of {problem.budget:,.0f} yuan and the "
+            f"caps: at most {most:,.0f}",
+            {"total_gmv": most},
+        )
+    floors = _floor_words(problem)
+    if not floors:
+        return None
+    most = _max_gmv(_variant(problem, objective="max_gmv"), deadline)
+    if most < target * (1 - 1e-9):
+        return Infeasibility(
+            f"GMV target {target:,.0f}",
+            f"{words} is out of reach under {floors}: at most {most:,.0f}",
+            {"total_gmv": most},
+        )
+    return None
+
+
+def _floor(kind: str):
+    def check(problem: PlanningProblem, deadline: float) -> Infeasibility | None:
+        floor = problem.paid_roi_min if kind == "paid" else problem.overall_roi_min
+        if not floor:
+            return None
+        ratio, spend = highest_roi(problem, kind, deadline)
+        if ratio >= floor * (1 - 1e-9):
+            return None
+        where = f"at {spend:,.0f} yuan" if spend > _ZERO else "approached as spend goes to 0"
+        requirement = f"{kind} ROI >= {floor:g}"
+        return Infeasibility(
+            requirement,
+            f"{requirement} cannot be met at any spend; the highest reachable is {ratio:.2f} "
+            f"({where})",
+            {f"{kind}_roi": ratio, "spend": spend},
+        )
+
+    return check
+
+
+def highest_roi(problem: PlanningProblem, kind: str, deadline: float) -> tuple[float, float]:
+    """(highest reachable paid or overall ROI, spend in yuan where it is reached).
+
+    Under the floor model, the budget, caps and pacing (no floors, no target), by Dinkelbach's
+    method on the continuous relaxation. When the best is at vanishing spend, the ratio is the
+    best marginal ROI of the first yuan.
+    """
+    model = problem.floor_model
+    if kind == "paid":
+        model = SessionResponse(model.packages, model.baseline, model.paid)
+    plain = _variant(
+        problem,
+        paid_roi_min=None,
+        overall_roi_min=None,
+        gmv_target=None,
+        objective="max_gmv",
+        response=model,
+        floor_response=None,
+    )
+    ratio, spend = 0.0, 0.0
+    for _ in range(_DINKELBACH):
+        step = plain if ratio == 0 else replace(plain, objective="max_profit", margin=1 / ratio)
+        outcome = Engine(Formulation(step)).solve_continuous(deadline)
+        if outcome.spend is None:
+            break
+        forecast = Forecast.of(model, outcome.spend)
+        if forecast.total_spend <= _ZERO:
+            if ratio == 0:
+                return 0.0, 0.0  # nothing can be spent at all
+            return (_first_yuan(plain) if kind == "paid" else np.inf), 0.0
+        gmv = forecast.paid_total if kind == "paid" else forecast.total_gmv
+        new = gmv / forecast.total_spend
+        if new <= ratio * (1 + 1e-7):
+            break
+        ratio, spend = new, forecast.total_spend
+    return ratio, spend
+
+
+def _first_yuan(problem: PlanningProblem) -> float:
+    """Best marginal GMV per yuan at zero spend over the minutes and packages that can spend."""
+    marginal = marginal_gmv(problem.response, np.zeros((problem.minutes, len(problem.packages))))
+    can = problem.spend_caps > 0
+    return float(marginal[:, can].max()) if can.any() else 0.0
+
+
+def _max_gmv(problem: PlanningProblem, deadline: float) -> float:
+    """Largest expected total GMV (floor model) reachable by the continuous relaxation."""
+    variant = _variant(problem, gmv_target=None)
+    variant = replace(
+        variant, objective="max_gmv", response=problem.floor_model, floor_response=None
+    )
+    outcome = Engine(Formulation(variant)).solve_continuous(deadline)
+    if outcome.spend is None:
+        return float(problem.floor_model.baseline.sum())
+    return Forecast.of(problem.floor_model, outcome.spend).total_gmv
+
+
+def _variant(problem: PlanningProblem, **changes) -> PlanningProblem:
+    """The problem with changes, integer rules relaxed and a short time limit."""
+    remaining = max(problem.time_limit, 1.0)
+    return replace(
+        problem,
+        rules=PlatformRules(),
+        min_spend_when_active=np.zeros(len(problem.packages)),
+        time_limit=remaining,
+        **changes,
+    )
+
+
+def _floor_words(problem: PlanningProblem) -> str:
+    parts = []
+    if problem.paid_roi_min:
+        parts.append(f"paid ROI >= {problem.paid_roi_min:g}")
+    if problem.overall_roi_min:
+        parts.append(f"overall ROI >= {problem.overall_roi_min:g}")
+    return " and ".join(parts)

@@ -1,0 +1,145 @@
+"""Adaptive solving of the program: solve, certify, add breakpoints, re-solve warm.
+
+Each round solves the continuous program (integer rules relaxed), prices every cell with the
+row duals and solves the exact cell problems (`Formulation.cell_gaps`): the program's objective
+L is a value the plan surely reaches (chords never overstate), and L + sum(gaps) = U bounds the
+exact optimum. When ``U - L <= tolerance x scale`` the plan is within tolerance of the best
+possible plan and program and exact values agree; otherwise a breakpoint goes where each
+significant cell's exact optimum lies, and the next round starts from the previous basis.
+Integer rules are then met by `optimizer.planner.integer` with U as the bound for the gap.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from optimizer.planner.backends import Solution, make_backend
+from optimizer.planner.forecast import objective_scale
+from optimizer.planner.program import Formulation, LinearProgram
+
+MAX_ROUNDS = 20
+_LOWER, _BASIC, _UPPER = 0, 1, 2  # HiGHS basis statuses
+
+
+@dataclass
+class Outcome:
+    """Result of one adaptive solve (program units: the objective, always maximised).
+
+    status: "optimal", "feasible" (a limit stopped it with a plan in hand), "infeasible", or
+        "failed" (no plan: the solver stopped without one).
+    bound: upper bound on the exact optimum of the continuous problem.
+    proven: a branch and bound proved the integer decisions optimal (for the program).
+    """
+
+    status: str
+    values: np.ndarray | None = None
+    spend: np.ndarray | None = None
+    program_objective: float | None = None
+    bound: float | None = None
+    row_duals: np.ndarray | None = None
+    rounds: int = 0
+    mip_gap: float | None = None
+    proven: bool = False
+    warnings: list[str] = field(default_factory=list)
+
+
+class Engine:
+    """The formulation of one problem and a live solver backend, reused across solves.
+
+    adjust: optional edit of every program before it is solved (the re-planner fixes the past
+        with it); frozen_cells: cells whose index is fixed (left out of refinement).
+    """
+
+    def __init__(self, formulation: Formulation, backend=None) -> None:
+        self.formulation = formulation
+        self.problem = formulation.problem
+        self.backend = backend if backend is not None else make_backend(self.problem.solver)
+        self.adjust: Callable[[LinearProgram], None] | None = None
+        self.frozen_cells = np.zeros(len(formulation.cell_lo), dtype=bool)
+        self._loaded = False
+
+    def reset(self) -> None:
+        """Forget what the backend holds: the next continuous solve loads the program anew."""
+        self._loaded = False
+
+    def program(self, relaxed: bool) -> LinearProgram:
+        lp = self.formulation.program()
+        if relaxed:
+            lp.integer = np.zeros_like(lp.integer)
+        if self.adjust is not None:
+            self.adjust(lp)
+        return lp
+
+    def solve_continuous(self, deadline: float) -> Outcome:
+        """Rounds of solve / certify / refine on the continuous program until accurate."""
+        problem, formulation, backend = self.problem, self.formulation, self.backend
+        lp = self.program(relaxed=True)
+        if self._loaded:
+            backend.set_bounds(lp)
+        else:
+            backend.load(lp)
+            self._loaded = True
+        outcome = Outcome("failed")
+        for rounds in range(1, MAX_ROUNDS + 1):
+            solution = backend.solve(deadline - time.perf_counter())
+            outcome = self.outcome(solution, rounds)
+            if solution.row_duals is None:
+                return outcome
+            gaps, best = formulation.cell_gaps(solution.row_duals)
+            gaps[self.frozen_cells] = 0.0
+            outcome.bound = solution.objective + float(gaps.sum())
+            outcome.row_duals = solution.row_duals
+            scale = objective_scale(problem, outcome.spend)
+            if gaps.sum() <= problem.tolerance * scale:
+                return outcome
+            if time.perf_counter() >= deadline:
+                break
+            cells = np.flatnonzero(gaps > 0.1 * problem.tolerance * scale / len(gaps))
+            split = formulation.refine(cells, best[cells])
+            backend.load(self.program(relaxed=True), self._split_basis(solution, split))
+        outcome.status = "feasible"
+        accuracy = (outcome.bound - outcome.program_objective) / scale
+        outcome.warnings.append(
+            f"stopped at {accuracy:.2%} from the best possible plan (tolerance "
+            f"{problem.tolerance:.2%}) after {outcome.rounds} rounds"
+        )
+        return outcome
+
+    def _split_basis(self, solution: Solution, split: np.ndarray):
+        """The previous basis for the program after segments `split` were cut in two.
+
+        The kept part [a, z] takes the old status; the new part [z, b] sits at its lower bound
+        when the old value fits in [a, z], at its upper bound when the old segment was full,
+        and becomes basic (the kept part full) when a basic value reached past z.
+        """
+        basis = self.backend.basis()
+        if basis is None:
+            return None
+        cols, rows = basis
+        f = self.formulation
+        index = f.nbase + split
+        status, value = cols[index], solution.values[index]
+        basic = status == _BASIC
+        overflow = basic & (value > f.seg_b[split] - f.seg_a[split])
+        new = np.where(overflow, _BASIC, np.where(status == _UPPER, _UPPER, _LOWER))
+        cols = cols.copy()
+        cols[index] = np.where(overflow, _UPPER, status)
+        return np.concatenate([cols, new.astype(cols.dtype)]), rows
+
+    def outcome(self, solution: Solution, rounds: int) -> Outcome:
+        if solution.status == "infeasible":
+            return Outcome("infeasible", rounds=rounds)
+        if solution.values is None:
+            return Outcome("failed", rounds=rounds)
+        status = "optimal" if solution.status == "optimal" else "feasible"
+        return Outcome(
+            status,
+            solution.values,
+            self.formulation.spend(solution.values),
+            solution.objective,
+            rounds=rounds,
+        )

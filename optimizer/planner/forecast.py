@@ -1,0 +1,104 @@
+"""Exact model values of a spend schedule: what every reported figure is computed from.
+
+Never the program's approximation: GMV comes from `SessionResponse` itself. Shapes: spend
+(T, P) yuan/min; per-minute results (T,) or (T, P) yuan/min; totals in yuan.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from optimizer.curves.response import SessionResponse
+from optimizer.planner.problem import PlanningProblem
+
+
+@dataclass(frozen=True)
+class Forecast:
+    """Expected outcome of a schedule under one response."""
+
+    spend: np.ndarray
+    paid_gmv: np.ndarray
+    organic_uplift_by_package: np.ndarray
+    organic_gmv: np.ndarray
+
+    @classmethod
+    def of(cls, response: SessionResponse, spend: np.ndarray) -> Forecast:
+        spend = np.asarray(spend, dtype=float)
+        return cls(
+            spend,
+            response.paid_gmv(spend),
+            response.uplift_by_package(spend),
+            response.organic_gmv(spend),
+        )
+
+    @property
+    def total_spend(self) -> float:
+        return float(self.spend.sum())
+
+    @property
+    def paid_total(self) -> float:
+        return float(self.paid_gmv.sum())
+
+    @property
+    def organic_total(self) -> float:
+        return float(self.organic_gmv.sum())
+
+    @property
+    def total_gmv(self) -> float:
+        return self.paid_total + self.organic_total
+
+    def roi(self, gmv: float) -> float | None:
+        """gmv / total spend, None without spend."""
+        return gmv / self.total_spend if self.total_spend > 0 else None
+
+
+def objective_value(problem: PlanningProblem, spend: np.ndarray) -> float:
+    """The objective of `problem` at `spend` under the exact expected response.
+
+    max_gmv: total GMV (yuan, baseline included); max_profit: margin x (paid GMV + organic
+    uplift) - spend; min_spend: -spend (so that larger is better for every objective).
+    """
+    response = problem.response
+    if problem.objective == "min_spend":
+        return -float(np.sum(spend))
+    paid = float(response.paid_gmv(spend).sum())
+    organic = float(response.organic_gmv(spend).sum())
+    if problem.objective == "max_gmv":
+        return paid + organic
+    uplift = organic - float(response.baseline.sum())
+    return problem.margin * (paid + uplift) - float(np.sum(spend))
+
+
+def marginal_gmv(response: SessionResponse, spend: np.ndarray, paid_only: bool = False):
+    """d(session GMV) / d spend[t, p]: GMV per extra yuan in each minute, shape (T, P).
+
+    The adjoint of each term: its marginal value per minute, carried back in time through the
+    carryover (the same filters run on reversed time), times the package weights.
+    """
+    spend = np.asarray(spend, dtype=float)
+    out = np.zeros_like(spend)
+    terms = response.paid if paid_only else response.paid + response.uplift
+    for term in terms:
+        z = term.index(spend)
+        local = term.scale * term.saturation.derivative(z)
+        carried = term.carryover.apply(local[::-1])[::-1]
+        out += carried[:, None] * term.weights[None, :]
+    return out
+
+
+def objective_scale(problem: PlanningProblem, spend: np.ndarray) -> float:
+    """Yuan the relative accuracy of the objective is measured against (at least 1).
+
+    max_gmv: paid GMV + organic uplift (the part spend moves); max_profit: margin x that
+    + spend; min_spend: spend.
+    """
+    response = problem.response
+    total_spend = float(np.sum(spend))
+    if problem.objective == "min_spend":
+        return max(total_spend, 1.0)
+    moved = float(response.paid_gmv(spend).sum() + response.organic_uplift(spend).sum())
+    if problem.objective == "max_gmv":
+        return max(abs(moved), 1.0)
+    return max(problem.margin * abs(moved) + total_spend, 1.0)

@@ -1,0 +1,77 @@
+"""Files of a plan: the contract's plan.csv and summary.json, and plan.png for people."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import matplotlib
+import numpy as np
+import pandas as pd
+
+from optimizer.planner.plan import Plan
+
+matplotlib.use("Agg")
+
+import matplotlib.dates as mdates  # noqa: E402  (after choosing the Agg backend)
+import matplotlib.pyplot as plt  # noqa: E402
+
+TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
+
+
+def write_plan_outputs(
+    plan: Plan, start: pd.Timestamp, out_dir: str | Path, table: str = "plan.csv"
+) -> dict[str, Path]:
+    """Write summary.json, and unless infeasible the per-minute `table` and plan.png.
+
+    start: the session's first minute (local time). Returns the paths written by kind.
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = {"summary": out / "summary.json"}
+    paths["summary"].write_text(json.dumps(plan.summary(), indent=2, ensure_ascii=False))
+    if plan.status == "infeasible":
+        return paths
+    frame = plan.to_frame(pd.Timestamp(start))
+    frame["ts"] = frame["ts"].dt.strftime(TIME_FORMAT)
+    paths["table"] = out / table
+    frame.to_csv(paths["table"], index=False)
+    paths["chart"] = out / "plan.png"
+    draw_plan(plan, pd.Timestamp(start), paths["chart"])
+    return paths
+
+
+def draw_plan(plan: Plan, start: pd.Timestamp, path: Path) -> None:
+    """Three panels: spend by package (stacked), cumulative spend vs budget, expected GMV."""
+    T = plan.spend.shape[0]
+    ts = start + pd.to_timedelta(np.arange(T), unit="min")
+    fig, axes = plt.subplots(3, 1, figsize=(11, 10), sharex=True, constrained_layout=True)
+    spend_ax, cumulative_ax, gmv_ax = axes
+    spend_ax.stackplot(ts, plan.spend.T, labels=plan.packages, step="post", alpha=0.85)
+    spend_ax.set_ylabel("spend (yuan/min)")
+    spend_ax.set_title(f"Spend by package ({plan.status}, total {plan.total_spend:,.0f} yuan)")
+    spend_ax.legend(loc="upper right", fontsize="small", ncol=min(4, len(plan.packages)))
+    cumulative_ax.plot(ts, np.cumsum(plan.spend.sum(axis=1)), label="planned cumulative spend")
+    cumulative_ax.axhline(plan.problem.budget, color="crimson", linestyle="--", label="budget")
+    cumulative_ax.set_ylabel("cumulative spend (yuan)")
+    cumulative_ax.set_title("Cumulative spend vs budget")
+    cumulative_ax.legend(loc="upper left", fontsize="small")
+    gmv_ax.plot(ts, plan.paid_gmv.sum(axis=1), label="expected paid GMV")
+    gmv_ax.plot(ts, plan.organic_gmv, label="expected organic GMV")
+    gmv_ax.plot(ts, plan.problem.response.baseline, linestyle=":", label="baseline organic")
+    gmv_ax.set_ylabel("GMV (yuan/min)")
+    gmv_ax.set_xlabel("session time")
+    gmv_ax.set_title(
+        f"Expected GMV (total {plan.expected_total_gmv:,.0f} yuan, paid ROI "
+        f"{_ratio(plan.paid_roi)}, overall ROI {_ratio(plan.overall_roi)})"
+    )
+    gmv_ax.legend(loc="upper right", fontsize="small")
+    for ax in axes:
+        ax.grid(alpha=0.3)
+    gmv_ax.xaxis.set_major_formatter(mdates.DateFormatter("%H:%M"))
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def _ratio(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.2f}"

@@ -1,0 +1,435 @@
+"""The planning program in sparse-matrix form: one formulation that every solver adapter reads.
+
+Columns (all in yuan/min unless said): spend ``x[t, p]`` per minute and package (a slot's
+minutes are tied equal by rows), intermediate carryover stages, cumulative spend (pacing only),
+integer-rule columns (only when a rule asks), and last the *segments* of every cell.
+
+A cell is one response term in one minute. Its index ``z = lo + sum(segments)`` is tied to spend
+by the carryover recursion ``a[t] = r a[t-1] + (1 - r) in[t]`` as sparse equality rows (one
+chain per stage; never a dense kernel), with ``in[t] = spend[t] @ weights``. Its saturation
+value is ``S(lo) + sum(slope_k * segment_k)``: the chords between breakpoints, so the program
+never overstates GMV. Segment k is worth ``scale[t] * slope_k`` in the objective and in every
+floor row that counts the term. Because slopes decrease, the program fills segments in order.
+
+Rows: budget, paid ROI floor, overall ROI floor, GMV target, slot ties, pacing, integer rules.
+The program is always a maximisation (min_spend maximises -spend).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+from optimizer.curves.response import ResponseTerm
+from optimizer.curves.transforms import Exponential
+from optimizer.planner.approximation import best_index, cell_value, initial_breakpoints
+from optimizer.planner.problem import PlanningProblem
+
+SESSION = -1
+"""`row_minute` / `base_minute` of rows and columns that belong to the whole session."""
+
+
+@dataclass
+class LinearProgram:
+    """``max cost @ v + offset`` s.t. ``row_lower <= matrix @ v <= row_upper``, column bounds.
+
+    integer: (n,) bool, columns that must take whole values.
+    """
+
+    cost: np.ndarray
+    col_lower: np.ndarray
+    col_upper: np.ndarray
+    integer: np.ndarray
+    matrix: sp.csc_matrix
+    row_lower: np.ndarray
+    row_upper: np.ndarray
+    offset: float
+
+    @property
+    def is_mip(self) -> bool:
+        return bool(self.integer.any())
+
+
+@dataclass(frozen=True)
+class _Usage:
+    """How one response term counts: objective weight and (row, weight) of each floor row."""
+
+    term: ResponseTerm
+    objective: float
+    rows: tuple[tuple[int, float], ...]
+
+
+class _Builder:
+    """Accumulates columns, rows and matrix entries as flat arrays."""
+
+    def __init__(self) -> None:
+        self.cols: list[tuple] = []
+        self.rows: list[tuple] = []
+        self.entries: list[tuple] = []
+        self.ncol = self.nrow = 0
+
+    def add_cols(self, n, lower, upper, cost=0.0, integer=False, minute=SESSION) -> np.ndarray:
+        self.cols.append(
+            tuple(np.broadcast_to(a, n) for a in (cost, lower, upper, integer, minute))
+        )
+        self.ncol += n
+        return np.arange(self.ncol - n, self.ncol)
+
+    def add_rows(self, n, lower, upper, minute=SESSION) -> np.ndarray:
+        self.rows.append(tuple(np.broadcast_to(a, n) for a in (lower, upper, minute)))
+        self.nrow += n
+        return np.arange(self.nrow - n, self.nrow)
+
+    def add(self, rows, cols, values) -> None:
+        rows, cols, values = np.broadcast_arrays(rows, cols, values)
+        self.entries.append((rows.ravel(), cols.ravel(), values.ravel().astype(float)))
+
+    def column_arrays(self):
+        return [np.concatenate(parts) for parts in zip(*self.cols, strict=True)]
+
+    def row_arrays(self):
+        return [np.concatenate(parts).astype(float) for parts in zip(*self.rows, strict=True)]
+
+    def matrix(self, nrow: int, ncol: int) -> sp.csr_matrix:
+        r, c, v = (np.concatenate(parts) for parts in zip(*self.entries, strict=True))
+        return sp.csr_matrix((v, (r, c)), shape=(nrow, ncol))
+
+
+class Formulation:
+    """The program for one `PlanningProblem`, with its breakpoints and the cell prices.
+
+    After construction, `program()` gives the current `LinearProgram`; `refine` adds
+    breakpoints where the exact cell problem says the chords lose value.
+    """
+
+    def __init__(self, problem: PlanningProblem) -> None:
+        self.problem = problem
+        b = _Builder()
+        T, P = problem.minutes, len(problem.packages)
+        caps = problem.spend_caps
+        self.caps = caps
+        spend_cost = 0.0 if problem.objective == "max_gmv" else -1.0
+        minute = np.repeat(np.arange(T), P)
+        self.spend_cols = b.add_cols(T * P, 0.0, np.tile(caps, T), spend_cost, minute=minute)
+        self.spend_cols = self.spend_cols.reshape(T, P)
+        self.rows = self._session_rows(b)
+        first = b.nrow
+        self._slot_ties(b)
+        ties = (first, b.nrow)
+        self.cumulative_cols = self._pacing(b)
+        first, first_col = b.nrow, b.ncol
+        self.change_limits: dict[int, int] = {}
+        self.rule_cols = self._integer_rules(b)
+        rules, self.rule_col_range = (first, b.nrow), (first_col, b.ncol)
+        self._cells(b)
+        self.nbase = b.ncol
+        cost, lower, upper, integer, col_minute = b.column_arrays()
+        self.base_cost, self.base_lower, self.base_upper = cost.astype(float), lower, upper
+        self.base_integer = integer.astype(bool)
+        self.base_minute = col_minute.astype(int)
+        row_lower, row_upper, row_minute = b.row_arrays()
+        self.row_minute = row_minute.astype(int)
+        self.nrow = b.nrow
+        self.tie_rows, self.rule_rows = (np.zeros(b.nrow, dtype=bool) for _ in range(2))
+        self.tie_rows[slice(*ties)] = True
+        self.rule_rows[slice(*rules)] = True
+        self.base_matrix = b.matrix(b.nrow, b.ncol).tocsc()
+        # constants of z = lo + sum(segments) and of S(lo) move to the bounds and the offset
+        s_lo = self.saturation_at(self.cell_lo)
+        shift = self.zmap @ self.cell_lo + self.vmap @ s_lo
+        self.row_lower, self.row_upper = row_lower - shift, row_upper - shift
+        baseline = problem.response.baseline.sum() if problem.objective == "max_gmv" else 0.0
+        self.offset = float(baseline + self.cell_cost @ s_lo)
+
+    # ----------------------------------------------------------------------------- build
+    def _session_rows(self, b: _Builder) -> dict[str, int]:
+        p = self.problem
+        spend = self.spend_cols.ravel()
+        rows = {"budget": b.add_rows(1, -np.inf, p.budget)[0]}
+        b.add(rows["budget"], spend, 1.0)
+        baseline = float(p.floor_model.baseline.sum())
+        floors = (
+            ("paid_floor", p.paid_roi_min, 0.0),
+            ("overall_floor", p.overall_roi_min, -baseline),
+        )
+        for name, roi, lower in floors:
+            if roi is not None and roi > 0:
+                rows[name] = b.add_rows(1, lower, np.inf)[0]
+                b.add(rows[name], spend, -roi)
+        if p.gmv_target is not None:
+            rows["gmv_target"] = b.add_rows(1, p.gmv_target - baseline, np.inf)[0]
+        return rows
+
+    def _slot_ties(self, b: _Builder) -> None:
+        """Rows x[t, p] - x[t-1, p] = 0 inside each slot, for packages that can spend."""
+        L = self.problem.slot_minutes
+        t = np.array([m for m in range(1, self.problem.minutes) if m % L])
+        packages = np.flatnonzero(self.caps > 0)
+        if len(t) == 0 or len(packages) == 0:
+            return
+        tt, pp = np.meshgrid(t, packages, indexing="ij")
+        rows = b.add_rows(tt.size, 0.0, 0.0, minute=tt.ravel())
+        b.add(rows, self.spend_cols[tt, pp].ravel(), 1.0)
+        b.add(rows, self.spend_cols[tt - 1, pp].ravel(), -1.0)
+
+    def _pacing(self, b: _Builder) -> np.ndarray:
+        """Cumulative spend C[t] (yuan): C[t] - C[t-1] - sum_p x[t, p] = 0, bounded by pacing."""
+        pacing, T = self.problem.pacing, self.problem.minutes
+        if pacing is None:
+            return np.zeros(0, dtype=int)
+        budget = self.problem.budget
+        lower = np.zeros(T) if pacing.lower is None else pacing.lower * budget
+        upper = np.full(T, np.inf) if pacing.upper is None else pacing.upper * budget
+        cols = b.add_cols(T, lower, upper, minute=np.arange(T))
+        rows = b.add_rows(T, 0.0, 0.0, minute=np.arange(T))
+        b.add(rows, cols, 1.0)
+        b.add(rows[1:], cols[:-1], -1.0)
+        b.add(rows[:, None], self.spend_cols, -1.0)
+        return cols
+
+    def _integer_rules(self, b: _Builder) -> dict[str, np.ndarray]:
+        """Columns and rows of min_spend_when_active, spend units and level changes.
+
+        Returns the activity columns ("active"), with the spend column ("active_spend") and the
+        minimum ("active_minimum") each one governs.
+
+        Per package p and slot s (first minute t_s): active a[p,s] in {0,1} with
+        m a <= x <= cap a; units n[p,s] integer with x = unit n; level changes
+        x[s] - x[s-1] = inc - dec, inc <= cap up, dec <= cap dn, up + dn <= 1, up, dn in {0,1},
+        inc >= step up and dec >= step dn (change_step), sum(up + dn) <= max_changes.
+        """
+        p, rules = self.problem, self.problem.rules
+        L, S = p.slot_minutes, p.minutes // p.slot_minutes
+        starts = np.arange(S) * L
+        cols: dict[str, list] = {}
+        for k in np.flatnonzero(self.caps > 0):
+            x, cap = self.spend_cols[starts, k], self.caps[k]
+            m = p.min_spend_when_active[k]
+            if m > 0:
+                a = b.add_cols(S, 0.0, 1.0, integer=True, minute=starts)
+                cols.setdefault("active", []).append(a)
+                cols.setdefault("active_spend", []).append(x)
+                cols.setdefault("active_minimum", []).append(np.full(S, m))
+                at_least = b.add_rows(S, 0.0, np.inf, starts)
+                b.add(at_least, x, 1.0)
+                b.add(at_least, a, -m)
+                at_most = b.add_rows(S, -np.inf, 0.0, starts)
+                b.add(at_most, x, 1.0)
+                b.add(at_most, a, -cap)
+            if rules.spend_unit is not None:
+                n = b.add_cols(
+                    S, 0.0, np.floor(cap / rules.spend_unit), integer=True, minute=starts
+                )
+                rows = b.add_rows(S, 0.0, 0.0, starts)
+                b.add(rows, x, 1.0)
+                b.add(rows, n, -rules.spend_unit)
+            if (rules.max_changes is not None or rules.change_step is not None) and S > 1:
+                limit = self._changes(b, x, cap, starts[1:])
+                if limit is not None:
+                    self.change_limits[int(k)] = limit
+        return {name: np.concatenate(parts) for name, parts in cols.items()}
+
+    def _changes(self, b: _Builder, x: np.ndarray, cap: float, minutes: np.ndarray):
+        """Level-change rows of one package; returns its max_changes row (or None)."""
+        rules, n = self.problem.rules, len(minutes)
+        inc, dec = (b.add_cols(n, 0.0, cap, minute=minutes) for _ in range(2))
+        up, dn = (b.add_cols(n, 0.0, 1.0, integer=True, minute=minutes) for _ in range(2))
+        diff = b.add_rows(n, 0.0, 0.0, minutes)
+        for col, sign in ((x[1:], 1.0), (x[:-1], -1.0), (inc, -1.0), (dec, 1.0)):
+            b.add(diff, col, sign)
+        for amount, flag in ((inc, up), (dec, dn)):
+            rows = b.add_rows(n, -np.inf, 0.0, minutes)
+            b.add(rows, amount, 1.0)
+            b.add(rows, flag, -cap)
+            if rules.change_step is not None:
+                rows = b.add_rows(n, 0.0, np.inf, minutes)
+                b.add(rows, amount, 1.0)
+                b.add(rows, flag, -rules.change_step)
+        one = b.add_rows(n, -np.inf, 1.0, minutes)
+        b.add(one, up, 1.0)
+        b.add(one, dn, 1.0)
+        if rules.max_changes is None:
+            return None
+        total = b.add_rows(1, -np.inf, rules.max_changes)
+        b.add(total, np.concatenate([up, dn]), 1.0)
+        return int(total[0])
+
+    def _usages(self) -> list[_Usage]:
+        p, rows = self.problem, self.rows
+        weight = {"max_gmv": 1.0, "max_profit": p.margin, "min_spend": 0.0}[p.objective]
+        paid_rows = tuple((rows[n], 1.0) for n in ("paid_floor",) if n in rows)
+        all_rows = tuple((rows[n], 1.0) for n in ("overall_floor", "gmv_target") if n in rows)
+        shared = p.floor_response is None
+        usages = []
+        for term in p.response.paid:
+            usages.append(_Usage(term, weight, paid_rows + all_rows if shared else ()))
+        for term in p.response.uplift:
+            usages.append(_Usage(term, weight, all_rows if shared else ()))
+        if not shared:
+            usages += [_Usage(t, 0.0, paid_rows + all_rows) for t in p.floor_response.paid]
+            usages += [_Usage(t, 0.0, all_rows) for t in p.floor_response.uplift]
+        return [u for u in usages if u.objective != 0 or u.rows]
+
+    def _cells(self, b: _Builder) -> None:
+        """Chains, cell maps (`zmap`, `vmap`, `cell_cost`) and the initial segments."""
+        T = self.problem.minutes
+        usages = self._usages()
+        self.terms = [u.term for u in usages]
+        zr, zc, zv, vr, vc, vv = [], [], [], [], [], []
+        lo, hi, cost, seg = [], [], [], []
+        hint = self._spend_hint()
+        for j, usage in enumerate(usages):
+            term, cells = usage.term, np.arange(j * T, (j + 1) * T)
+            w = np.where(self.caps > 0, term.weights, 0.0)
+            lo_j = max(float(min(0.0, np.minimum(w, 0) @ self.caps)), _index_floor(term))
+            hi_j = float(max(0.0, np.maximum(w, 0) @ self.caps))
+            rows, decay = self._chain(b, term, w, lo_j, hi_j)
+            zr += [rows, rows[1:]] if decay > 0 else [rows]
+            zc += [cells, cells[:-1]] if decay > 0 else [cells]
+            zv += [np.ones(T), np.full(T - 1, -decay)] if decay > 0 else [np.ones(T)]
+            for row, weight in usage.rows:
+                vr.append(np.full(T, row))
+                vc.append(cells)
+                vv.append(weight * term.scale)
+            lo.append(np.full(T, lo_j))
+            hi.append(np.full(T, hi_j))
+            cost.append(usage.objective * term.scale)
+            points = initial_breakpoints(term.saturation, lo_j, hi_j, [hint @ w])
+            k = len(points) - 1
+            seg.append((np.repeat(cells, k), np.tile(points[:-1], T), np.tile(points[1:], T)))
+        ncell = len(usages) * T
+        self.cell_lo, self.cell_hi = np.concatenate(lo), np.concatenate(hi)
+        self.cell_cost = np.concatenate(cost).astype(float)
+        self.cell_minute = np.tile(np.arange(T), len(usages))
+        self.zmap = _cell_map(zr, zc, zv, b.nrow, ncell)
+        self.vmap = _cell_map(vr, vc, vv, b.nrow, ncell)
+        self.seg_cell, self.seg_a, self.seg_b = (np.concatenate(a) for a in zip(*seg, strict=True))
+
+    def _spend_hint(self) -> np.ndarray:
+        """(P,) yuan/min a package would get if the budget were split evenly: a breakpoint hint."""
+        p = self.problem
+        can = self.caps > 0
+        share = p.budget / (p.minutes * max(1, int(can.sum())))
+        return np.where(can, np.minimum(self.caps, share), 0.0)
+
+    def _chain(self, b: _Builder, term: ResponseTerm, w, lo: float, hi: float):
+        """Rows of the carryover chain of one term; returns the z rows and the last decay."""
+        T = self.problem.minutes
+        t = np.arange(T)
+        decays = [r for r in term.carryover.decays if r > 0] or [0.0]
+        inputs = [(self.spend_cols[:, k], w[k]) for k in np.flatnonzero(w)]
+        for i, r in enumerate(decays):
+            rows = b.add_rows(T, 0.0, 0.0, minute=t)
+            for col, weight in inputs:
+                b.add(rows, col, -(1.0 - r) * weight)
+            if i == len(decays) - 1:
+                return rows, r
+            stage = b.add_cols(T, lo, hi, minute=t)
+            b.add(rows, stage, 1.0)
+            b.add(rows[1:], stage[:-1], -r)
+            inputs = [(stage, 1.0)]
+        raise AssertionError("unreachable")
+
+    def saturation_at(self, z: np.ndarray) -> np.ndarray:
+        """S_j(z) for a per-cell array z, each cell with its term's saturation."""
+        T = self.problem.minutes
+        out = np.empty_like(z, dtype=float)
+        for j, term in enumerate(self.terms):
+            out[j * T : (j + 1) * T] = term.saturation(z[j * T : (j + 1) * T])
+        return out
+
+    # ------------------------------------------------------------------------- program
+    def program(self) -> LinearProgram:
+        """The current program, segments last."""
+        slope = self.slopes()
+        cells = self.seg_cell
+        seg_matrix = self.zmap[:, cells] + self.vmap[:, cells] @ sp.diags(slope)
+        n = len(cells)
+        return LinearProgram(
+            cost=np.concatenate([self.base_cost, self.cell_cost[cells] * slope]),
+            col_lower=np.concatenate([self.base_lower, np.zeros(n)]),
+            col_upper=np.concatenate([self.base_upper, self.seg_b - self.seg_a]),
+            integer=np.concatenate([self.base_integer, np.zeros(n, dtype=bool)]),
+            matrix=sp.hstack([self.base_matrix, seg_matrix], format="csc"),
+            row_lower=self.row_lower.copy(),
+            row_upper=self.row_upper.copy(),
+            offset=self.offset,
+        )
+
+    def slopes(self) -> np.ndarray:
+        T = self.problem.minutes
+        term = self.seg_cell // T
+        slope = np.empty(len(self.seg_cell))
+        for j, t in enumerate(self.terms):
+            m = term == j
+            a, z = self.seg_a[m], self.seg_b[m]
+            slope[m] = (t.saturation(z) - t.saturation(a)) / (z - a)
+        return slope
+
+    def spend(self, values: np.ndarray) -> np.ndarray:
+        """(T, P) spend in yuan/min from a solution vector (tiny negatives cleared)."""
+        return np.maximum(values[self.spend_cols], 0.0)
+
+    # ---------------------------------------------------------------------- certificate
+    def cell_gaps(self, row_duals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Per cell: how much the exact saturation can add over the chords at these prices.
+
+        With the program's row prices y (d = c - A^T y), the saturation value of a cell is worth
+        ``v = cost - vmap^T y`` and its index costs ``pi = zmap^T y``. The exact cell problem
+        ``max v S(z) - pi z`` minus the same over the chords is the cell's gap; the program's
+        objective plus the sum of gaps bounds the exact optimum (weak Lagrangian duality).
+        Returns (gaps, maximisers z*).
+        """
+        T = self.problem.minutes
+        v = self.cell_cost - self.vmap.T @ row_duals
+        pi = self.zmap.T @ row_duals
+        slope = self.slopes()
+        gain = np.maximum(v[self.seg_cell] * slope - pi[self.seg_cell], 0.0)
+        chords = np.bincount(self.seg_cell, gain * (self.seg_b - self.seg_a), len(v))
+        best = np.empty_like(v)
+        exact = np.empty_like(v)
+        for j, term in enumerate(self.terms):
+            s = slice(j * T, (j + 1) * T)
+            best[s] = best_index(term.saturation, v[s], pi[s], self.cell_lo[s], self.cell_hi[s])
+            exact[s] = cell_value(term.saturation, v[s], pi[s], self.cell_lo[s], best[s])
+        return np.maximum(exact - chords, 0.0), best
+
+    def refine(self, cells: np.ndarray, z: np.ndarray) -> np.ndarray:
+        """Add a breakpoint at index z[i] in cell cells[i]; returns the split segments' indices.
+
+        The segment containing the new point is cut in two: it keeps ``[a, z]`` and a new
+        segment ``[z, b]`` is appended (so existing column indices stay valid).
+        """
+        target = np.full(len(self.cell_lo), np.nan)
+        target[cells] = z
+        zs = target[self.seg_cell]
+        span = self.cell_hi[self.seg_cell] - self.cell_lo[self.seg_cell]
+        margin = 1e-7 * np.maximum(span, 1.0)
+        hit = np.flatnonzero((zs > self.seg_a + margin) & (zs < self.seg_b - margin))
+        self.seg_cell = np.concatenate([self.seg_cell, self.seg_cell[hit]])
+        self.seg_a = np.concatenate([self.seg_a, zs[hit]])
+        self.seg_b = np.concatenate([self.seg_b, self.seg_b[hit]])
+        self.seg_b[hit] = zs[hit]
+        return hit
+
+
+def _index_floor(term: ResponseTerm) -> float:
+    """Lowest index the program represents for a term that spend can push below zero.
+
+    An exponential saturation's slope grows as exp(-z / k) below zero; past z = -k ln(1e4) its
+    value is so negative that no sensible plan goes there, and covering that range would put
+    coefficients of e^20 into the program. Plans below this index are left out.
+    """
+    if isinstance(term.saturation, Exponential):
+        return -term.saturation.k * np.log(1e4)
+    return -np.inf
+
+
+def _cell_map(rows, cells, values, nrow: int, ncell: int) -> sp.csc_matrix:
+    """(nrow, ncell) sparse map from per-cell quantities to rows."""
+    if not rows:
+        return sp.csc_matrix((nrow, ncell))
+    r, c, v = (np.concatenate(a) for a in (rows, cells, values))
+    return sp.csc_matrix((v, (r, c)), shape=(nrow, ncell))

@@ -1,0 +1,93 @@
+"""Binding requirements and shadow prices of a plan, in words and yuan a bidder can use.
+
+Shadow prices of the session requirements come from the program's row duals (objective yuan
+per unit); the per-package marginal ROI comes from the exact model at the plan (duals of a
+piecewise program are not meaningful per package).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from optimizer.planner.forecast import marginal_gmv
+from optimizer.planner.problem import PlanningProblem
+
+REQUIREMENTS = {
+    "budget": "budget",
+    "paid_floor": "paid ROI floor",
+    "overall_floor": "overall ROI floor",
+    "gmv_target": "GMV target",
+}
+_AT = 1e-6
+
+
+def session_prices(problem: PlanningProblem, rows: dict[str, int], duals: np.ndarray, spend):
+    """Shadow prices of budget, floors and target from row duals (d = c - A^T y convention).
+
+    budget: objective yuan per extra yuan of budget; paid_roi_min / overall_roi_min: objective
+    yuan per +1.0 of the floor; gmv_target: objective yuan per extra yuan of target.
+    """
+    total = float(np.sum(spend))
+    prices = {}
+    for name, row in rows.items():
+        y = float(duals[row])
+        if name == "budget":
+            prices["budget"] = y
+        elif name == "gmv_target":
+            prices["gmv_target"] = y
+        else:
+            prices[name.replace("_floor", "_roi_min")] = y * total
+    return prices
+
+
+def describe(problem: PlanningProblem, spend: np.ndarray, prices: dict[str, float]):
+    """(binding, shadow_prices) for a plan: requirement prices plus per-package marginal ROI."""
+    binding = [
+        REQUIREMENTS[name]
+        for name, key in (
+            ("budget", "budget"),
+            ("paid_floor", "paid_roi_min"),
+            ("overall_floor", "overall_roi_min"),
+            ("gmv_target", "gmv_target"),
+        )
+        if abs(prices.get(key, 0.0)) > 1e-9
+    ]
+    caps = problem.max_spend_per_minute
+    for k, name in enumerate(problem.packages):
+        at_cap = int(np.sum((spend[:, k] >= caps[k] * (1 - _AT)) & (caps[k] > 0)))
+        if np.isfinite(caps[k]) and at_cap:
+            binding.append(f"cap of {name} ({at_cap} minutes)")
+    binding += _pacing_binding(problem, spend)
+    total = marginal_gmv(problem.response, spend)
+    paid = marginal_gmv(problem.response, spend, paid_only=True)
+    packages = {}
+    for k, name in enumerate(problem.packages):
+        weights = spend[:, k]
+        if weights.sum() > 0:
+            packages[name] = {
+                "marginal_roi": float(np.average(total[:, k], weights=weights)),
+                "marginal_paid_roi": float(np.average(paid[:, k], weights=weights)),
+            }
+        else:
+            best = int(np.argmax(total[:, k]))
+            packages[name] = {
+                "marginal_roi": float(total[best, k]),
+                "marginal_paid_roi": float(paid[best, k]),
+            }
+    return binding, {**prices, "packages": packages}
+
+
+def _pacing_binding(problem: PlanningProblem, spend: np.ndarray) -> list[str]:
+    pacing = problem.pacing
+    if pacing is None:
+        return []
+    cumulative = np.cumsum(spend.sum(axis=1))
+    out = []
+    tol = _AT * max(problem.budget, 1.0)
+    for name, bound, sign in (("lower", pacing.lower, 1), ("upper", pacing.upper, -1)):
+        if bound is None:
+            continue
+        hits = int(np.sum(sign * (cumulative - bound * problem.budget) <= tol))
+        if hits:
+            out.append(f"pacing {name} bound ({hits} minutes)")
+    return out

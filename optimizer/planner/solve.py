@@ -1,0 +1,132 @@
+"""`solve(problem) -> Plan`: the fast exact path when it applies, else the adaptive program.
+
+Order: separable problems go to water-filling (exact, shadow prices by finite differences);
+everything else to the program (`Engine`), then the integer rules (`solve_integer`). A plan
+that can spend nothing because of an ROI floor, or a program with no feasible point, is
+reported as infeasible with `diagnose`'s words and best reachable values.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+
+import numpy as np
+
+from optimizer.planner.diagnose import diagnose, floors_block_spend
+from optimizer.planner.engine import Engine
+from optimizer.planner.forecast import objective_value
+from optimizer.planner.integer import solve_integer
+from optimizer.planner.plan import Infeasibility, Plan
+from optimizer.planner.problem import PlanningProblem
+from optimizer.planner.program import Formulation
+from optimizer.planner.sensitivity import describe, session_prices
+from optimizer.planner.waterfill import applies, waterfill
+
+
+def solve(problem: PlanningProblem) -> Plan:
+    """The best plan for `problem` (see `Plan` for what it reports)."""
+    start = time.perf_counter()
+    if applies(problem):
+        spend = waterfill(problem)
+        if spend is not None:
+            return _closed_form_plan(problem, spend, start)
+    return plan_with(Engine(Formulation(problem)), start)
+
+
+def plan_with(engine: Engine, start: float, past: int = 0) -> Plan:
+    """Solve `engine`'s program (continuous, then integer rules) into a `Plan`.
+
+    past: minutes already fixed by the re-planner (their spend is in the program's bounds).
+    """
+    problem = engine.problem
+    deadline = start + problem.time_limit
+    outcome = engine.solve_continuous(deadline)
+    if outcome.status == "infeasible" and past:
+        words = (
+            f"with the spend and GMV of the first {past} minutes, no plan for the rest of the "
+            "session meets the floors and the GMV target over the whole session"
+        )
+        return infeasible_plan(problem, Infeasibility("the rest of the session", words), start)
+    if outcome.status == "infeasible":
+        return infeasible_plan(problem, diagnose(problem, deadline), start)
+    if outcome.status != "failed" and problem.needs_integers:
+        outcome = solve_integer(engine, outcome, deadline)
+    if outcome.status == "failed":
+        words = f"no plan was found within the time limit of {problem.time_limit:g} s"
+        reason = Infeasibility("time limit", words + "; allow more time")
+        return infeasible_plan(problem, reason, start, outcome.warnings)
+    spend = outcome.spend
+    if past == 0 and _floors_stop_spend(problem, spend):
+        blocked = floors_block_spend(problem, deadline)
+        if blocked is not None:
+            return infeasible_plan(problem, blocked, start)
+    prices = {}
+    if outcome.row_duals is not None:
+        prices = session_prices(problem, engine.formulation.rows, outcome.row_duals, spend)
+    binding, shadow = describe(problem, spend, prices)
+    return Plan(
+        problem,
+        spend,
+        outcome.status,
+        solve_seconds=time.perf_counter() - start,
+        objective_value=outcome.program_objective,
+        exact_objective_value=objective_value(problem, spend),
+        bound=outcome.bound,
+        mip_gap=outcome.mip_gap,
+        binding=binding,
+        shadow_prices=shadow,
+        warnings=outcome.warnings,
+        solver=engine.backend.name,
+        rounds=outcome.rounds,
+    )
+
+
+def infeasible_plan(problem, reason: Infeasibility, start: float, warnings=()) -> Plan:
+    """An all-zero plan with status infeasible and the reason."""
+    spend = np.zeros((problem.minutes, len(problem.packages)))
+    return Plan(
+        problem,
+        spend,
+        "infeasible",
+        solve_seconds=time.perf_counter() - start,
+        infeasibility=reason,
+        warnings=[reason.message, *warnings],
+    )
+
+
+def _floors_stop_spend(problem: PlanningProblem, spend: np.ndarray) -> bool:
+    floors = problem.paid_roi_min or problem.overall_roi_min
+    wants_spend = problem.objective != "min_spend" and problem.budget > 0
+    return bool(floors and wants_spend and spend.sum() <= 1e-6 * max(problem.budget, 1.0))
+
+
+def _closed_form_plan(problem: PlanningProblem, spend: np.ndarray, start: float) -> Plan:
+    value = objective_value(problem, spend)
+    prices = {}
+    steps = {
+        "budget": ("budget", max(1e-3 * problem.budget, 1.0)),
+        "paid_roi_min": ("paid_roi_min", 1e-3 * (problem.paid_roi_min or 0)),
+        "overall_roi_min": ("overall_roi_min", 1e-3 * (problem.overall_roi_min or 0)),
+        "gmv_target": ("gmv_target", 1e-3 * (problem.gmv_target or 0)),
+    }
+    for key, (name, step) in steps.items():
+        current = getattr(problem, name)
+        if not current or step <= 0:
+            continue
+        moved = waterfill(replace(problem, **{name: current + step}))
+        change = 0.0 if moved is None else objective_value(problem, moved) - value
+        prices[key] = change / step if abs(change) > 1e-9 * max(abs(value), 1.0) else 0.0
+    binding, shadow = describe(problem, spend, prices)
+    return Plan(
+        problem,
+        spend,
+        "optimal",
+        solve_seconds=time.perf_counter() - start,
+        objective_value=value,
+        exact_objective_value=value,
+        bound=value,
+        binding=binding,
+        shadow_prices=shadow,
+        solver="water-filling",
+    )

@@ -1,0 +1,74 @@
+"""Infeasible requirements are named in plain words with the best reachable value."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+from optimizer.planner import Pacing, PlanningProblem, solve
+
+
+def test_unreachable_target_names_the_target_and_the_most_reachable(make_response):
+    response = make_response(3, 30, seed=1)
+    problem = PlanningProblem(
+        response=response, budget=3000.0, objective="min_spend", gmv_target=10_000_000.0
+    )
+    plan = solve(problem)
+    assert plan.status == "infeasible"
+    message = plan.infeasibility.message
+    assert "GMV target 10,000,000 is out of reach" in message
+    most = plan.infeasibility.best["total_gmv"]
+    assert 0 < most < 10_000_000
+    assert f"{most:,.0f}" in message
+
+
+def test_target_out_of_reach_under_a_floor_says_so(make_response):
+    response = make_response(3, 30, seed=1)
+    free = solve(PlanningProblem(response=response, budget=20_000.0))
+    target = free.expected_total_gmv * 0.999
+    plan = solve(
+        PlanningProblem(response=response, budget=20_000.0, gmv_target=target, paid_roi_min=4.5)
+    )
+    assert plan.status == "infeasible"
+    assert "under paid ROI >= 4.5" in plan.infeasibility.message
+    assert plan.infeasibility.best["total_gmv"] < target
+
+
+def test_paid_roi_floor_above_any_reachable_roi(make_response):
+    response = make_response(3, 30, seed=2)
+    plan = solve(PlanningProblem(response=response, budget=5000.0, paid_roi_min=50.0))
+    assert plan.status == "infeasible"
+    message = plan.infeasibility.message
+    assert message.startswith("paid ROI >= 50 cannot be met at any spend")
+    best = float(re.search(r"highest reachable is ([0-9.]+)", message).group(1))
+    assert 0 < best < 50
+    summary = plan.summary()
+    assert summary["status"] == "infeasible"
+    assert summary["infeasibility"]["best"]["paid_roi"] < 50
+
+
+def test_forced_pacing_and_a_floor_report_roi_at_the_forced_spend(make_response):
+    response = make_response(3, 30, seed=3)
+    pacing = Pacing(lower=np.linspace(0.03, 0.9, 30))
+    plan = solve(
+        PlanningProblem(response=response, budget=30_000.0, pacing=pacing, paid_roi_min=4.0)
+    )
+    assert plan.status == "infeasible"
+    assert "paid ROI >= 4" in plan.infeasibility.requirement
+    assert plan.infeasibility.best["spend"] >= 0.9 * 30_000.0 * (1 - 1e-6)
+
+
+def test_pacing_beyond_the_caps(make_response):
+    response = make_response(2, 10, seed=3)
+    pacing = Pacing(lower=np.full(10, 0.5))
+    plan = solve(
+        PlanningProblem(
+            response=response,
+            budget=10_000.0,
+            pacing=pacing,
+            max_spend_per_minute=np.full(2, 100.0),
+        )
+    )
+    assert plan.status == "infeasible"
+    assert "pacing needs 5,000 yuan spent by minute 1" in plan.infeasibility.message

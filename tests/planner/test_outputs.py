@@ -1,0 +1,110 @@
+"""plan.csv, summary.json and plan.png as the contract describes them; evaluate; CBC."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from optimizer.planner import PlanningProblem, evaluate_schedule, solve, write_plan_outputs
+from optimizer.planner.backends import HighsBackend, PulpBackend
+from optimizer.planner.program import Formulation
+
+CONTRACT_KEYS = {
+    "status",
+    "total_spend",
+    "expected_paid_gmv",
+    "expected_organic_gmv",
+    "expected_total_gmv",
+    "paid_roi",
+    "overall_roi",
+    "solve_seconds",
+}
+
+
+def test_files_follow_the_contract(make_response, tmp_path):
+    response = make_response(2, 15, seed=1)
+    plan = solve(PlanningProblem(response=response, budget=2000.0, paid_roi_min=2.0))
+    paths = write_plan_outputs(plan, pd.Timestamp("2026-12-01 19:00"), tmp_path / "out")
+    table = pd.read_csv(paths["table"])
+    assert list(table.columns) == [
+        "ts",
+        "package",
+        "spend",
+        "expected_paid_gmv",
+        "expected_organic_uplift",
+    ]
+    assert len(table) == 15 * 2
+    assert table["ts"].iloc[0] == "2026-12-01 19:00:00"
+    assert table["ts"].iloc[-1] == "2026-12-01 19:14:00"
+    assert table["spend"].sum() == pytest.approx(plan.total_spend)
+    uplift = table.groupby("ts")["expected_organic_uplift"].sum().to_numpy()
+    assert np.allclose(uplift, response.organic_uplift(plan.spend))
+    summary = json.loads(paths["summary"].read_text())
+    assert CONTRACT_KEYS <= set(summary)
+    assert summary["status"] == "optimal"
+    assert paths["chart"].stat().st_size > 10_000
+
+
+def test_infeasible_plans_still_write_a_summary(make_response, tmp_path):
+    response = make_response(2, 15, seed=1)
+    caps = np.array([np.inf, 0.0])  # the exponential package only (finite ROI at zero spend)
+    problem = PlanningProblem(
+        response=response, budget=2000.0, paid_roi_min=80.0, max_spend_per_minute=caps
+    )
+    plan = solve(problem)
+    paths = write_plan_outputs(plan, pd.Timestamp("2026-12-01 19:00"), tmp_path)
+    summary = json.loads(paths["summary"].read_text())
+    assert summary["status"] == "infeasible"
+    assert "paid ROI >= 80" in summary["infeasibility"]["message"]
+    assert "table" not in paths
+
+
+def test_evaluate_lists_broken_rules(make_response):
+    response = make_response(2, 10, seed=1)
+    problem = PlanningProblem(
+        response=response,
+        budget=500.0,
+        max_spend_per_minute=np.array([50.0, np.inf]),
+        min_spend_when_active=np.array([0.0, 30.0]),
+    )
+    spend = np.column_stack([np.full(10, 60.0), np.full(10, 10.0)])
+    forecast = evaluate_schedule(response, spend, problem)
+    assert forecast.status == "evaluated"
+    broken = " | ".join(forecast.broken_rules)
+    assert "budget" in broken and "cap of pkg0" in broken
+    assert "min_spend_when_active of pkg1" in broken
+    assert forecast.expected_paid_gmv == pytest.approx(response.paid_gmv(spend).sum())
+
+
+def test_cbc_through_pulp_matches_highs(make_response):
+    response = make_response(2, 10, seed=2)
+    problem = PlanningProblem(response=response, budget=1500.0, paid_roi_min=2.5)
+    lp = Formulation(problem).program()
+    answers = []
+    for backend in (HighsBackend(), PulpBackend()):
+        backend.load(lp)
+        solution = backend.solve(30.0)
+        assert solution.status == "optimal"
+        assert solution.row_duals is not None
+        answers.append(solution.objective)
+    assert answers[0] == pytest.approx(answers[1], rel=1e-6)
+
+
+def test_cbc_plan_meets_min_active(make_response):
+    response = make_response(2, 10, seed=3)
+    problem = PlanningProblem(
+        response=response,
+        budget=1500.0,
+        min_spend_when_active=np.full(2, 80.0),
+        solver="cbc",
+        time_limit=30.0,
+    )
+    start = time.perf_counter()
+    plan = solve(problem)
+    assert time.perf_counter() - start < 30
+    assert plan.solver == "cbc"
+    assert ((plan.spend == 0) | (plan.spend >= 80.0 - 1e-7)).all()
