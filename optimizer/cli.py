@@ -54,6 +54,102 @@ def _load_and_fit(config: Path, model: Path | None):
     return campaign, fitted
 
 
+def _plan_view(plan):
+    """Per-package totals of a plan, formatted (the contract's summary is in summary.json)."""
+    import pandas as pd
+
+    spend = plan.spend.sum(axis=0)
+    paid = plan.paid_gmv.sum(axis=0)
+    uplift = plan.organic_uplift_by_package.sum(axis=0)
+    prices = plan.shadow_prices.get("packages", {})
+    return pd.DataFrame({
+        "package": plan.packages,
+        "spend ¥": [_money(v) for v in spend],
+        "paid GMV ¥": [_money(v) for v in paid],
+        "paid ROI": [_ratio(p / s) if s > 0 else "" for p, s in zip(paid, spend, strict=True)],
+        "organic uplift ¥": [_money(v) for v in uplift],
+        "marginal ROI": [_ratio(prices.get(p, {}).get("marginal_roi", float("nan")))
+                         for p in plan.packages],
+    })
+
+
+def _print_summary(summary: dict, title: str) -> None:
+    """The headline numbers of summary.json."""
+    table = Table(title=title, title_justify="left", show_header=False)
+    for key in ("status", "total_spend", "expected_paid_gmv", "expected_organic_gmv",
+                "expected_total_gmv", "paid_roi", "overall_roi", "solve_seconds"):
+        value = summary.get(key)
+        text = (f"{value:,.0f}" if isinstance(value, float) and abs(value) >= 100 else
+                f"{value:.3g}" if isinstance(value, float) else str(value))
+        table.add_row(key, text)
+    console.print(table)
+
+
+def _finish_plan(plan, campaign, out: Path) -> None:
+    """Write a plan's files, show it, and exit 3 when it is infeasible."""
+    from optimizer.planner import write_plan_outputs
+
+    paths = write_plan_outputs(plan, campaign.config.session.start, out)
+    summary = plan.summary()
+    _print_summary(summary, f"Plan for {campaign.config.session.start:%Y-%m-%d %H:%M}, "
+                            f"{campaign.minutes} minutes")
+    for warning in plan.warnings:
+        errors.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
+    if plan.infeasibility is not None:
+        errors.print(f"[bold red]infeasible:[/bold red] {plan.infeasibility.message}",
+                     highlight=False)
+        console.print(f"summary: {paths['summary']}")
+        raise typer.Exit(EXIT_INFEASIBLE)
+    _print_frame(_plan_view(plan), "By package")
+    for name, path in paths.items():
+        console.print(f"{name}: {path}")
+
+
+@app.command()
+def plan(config: ConfigArg, out: OutDir, model: ModelOpt = None) -> None:
+    """Plan CONFIG's session: plan.csv, summary.json and plan.png in --out (CONTRACT.md)."""
+    from optimizer import pipeline
+
+    campaign, fitted = _load_and_fit(config, model)
+    with _steps("planning")[0]:
+        result = pipeline.plan_campaign(campaign, fitted)
+    _finish_plan(result, campaign, out)
+
+
+@app.command()
+def evaluate(
+    config: ConfigArg,
+    plan_csv: Annotated[Path, typer.Option("--plan", help="Spend schedule (plan.csv format; "
+                                                          "ts, package, spend are read).")],
+    out: OutDir,
+    model: ModelOpt = None,
+) -> None:
+    """Forecast a spend schedule for CONFIG's session: summary.json and forecast.csv."""
+    import json
+
+    from optimizer import pipeline
+    from optimizer.data.schedule import load_schedule
+    from optimizer.planner import write_plan_outputs
+
+    campaign, fitted = _load_and_fit(config, model)
+    spend, report = load_schedule(plan_csv, campaign.config.session.start, campaign.minutes,
+                                  campaign.packages)
+    for note in report:
+        errors.print(f"[dim]note:[/dim] {note}")
+    forecast, intervals = pipeline.evaluate_campaign(campaign, fitted, spend)
+    paths = write_plan_outputs(forecast, campaign.config.session.start, out,
+                               table="forecast.csv")
+    summary = forecast.summary() | {"intervals_90": intervals}
+    paths["summary"].write_text(json.dumps(summary, indent=2, ensure_ascii=False))
+    _print_summary(summary, f"Forecast of {plan_csv}")
+    for name, (low, high) in intervals.items():
+        console.print(f"{name}: 90% interval {low:,.0f} to {high:,.0f} yuan")
+    for warning in forecast.warnings:
+        errors.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
+    for name, path in paths.items():
+        console.print(f"{name}: {path}")
+
+
 @app.command()
 def fit(config: ConfigArg,
         out: Annotated[Path, typer.Option("--out", help="Model artifact to write (JSON).")]
@@ -90,6 +186,30 @@ def simulate(
         console.print(f"{name}: {path}")
 
 
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    db: Annotated[str | None, typer.Option(
+        help="SQLAlchemy URL (postgresql+psycopg://...) or a SQLite file path "
+             "(default: spendplan.db here).")] = None,
+    replan_budget_ms: Annotated[float | None, typer.Option(
+        help="Time a re-plan may take before the fallback, ms (default 500).")] = None,
+    max_body_bytes: Annotated[int | None, typer.Option(
+        help="Largest request body accepted, bytes.")] = None,
+    data_dir: Annotated[Path | None, typer.Option(
+        help="Folder that history and model paths in requests are relative to.")] = None,
+) -> None:
+    """Serve the bidding API: plans, minute allocations, actuals and re-planning over HTTP."""
+    try:
+        from optimizer.api.server import serve as run
+    except ImportError as error:
+        raise InputError(f"the API needs its extra dependencies ({error.name} is missing)",
+                         fix='pip install -e ".[api]"') from None
+    run(host=host, port=port, db=db, replan_budget_ms=replan_budget_ms,
+        max_body_bytes=max_body_bytes, data_dir=data_dir)
+
+
 def demo_config() -> Path:
     """The shipped demo config (`configs/demo.yaml` of the project checkout)."""
     path = Path(__file__).resolve().parents[1] / "configs" / "demo.yaml"
@@ -102,7 +222,9 @@ def demo_config() -> Path:
 
 @app.command()
 def demo(out: OutDir = Path("out/demo")) -> None:
-    """Run the whole job on the shipped demo data and print where the outputs are."""
+    """Run the whole job on the shipped demo data (validate, fit, plan the next session) and
+    print where the outputs are."""
+    from optimizer import pipeline
     from optimizer.curves import save_model, to_artifact
     from optimizer.curves.report import fit_summary, plot_curves
     from optimizer.data.summary import history_summary
@@ -112,10 +234,9 @@ def demo(out: OutDir = Path("out/demo")) -> None:
     _print_frame(_history_view(history_summary(campaign.history)), f"Demo history: {config}")
     _print_frame(_fit_view(fit_summary(model, campaign.panel())), "Fitted response curves")
     out.mkdir(parents=True, exist_ok=True)
-    outputs = {"model": save_model(to_artifact(model), out / "model.json"),
-               "curves chart": plot_curves(model, campaign.panel(), out / "curves.png")}
-    for name, path in outputs.items():
-        console.print(f"{name}: {path}")
+    console.print(f"model: {save_model(to_artifact(model), out / 'model.json')}")
+    console.print(f"curves chart: {plot_curves(model, campaign.panel(), out / 'curves.png')}")
+    _finish_plan(pipeline.plan_campaign(campaign, model), campaign, out)
 
 
 def _print_frame(frame, title: str) -> None:
@@ -176,12 +297,11 @@ def _fit_view(summary):
 def main() -> None:
     """Entry point: runs the app and maps errors to the contract's exit status."""
     try:
-        app(standalone_mode=False)
+        # without standalone mode, typer returns the code of a `typer.Exit` instead of raising
+        code = app(standalone_mode=False)
     except InputError as error:
         errors.print(f"[bold red]error:[/bold red] {error.message}", highlight=False)
         sys.exit(EXIT_INPUT)
-    except typer.Exit as done:
-        sys.exit(done.exit_code)
     except typer.TyperException as error:  # usage errors: bad option, missing argument
         error.show()
         sys.exit(EXIT_INPUT)
@@ -196,3 +316,4 @@ def main() -> None:
         else:
             errors.print("set SPENDPLAN_DEBUG=1 for the traceback, and please report it")
         sys.exit(EXIT_INTERNAL)
+    sys.exit(code if isinstance(code, int) else 0)

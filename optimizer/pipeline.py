@@ -10,6 +10,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from optimizer.curves import (
     FitOptions,
     ResponseModel,
@@ -22,6 +24,14 @@ from optimizer.curves import (
 )
 from optimizer.curves.model import Progress
 from optimizer.data import CampaignConfig, History, LoadReport, Panel, load_config, load_history
+from optimizer.planner import (
+    Pacing,
+    Plan,
+    PlanningProblem,
+    PlatformRules,
+    evaluate_schedule,
+    solve,
+)
 
 
 @dataclass(frozen=True)
@@ -125,3 +135,60 @@ def session_response(campaign: Campaign, model: ResponseModel) -> SessionRespons
     """Expected response of the campaign's session, columns in `campaign.packages` order."""
     return model.response(campaign.minutes, campaign.packages, campaign.explicit_curves(),
                           switched_off=campaign.switched_off())
+
+
+def planning_problem(campaign: Campaign, model: ResponseModel,
+                     response: SessionResponse | None = None) -> PlanningProblem:
+    """The campaign's session as a `PlanningProblem` for the planner.
+
+    With `planner.confidence` in the config, floors and target are held under the model's
+    pessimistic response at that confidence (curves' uncertainty and day-to-day variation).
+    """
+    config = campaign.config
+    response = response or session_response(campaign, model)
+    limits = [config.packages.get(p) for p in campaign.packages]
+    caps = [np.inf if lim is None or lim.max_spend_per_minute is None
+            else lim.max_spend_per_minute for lim in limits]
+    least = [0.0 if lim is None or lim.min_spend_when_active is None
+             else lim.min_spend_when_active for lim in limits]
+    settings = config.planner
+    floor = None
+    if settings.confidence is not None:
+        floor = model.pessimistic_response(campaign.minutes, settings.confidence,
+                                           campaign.packages, campaign.explicit_curves(),
+                                           switched_off=campaign.switched_off())
+    return PlanningProblem(
+        response=response, budget=config.budget, objective=config.objective,
+        slot_minutes=config.session.slot_minutes, gmv_target=config.gmv_target,
+        paid_roi_min=config.roi.paid_min, overall_roi_min=config.roi.overall_min,
+        margin=config.margin, max_spend_per_minute=np.array(caps),
+        min_spend_when_active=np.array(least),
+        pacing=Pacing.even(campaign.minutes, config.pacing.tolerance) if config.pacing else None,
+        rules=PlatformRules(**config.platform.model_dump()), floor_response=floor,
+        time_limit=settings.time_limit, solver=settings.solver, tolerance=settings.tolerance)
+
+
+def plan_campaign(campaign: Campaign, model: ResponseModel) -> Plan:
+    """The best plan for the campaign's session (status infeasible with the reason if none)."""
+    return solve(planning_problem(campaign, model))
+
+
+def evaluate_campaign(campaign: Campaign, model: ResponseModel, spend: np.ndarray,
+                      n_draws: int = 200, seed: int = 0) -> tuple[Plan, dict]:
+    """The forecast of a spend schedule (T, P) yuan/min, and 90% predictive intervals.
+
+    Rules the schedule breaks (budget, caps, floors...) are listed in the plan's warnings.
+    Intervals: {"paid_gmv" | "organic_gmv" | "total_gmv": [low, high]} in yuan, from response
+    draws over the fits' uncertainty and day-to-day variation.
+    """
+    problem = planning_problem(campaign, model)
+    forecast = evaluate_schedule(problem.response, spend, problem)
+    draws = model.response_draws(campaign.minutes, n_draws, campaign.packages,
+                                 campaign.explicit_curves(), seed,
+                                 campaign.switched_off())
+    paid = np.array([d.paid_gmv(spend).sum() for d in draws])
+    organic = np.array([d.organic_gmv(spend).sum() for d in draws])
+    intervals = {name: [float(np.quantile(v, 0.05)), float(np.quantile(v, 0.95))]
+                 for name, v in (("paid_gmv", paid), ("organic_gmv", organic),
+                                 ("total_gmv", paid + organic))}
+    return forecast, intervals

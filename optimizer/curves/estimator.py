@@ -20,7 +20,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-import statsmodels.api as sm
 from scipy.optimize import minimize
 
 Factor = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
@@ -145,10 +144,15 @@ def _hac_covariance(
     at the estimates has zero score there, so its sandwich covariance is that of the full
     nonlinear quasi-likelihood estimator.
     """
+    # imported here: statsmodels takes ~1.5 s to import, and planning from a saved fit never
+    # needs it
+    from statsmodels.genmod.families import Poisson
+    from statsmodels.genmod.generalized_linear_model import GLM
+
     design = np.column_stack([X, dlogF])
     params = np.r_[coef, theta]
     offset = np.log(np.maximum(mu, _TINY)) - design @ params
-    model = sm.GLM(y, design, family=sm.families.Poisson(), offset=offset)
+    model = GLM(y, design, family=Poisson(), offset=offset)
     result = model.fit(start_params=params, maxiter=1, cov_type="hac-panel",
                        cov_kwds={"groups": np.asarray(groups), "maxlags": maxlags})
     dispersion = float(np.sum((y - mu) ** 2 / np.maximum(mu, _TINY)) / max(len(y) - len(params), 1))

@@ -163,8 +163,46 @@ class PackageLimits(_Model):
         return low
 
 
+class PlatformSettings(_Model):
+    """The ad platform's rules (optional; each makes the plan an integer program).
+
+    max_changes: at most this many spend-level changes per package per session.
+    change_step: yuan/min; each change moves a package's level by at least this much.
+    spend_unit: yuan/min; every level is a whole multiple of it.
+    """
+
+    max_changes: int | None = Field(None, ge=0)
+    change_step: Positive | None = None
+    spend_unit: Positive | None = None
+
+
+class PacingSettings(_Model):
+    """Keep cumulative spend within `tolerance` (a fraction of the budget) of even pacing."""
+
+    tolerance: Fraction
+
+
+class PlannerSettings(_Model):
+    """How to solve.
+
+    confidence: hold the ROI floors and the GMV target at this confidence under the curves'
+        uncertainty and day-to-day variation, instead of only in expectation (e.g. 0.8).
+    time_limit: seconds for the solve; solver: auto (HiGHS, CBC as fallback), highs or cbc;
+    tolerance: relative accuracy of the plan's objective.
+    """
+
+    confidence: Annotated[float, Field(gt=0.5, lt=1)] | None = None
+    time_limit: Positive = 60.0
+    solver: Literal["auto", "highs", "cbc"] = "auto"
+    tolerance: Annotated[float, Field(gt=0, lt=0.5)] = 0.005
+
+
 class CampaignConfig(_Model):
-    """A campaign: the room's history, the session to plan, the budget and the goal."""
+    """A campaign: the room's history, the session to plan, the budget and the goal.
+
+    Beyond the contract's keys: `platform` (integer rules of the ad platform), `pacing` and
+    `planner` (how to solve).
+    """
 
     room_id: str | None = None
     history: HistoryPaths
@@ -175,9 +213,12 @@ class CampaignConfig(_Model):
     roi: RoiFloors = RoiFloors()
     margin: Fraction | None = 0.3
     packages: dict[str, PackageLimits] = {}
+    platform: PlatformSettings = PlatformSettings()
+    pacing: PacingSettings | None = None
+    planner: PlannerSettings = PlannerSettings()
     _source: str = PrivateAttr("<config>")
 
-    @field_validator("roi", "packages", mode="before")
+    @field_validator("roi", "packages", "platform", "planner", mode="before")
     @classmethod
     def _empty_means_none_given(cls, value: Any) -> Any:
         return {} if value is None else value
