@@ -1,0 +1,63 @@
+"""The planner adapter: problems from the pipeline, plans in the service's terms, fallbacks."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from api_support import demo_config
+
+from optimizer.api.campaign import from_model, model_file, parse_config
+from optimizer.api.planning import Actuals, Limits, Planner, fallback
+
+
+@pytest.fixture(scope="module")
+def campaign(data_dir):
+    config = parse_config(demo_config(packages={
+        "retarget": {"max_spend_per_minute": 150},
+        "fans": {"max_spend_per_minute": 400, "min_spend_when_active": 30}}),
+        data_dir, history=False)
+    return from_model(config, model_file("models/sim.json", data_dir), "models/sim.json")
+
+
+def test_problem_comes_from_the_pipeline_with_the_time_limit_capped(campaign):
+    planner = Planner()
+    problem = planner.problem(campaign, campaign.response(), 0.3)
+    assert problem.time_limit == 0.3 and problem.budget == 80000
+    fans = campaign.packages.index("fans")
+    assert problem.max_spend_per_minute[fans] == 400
+    assert problem.min_spend_when_active[fans] == 30
+
+
+def test_replan_keeps_the_actuals_and_the_budget(campaign):
+    planner = Planner()
+    response = campaign.response()
+    first = planner.solve(planner.problem(campaign, response, 60))
+    assert first.status in ("optimal", "feasible") and first.from_minute == 0
+    assert first.spend.sum() <= 80000 * (1 + 1e-9)
+    assert first.marginal_roi.shape == first.spend.shape
+    replanner = planner.replanner(planner.problem(campaign, response, 5))
+    m = 10
+    actuals = Actuals(first.spend[:m] * 1.5, response.paid_gmv(first.spend)[:m],
+                      response.organic_gmv(first.spend)[:m])
+    again = planner.replan(replanner, actuals)
+    np.testing.assert_array_equal(again.spend[:m], actuals.spend)
+    np.testing.assert_array_equal(again.organic_gmv[:m], actuals.organic_gmv)
+    assert again.spend.sum() <= 80000 * (1 + 1e-9) and again.from_minute == m
+
+
+def test_fallback_scales_to_what_is_left_and_drops_spend_below_the_minimum(campaign):
+    planner = Planner()
+    response = campaign.response()
+    first = planner.solve(planner.problem(campaign, response, 60))
+    limits = Limits.of(campaign.config, campaign.packages)
+    m = 30
+    spent = np.full((m, len(campaign.packages)), 200.0)  # far above plan: little is left
+    actuals = Actuals(spent, np.zeros_like(spent), np.zeros(m))
+    scaled = fallback(first, actuals, 80000, limits, response, "timeout", "slow")
+    left = 80000 - spent.sum()
+    assert scaled.status == "fallback" and scaled.fallback == "timeout"
+    assert scaled.spend[m:].sum() <= left * (1 + 1e-12)
+    rest = scaled.spend[m:]
+    assert ((rest == 0) | (rest >= limits.min_active)).all()
+    assert (rest <= limits.max_spend).all()
+    np.testing.assert_allclose(scaled.paid_gmv[m:], response.paid_gmv(scaled.spend)[m:])
