@@ -49,12 +49,21 @@ SCENARIOS = ("default", "strong_confounding", "cannibal", "offmodel", "all_expon
 PACKAGES = ("fans", "lookalike", "competitor", "interest", "retarget", "auto")
 
 
+STRONG_UPLIFT = 1200.0  # yuan/min: the organic uplift's ceiling in the strong_uplift variant
+
+
 def build_scenario(name: str) -> Scenario:
     """A builtin scenario, or a variant of `default` where every package has one family.
 
     all_exponential: every saturation exponential with the package's k; all_hill: the
-    exponential packages become Hill with the same k and shape 0.8 (Hill ones are kept).
+    exponential packages become Hill with the same k and shape 0.8 (Hill ones are kept);
+    strong_uplift: `cannibal` with a 4x higher organic uplift ceiling, so that some packages'
+    leverages (retarget's negative one among them) are clearly non-zero in 21 sessions.
     """
+    if name == "strong_uplift":
+        base = Scenario.builtin("cannibal")
+        room = base.room.model_copy(update={"uplift_max_per_minute": STRONG_UPLIFT})
+        return base.model_copy(update={"name": name, "room": room})
     if name not in ("all_exponential", "all_hill"):
         return Scenario.builtin(name)
     base = Scenario.builtin("default")
@@ -293,7 +302,7 @@ def test_confounded_spend_effect_is_not_inflated(cases, scenario, package):
 
 
 # -- organic leverage -----------------------------------------------------------------------
-@pytest.mark.parametrize("scenario", _params("leverage_sign"))
+@pytest.mark.parametrize("scenario", _params("leverage_sign", (*SCENARIOS, "strong_uplift")))
 def test_organic_leverage_has_the_truths_sign_when_clear(cases, scenario):
     case = cases[scenario]
     fitted, truth, se = case.leverage()
