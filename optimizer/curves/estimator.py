@@ -20,7 +20,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import minimize
 
 Factor = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
 """theta (q,) -> (F (n,), dF/dtheta (n, q)); F > 0 wherever y may be positive."""
@@ -101,12 +100,17 @@ def fit_multiplicative(
         F, dF = factor(theta)
         positive = F > _TINY
         offset = np.log(np.where(positive, F, _TINY))
-        coef = _profile_coef(y, X, offset, state["coef"])
-        state["coef"] = coef
+        coef, loss = _profile_loss(y, X, offset, state["coef"])
+        if not np.isfinite(loss):  # a far theta left the warm start useless: start afresh
+            coef, loss = _profile_loss(y, X, offset, _start_coef(y, X, F))
+        if np.isfinite(loss):
+            state["coef"] = coef
         mu = np.exp(np.minimum(X @ coef + offset, 700.0))
-        loss = np.sum(mu - y * np.log(np.maximum(mu, _TINY))) / scale
+        loss /= scale
         weight = np.where(positive, (mu - y) / np.where(positive, F, 1.0), 0.0)
         return float(loss), (weight @ dF) / scale
+
+    from scipy.optimize import minimize  # here: planning from a saved fit never needs it
 
     result = minimize(objective, np.asarray(theta0, dtype=float), jac=True, method="L-BFGS-B",
                       bounds=bounds, options={"maxiter": 500})
@@ -119,6 +123,14 @@ def fit_multiplicative(
                                       groups, maxlags)
     return MultiplicativeFit(coef=coef, theta=theta, cov=cov, deviance=poisson_deviance(y, mu),
                              dispersion=dispersion, n=len(y), converged=bool(result.success))
+
+
+def _profile_loss(y: np.ndarray, X: np.ndarray, offset: np.ndarray, coef: np.ndarray
+                  ) -> tuple[np.ndarray, float]:
+    """`_profile_coef` from `coef`, and the Poisson loss ``sum(mu - y log mu)`` it reaches."""
+    coef = _profile_coef(y, X, offset, coef)
+    mu = np.exp(np.minimum(X @ coef + offset, 700.0))
+    return coef, float(np.sum(mu - y * np.log(np.maximum(mu, _TINY))))
 
 
 def _start_coef(y: np.ndarray, X: np.ndarray, F: np.ndarray) -> np.ndarray:

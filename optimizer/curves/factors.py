@@ -68,6 +68,11 @@ class PaidFactor:
         return F, np.column_stack(columns)
 
 
+ORGANIC_FLOOR = 1e-3
+"""Least F of the organic factor: cannibalisation takes at most 99.9% of the baseline (keeps
+the fit away from F <= 0, where the log-linear scale would have to explode to fit GMV > 0)."""
+
+
 class UpliftFactor:
     """``F = 1 + G(z) / level``, ``z = adstock(spend) @ leverage``, ``G(z) = c (1 - exp(-z / c))``.
 
@@ -90,4 +95,6 @@ class UpliftFactor:
         G = c * (1.0 - decay)
         F = 1.0 + G / self.level
         columns = [(decay * (du @ leverage))[:, None], decay[:, None] * u, (G - z * decay)[:, None]]
-        return F, np.hstack(columns) / self.level
+        floored = F < ORGANIC_FLOOR
+        dF = np.where(floored[:, None], 0.0, np.hstack(columns) / self.level)
+        return np.maximum(F, ORGANIC_FLOOR), dF

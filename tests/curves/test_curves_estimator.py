@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from optimizer.curves.basis import SessionBasis, day_dummies
 from optimizer.curves.estimator import fit_multiplicative, poisson_deviance
-from optimizer.curves.factors import PaidFactor, UpliftFactor, carryover_with_slope
+from optimizer.curves.factors import (
+    ORGANIC_FLOOR,
+    PaidFactor,
+    UpliftFactor,
+    carryover_with_slope,
+)
 from optimizer.curves.transforms import Carryover
 
 MINUTES = 240
@@ -185,3 +192,28 @@ def test_zero_spend_rows_and_no_signal_fit_a_flat_curve():
     fit = fit_multiplicative(y, X, factor, start, bounds, session)
     leverage, se = fit.theta[1], np.sqrt(fit.cov[X.shape[1] + 1, X.shape[1] + 1])
     assert abs(leverage) < 4 * se
+
+
+def test_uplift_factor_is_floored_with_a_flat_gradient_where_cannibalisation_exceeds_baseline():
+    spend = np.full((MINUTES, 1), 50.0)
+    factor = UpliftFactor(spend, np.zeros(MINUTES, dtype=int), level=400.0)
+    F, dF = factor(np.array([np.log(10.0), -20.0, np.log(4000.0)]))
+    floored = F <= ORGANIC_FLOOR
+    assert floored.any() and np.all(F > 0)
+    assert np.all(dF[floored] == 0.0)
+
+
+@pytest.mark.parametrize("sessions", [7, 9])
+def test_short_demo_histories_fit_with_finite_forecasts(sessions):
+    """The demo's first 7 and 9 sessions once drove the organic factor below zero and the fit
+    to overflow; they must fit, and forecast finite GMV."""
+    from optimizer import pipeline
+    from optimizer.curves import ResponseModel
+
+    campaign = pipeline.load_campaign(Path(__file__).parents[2] / "configs" / "demo.yaml")
+    panel = campaign.panel()
+    model = ResponseModel().fit(panel.sessions(range(sessions)))
+    response = model.response(240, panel.packages)
+    spend = panel.spend[panel.session == sessions]
+    assert np.isfinite(response.organic_gmv(spend)).all()
+    assert np.isfinite(response.paid_gmv(spend)).all()
