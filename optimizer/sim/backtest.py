@@ -1,14 +1,22 @@
-"""Rolling back-test of forecasts on a room's own history.
+"""Rolling back-test on a room's own history: forecasts and plans of past sessions.
 
-For each past session d from `first` on: fit only on sessions before d, forecast session d under
-the spend the operator actually used, and compare with what happened. A fit never sees the
-session it forecasts, nor anything after it.
+For each past session d from `first` on, fit only on sessions before d, then
+(a) forecast session d under the spend the operator actually used and compare with what
+happened (`forecast_backtest`, history alone), and
+(b) plan session d under the campaign config's constraints and compare the plan's forecast
+with the forecast of the actual spend: the predicted uplift (`backtest`, (a) and (b)).
+
+A fit never sees the session it forecasts, nor anything after it. Money in yuan; sessions are
+numbered 0.. in time order; intervals are 90% (`LEVEL`), from predictive response draws (the
+fits' parameter uncertainty and day-to-day variation, `ResponseModel.response_draws`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import replace
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -16,74 +24,229 @@ import pandas as pd
 from optimizer.curves import FitOptions, ResponseModel, SessionResponse, wape
 from optimizer.curves.model import PanelLike
 from optimizer.data import Panel
+from optimizer.errors import InputError
+from optimizer.pipeline import Campaign, planning_problem, session_response
+from optimizer.planner import evaluate_schedule, solve
 
 LEVEL = 0.9
-"""Coverage of the forecast intervals."""
+"""Coverage of the forecast and uplift intervals."""
+
+MIN_TRAIN = 3
+"""Fewest sessions a back-test fit sees: the first back-tested session is at least this."""
+
+Budget = Literal["actual", "config"]
+"""Budget of a past session's plan: the yuan the operator actually spent that session (the
+default: what the plan would have earned with the same money), or the config's `budget`."""
+
+Progress = Callable[[int], None]
+"""Told the number of each session done."""
+
+KINDS = ("paid", "organic", "total")
 
 FORECAST_COLUMNS = {
     "session": "session number in the history (0 is the earliest)",
     "start": "first minute of the session",
+    "minutes": "length of the session, minutes",
     "train_sessions": "sessions the fit saw (all before this one)",
     "spend": "yuan the operator spent",
     "{kind}_actual": "GMV that happened (yuan); kind is paid, organic or total",
     "{kind}_forecast": "forecast GMV under the actual spend (yuan)",
-    "{kind}_low, {kind}_high": "90% interval of the forecast from the fits' uncertainty",
+    "{kind}_low, {kind}_high": "90% interval of the forecast (yuan)",
     "{kind}_error": "forecast / actual - 1 for the session total",
     "{kind}_wape": "WAPE of the minute-level forecast within the session (fraction)",
 }
 """Columns of `forecast_backtest` and their meaning."""
 
-_KINDS = ("paid", "organic", "total")
+PLAN_COLUMNS = {
+    "status": "the plan's status (optimal, feasible, infeasible); 'not planned' when the fit "
+              "cannot make the session's planning problem, 'fit failed' when the fit fails",
+    "reason": "why the session is infeasible, not planned or not fitted (empty otherwise)",
+    "budget": "yuan the plan may spend: the actual spend, or the config's budget",
+    "actual_breaks": "the config's rules the actual spend breaks under the fit (caps, floors, "
+                     "budget; '; '-separated): a plan held to them can forecast below it",
+    "plan_spend": "yuan the plan spends",
+    "plan_{kind}": "forecast GMV of the plan (yuan)",
+    "uplift": "predicted uplift: plan_total / total_forecast - 1 (fraction)",
+    "uplift_low, uplift_high": "its 90% interval: the same response draws applied to both "
+                               "schedules (paired), so it is an interval of the ratio itself",
+}
+"""Columns `backtest` adds to `FORECAST_COLUMNS`; plan columns are empty unless planned.
+
+In `backtest` every forecast is of the response the planner optimises (the config's explicit
+curves and switched-off packages included), so the plan and the actual spend compare alike."""
 
 
-def _gmv(response: SessionResponse, spend: np.ndarray) -> dict[str, np.ndarray]:
-    """Minute-level paid, organic and total GMV (T,) of a response under spend (T, P)."""
-    paid = response.paid_gmv(spend).sum(axis=1)
-    organic = response.organic_gmv(spend)
-    return {"paid": paid, "organic": organic, "total": paid + organic}
+def columns(documented: dict[str, str]) -> list[str]:
+    """The column names a table of documented columns (such as `FORECAST_COLUMNS`) has."""
+    names = [name for key in documented for name in key.split(", ")]
+    return [name.format(kind=kind) for name in names
+            for kind in (KINDS if "{kind}" in name else (None,))]
+
+
+def past_campaign(campaign: Campaign, session: int, budget: float | None = None) -> Campaign:
+    """`campaign` with history session `session` as the session to plan.
+
+    The config keeps its constraints (floors, caps, objective, slot length, platform rules,
+    pacing, confidence) and, unless `budget` (yuan) is given, its budget; its session moves to
+    the past session's minutes, so every part of the planning problem has that session's length.
+    """
+    config = campaign.config
+    past = campaign.history.sessions.set_index("session").loc[session]
+    changes = {"session": config.session.model_copy(
+        update={"start": past["start"].to_pydatetime(), "end": past["end"].to_pydatetime()})}
+    if budget is not None:
+        changes["budget"] = budget
+    return replace(campaign, config=config.model_copy(update=changes))
+
+
+def backtest(campaign: Campaign, first: int = MIN_TRAIN, budget: Budget = "actual",
+             options: FitOptions | None = None, workers: int = 2,
+             progress: Progress | None = None) -> pd.DataFrame:
+    """Back-test sessions `first`.. of the campaign's history, forecasts and plans.
+
+    One row per session in time order (`FORECAST_COLUMNS`, `PLAN_COLUMNS`); a session whose
+    plan is infeasible, that cannot be planned or whose fit fails keeps its row, with the reason.
+    Sessions run in `workers` processes; `progress` is told each finished session number.
+    """
+    panel = campaign.panel()
+    check_first(first, panel.n_sessions)
+    jobs = [(campaign, d, budget, options) for d in range(first, panel.n_sessions)]
+    frame = _run(backtest_session, jobs, workers, progress)
+    return frame.reindex(columns=columns(FORECAST_COLUMNS) + columns(PLAN_COLUMNS))
+
+
+def backtest_session(campaign: Campaign, session: int, budget: Budget = "actual",
+                     options: FitOptions | None = None, n_draws: int = 100, seed: int = 0
+                     ) -> dict:
+    """One row of `backtest`: fit on sessions before `session`, forecast and plan it."""
+    panel = campaign.panel()
+    rows = panel.session == session
+    spend = panel.spend[rows]
+    past = past_campaign(campaign, session, float(spend.sum()) if budget == "actual" else None)
+    row = _session_columns(panel, rows, session) | {"budget": past.config.budget}
+    try:
+        model = ResponseModel(options).fit(panel.sessions(range(session)))
+    except ValueError as error:  # the estimators' failures on this stretch of history
+        return row | {"status": "fit failed", "reason": f"{type(error).__name__}: {error}"}
+    try:
+        response = session_response(past, model)
+        draws = model.response_draws(past.minutes, n_draws, past.packages,
+                                     past.explicit_curves(), seed, past.switched_off())
+        row |= _forecast_columns(panel, rows, response, draws)
+        problem = planning_problem(past, model, response)
+    except InputError as error:  # e.g. a package the fit before this session has no curve of
+        return row | {"status": "not planned", "reason": error.message}
+    plan = solve(problem)
+    row |= {"status": plan.status, "reason": "",
+            "actual_breaks": "; ".join(evaluate_schedule(response, spend, problem).broken_rules)}
+    if plan.infeasibility is not None:
+        return row | {"reason": plan.infeasibility.message}
+    low, high = paired_uplift(draws, plan.spend, spend)
+    return row | {
+        "plan_spend": plan.total_spend, "plan_paid": plan.expected_paid_gmv,
+        "plan_organic": plan.expected_organic_gmv, "plan_total": plan.expected_total_gmv,
+        "uplift": plan.expected_total_gmv / row["total_forecast"] - 1,
+        "uplift_low": low, "uplift_high": high}
+
+
+def paired_uplift(draws: Sequence[SessionResponse], plan: np.ndarray, actual: np.ndarray,
+                  level: float = LEVEL) -> tuple[float, float]:
+    """Interval of total GMV under `plan` over total GMV under `actual`, minus 1 (fraction).
+
+    Both schedules (T, P) yuan/min go through each response draw; the interval is the central
+    `level` quantiles of the draws' ratios, so uncertainty both schedules share cancels.
+    """
+    ratios = [_totals(d, plan)["total"] / _totals(d, actual)["total"] - 1 for d in draws]
+    return _interval(ratios, level)
+
+
+def forecast_backtest(panel: PanelLike, first: int, options: FitOptions | None = None,
+                      workers: int = 2, progress: Progress | None = None) -> pd.DataFrame:
+    """Back-test the forecasts of sessions `first`.. of `panel`, one row each
+    (`FORECAST_COLUMNS`), from history alone: no config, every package fitted.
+
+    Sessions run in `workers` processes; `progress` is told each finished session number.
+    """
+    check_first(first, panel.n_sessions)
+    jobs = [(panel, d, options) for d in range(first, panel.n_sessions)]
+    return _run(forecast_session, jobs, workers, progress).reindex(
+        columns=columns(FORECAST_COLUMNS))
 
 
 def forecast_session(panel: Panel, session: int, options: FitOptions | None = None,
                      n_draws: int = 100, seed: int = 0) -> dict:
-    """One row of the back-test: fit on sessions before `session`, forecast it (see columns)."""
+    """One row of `forecast_backtest`: fit on sessions before `session`, forecast it."""
     model = ResponseModel(options).fit(panel.sessions(range(session)))
     rows = panel.session == session
-    spend = panel.spend[rows]
     minutes = int(rows.sum())
     response = model.response(minutes, panel.packages)
-    actual = {"paid": panel.paid_gmv[rows].sum(axis=1), "organic": panel.organic_gmv[rows]}
-    actual["total"] = actual["paid"] + actual["organic"]
-    forecast = _gmv(response, spend)
-    draws = [_gmv(r, spend) for r in model.response_draws(minutes, n_draws, panel.packages,
-                                                          seed=seed)]
-    row = {"session": session, "start": pd.Timestamp(panel.ts[rows][0]),
-           "train_sessions": session, "spend": float(spend.sum())}
-    for kind in _KINDS:
-        totals = [float(d[kind].sum()) for d in draws]
+    draws = model.response_draws(minutes, n_draws, panel.packages, seed=seed)
+    return _session_columns(panel, rows, session) | _forecast_columns(panel, rows, response,
+                                                                      draws)
+
+
+def _session_columns(panel: Panel, rows: np.ndarray, session: int) -> dict:
+    return {"session": session, "start": pd.Timestamp(panel.ts[rows][0]),
+            "minutes": int(rows.sum()), "train_sessions": session,
+            "spend": float(panel.spend[rows].sum())}
+
+
+def _forecast_columns(panel: Panel, rows: np.ndarray, response: SessionResponse,
+                      draws: Sequence[SessionResponse]) -> dict:
+    """The `{kind}_*` columns of session `rows` forecast under its actual spend."""
+    spend = panel.spend[rows]
+    paid = panel.paid_gmv[rows].sum(axis=1)
+    actual = {"paid": paid, "organic": panel.organic_gmv[rows],
+              "total": paid + panel.organic_gmv[rows]}
+    forecast = _minutes(response, spend)
+    drawn = [_totals(d, spend) for d in draws]
+    row = {}
+    for kind in KINDS:
+        low, high = _interval([d[kind] for d in drawn])
         row |= {f"{kind}_actual": float(actual[kind].sum()),
                 f"{kind}_forecast": float(forecast[kind].sum()),
-                f"{kind}_low": float(np.quantile(totals, (1 - LEVEL) / 2)),
-                f"{kind}_high": float(np.quantile(totals, (1 + LEVEL) / 2)),
+                f"{kind}_low": low, f"{kind}_high": high,
                 f"{kind}_error": float(forecast[kind].sum() / actual[kind].sum() - 1),
                 f"{kind}_wape": wape(actual[kind], forecast[kind])}
     return row
 
 
-def forecast_backtest(panel: PanelLike, first: int, options: FitOptions | None = None,
-                      workers: int = 2, progress: Callable[[int], None] | None = None
-                      ) -> pd.DataFrame:
-    """Back-test sessions `first`.. of `panel`, one row each (`FORECAST_COLUMNS`).
+def _minutes(response: SessionResponse, spend: np.ndarray) -> dict[str, np.ndarray]:
+    """Minute-level paid, organic and total GMV (T,) yuan of a response under spend (T, P)."""
+    paid = response.paid_gmv(spend).sum(axis=1)
+    organic = response.organic_gmv(spend)
+    return {"paid": paid, "organic": organic, "total": paid + organic}
 
-    Sessions run in `workers` processes; `progress` is told each finished session number.
-    """
-    sessions = range(first, panel.n_sessions)
-    if first < 3:
-        raise ValueError("the first back-tested session needs at least 3 sessions before it")
+
+def _totals(response: SessionResponse, spend: np.ndarray) -> dict[str, float]:
+    """Session totals (yuan) of `_minutes`."""
+    return {kind: float(values.sum()) for kind, values in _minutes(response, spend).items()}
+
+
+def _interval(values: Sequence[float], level: float = LEVEL) -> tuple[float, float]:
+    return (float(np.quantile(values, (1 - level) / 2)),
+            float(np.quantile(values, (1 + level) / 2)))
+
+
+def check_first(first: int, n_sessions: int, name: str = "first") -> None:
+    """Raise InputError, naming the option `name`, unless session `first` can be back-tested."""
+    if n_sessions <= MIN_TRAIN:
+        raise InputError(f"a back-test needs more than {MIN_TRAIN} sessions of history, this "
+                         f"one has {n_sessions}", fix="back-test a longer history")
+    if not MIN_TRAIN <= first < n_sessions:
+        raise InputError(
+            f"the first back-tested session must have at least {MIN_TRAIN} sessions before it "
+            f"and be one of the history's {n_sessions} sessions (0 is the earliest); got {first}",
+            where=name, fix=f"choose {name} from {MIN_TRAIN} to {n_sessions - 1}")
+
+
+def _run(task: Callable[..., dict], jobs: list[tuple], workers: int,
+         progress: Progress | None) -> pd.DataFrame:
+    """`task(*job)` for each job in `workers` processes; the rows in session order."""
     rows = []
     with ProcessPoolExecutor(max_workers=workers) as pool:
-        for row in pool.map(forecast_session, [panel] * len(sessions), sessions,
-                            [options] * len(sessions)):
-            rows.append(row)
+        for done in as_completed([pool.submit(task, *job) for job in jobs]):
+            rows.append(done.result())
             if progress:
-                progress(row["session"])
-    return pd.DataFrame(rows)
+                progress(rows[-1]["session"])
+    return pd.DataFrame(rows).sort_values("session", ignore_index=True)
