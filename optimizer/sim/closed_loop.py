@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
 import numpy as np
@@ -33,7 +34,10 @@ class Observed:
 
 
 class Policy(Protocol):
-    """Decides each minute's spend per package (yuan, shape (P,)) from what was observed."""
+    """Decides each minute's spend per package (yuan, shape (P,)) from what was observed.
+
+    A policy may run several sessions in turn: minute 0 starts a new one.
+    """
 
     name: str
 
@@ -41,7 +45,15 @@ class Policy(Protocol):
 
 
 PolicyFactory = Callable[[LiveRoomSimulator], Policy]
-"""Builds a policy for a simulator (inside the worker process, so it must be picklable)."""
+"""Builds a policy for a simulator, once per task of `SESSIONS_PER_TASK` sessions, inside the
+worker process (so it must be picklable). A policy without state is its own factory."""
+
+SESSIONS_PER_TASK = 10
+"""Sessions one policy runs in turn in a worker: its setup (e.g. a re-planner's program) is
+built once for them. Fixed, so results do not depend on the number of workers."""
+
+FLOOR_MISS = 0.03
+"""A session misses an ROI floor when its realised ROI falls short by more than this fraction."""
 
 
 @dataclass(frozen=True)
@@ -76,52 +88,61 @@ def run_session(sim: LiveRoomSimulator, policy: Policy, seed: int) -> Outcome:
     return Outcome(spend=spend, paid_gmv=paid, organic_gmv=organic)
 
 
-def metrics(outcome: Outcome, budget: float, paid_roi_min: float | None) -> dict[str, float]:
+def metrics(outcome: Outcome, budget: float, paid_roi_min: float | None = None,
+            overall_roi_min: float | None = None) -> dict[str, float]:
     """Realised totals (yuan), ROIs, pacing and floor misses of one session.
 
     pacing_error: largest gap between cumulative spend and even pacing of the budget, as a
-    fraction of the budget; budget_error: total spend / budget - 1; paid_roi_miss: how far the
-    paid ROI fell short of its floor, relative (0 when met or no floor).
+    fraction of the budget; budget_error: total spend / budget - 1; paid_roi_miss,
+    overall_roi_miss: how far the ROI fell short of its floor, relative (0 when met or no
+    floor); paid_floor_missed, overall_floor_missed: 1.0 when that shortfall is over
+    `FLOOR_MISS`, else 0.0 (their mean over sessions is the share of sessions that miss).
     """
     spend = float(outcome.spend.sum())
-    paid = float(outcome.paid_gmv.sum())
-    organic = float(outcome.organic_gmv.sum())
+    paid, organic = float(outcome.paid_gmv.sum()), float(outcome.organic_gmv.sum())
+    total = paid + organic
     T = len(outcome.organic_gmv)
     cumulative = np.cumsum(outcome.spend.sum(axis=1))
     even = budget * np.arange(1, T + 1) / T
-    paid_roi = paid / spend if spend > 0 else float("nan")
-    miss = 0.0 if not paid_roi_min or spend == 0 else max(0.0, 1 - paid_roi / paid_roi_min)
-    return {"spend": spend, "paid_gmv": paid, "organic_gmv": organic, "total_gmv": paid + organic,
-            "paid_roi": paid_roi, "overall_roi": (paid + organic) / spend if spend else np.nan,
-            "budget_error": spend / budget - 1, "pacing_error": float(np.max(np.abs(
-                cumulative - even)) / budget), "paid_roi_miss": miss}
+    row = {"spend": spend, "paid_gmv": paid, "organic_gmv": organic, "total_gmv": total,
+           "paid_roi": paid / spend if spend else np.nan,
+           "overall_roi": total / spend if spend else np.nan, "budget_error": spend / budget - 1,
+           "pacing_error": float(np.max(np.abs(cumulative - even)) / budget)}
+    for kind, floor in (("paid", paid_roi_min), ("overall", overall_roi_min)):
+        roi = row[f"{kind}_roi"]
+        miss = 0.0 if not floor or spend == 0 else max(0.0, 1 - roi / floor)
+        row |= {f"{kind}_roi_miss": miss, f"{kind}_floor_missed": float(miss > FLOOR_MISS)}
+    return row
 
 
-def _run_one(args: tuple) -> dict:
-    sim, factory, seed, budget, paid_roi_min = args
+def _run_task(args: tuple) -> list[dict]:
+    sim, factory, seeds, floors = args
     policy = factory(sim)
-    row = metrics(run_session(sim, policy, seed), budget, paid_roi_min)
-    return {"policy": policy.name, "seed": seed, **row}
+    return [{"policy": policy.name, "seed": seed, **metrics(run_session(sim, policy, seed),
+                                                             **floors)} for seed in seeds]
 
 
 def simulate_policies(sim: LiveRoomSimulator, factories: Sequence[PolicyFactory],
                       seeds: Sequence[int], budget: float, paid_roi_min: float | None = None,
-                      workers: int = 2, progress: Callable[[], None] | None = None
-                      ) -> pd.DataFrame:
+                      overall_roi_min: float | None = None, workers: int = 2,
+                      progress: Callable[[int], None] | None = None) -> pd.DataFrame:
     """Every policy on every seed: one row of `metrics` per (policy, seed), plus `regret`.
 
     regret: 1 - total GMV / the total GMV of the policy named "oracle" on the same seed (when
     one of the policies is called that). Runs in `workers` processes (factories must then be
-    picklable: module-level functions or classes), in this process when workers is 1;
-    `progress` is called after each finished session.
+    picklable: module-level functions or classes), in this process when workers is 1, in tasks
+    of `SESSIONS_PER_TASK` sessions; `progress` is told how many sessions a task finished.
     """
-    jobs = [(sim, f, s, budget, paid_roi_min) for f in factories for s in seeds]
+    seeds = list(seeds)
+    floors = {"budget": budget, "paid_roi_min": paid_roi_min, "overall_roi_min": overall_roi_min}
+    jobs = [(sim, f, seeds[i:i + SESSIONS_PER_TASK], floors)
+            for f in factories for i in range(0, len(seeds), SESSIONS_PER_TASK)]
     rows = []
     with ProcessPoolExecutor(max_workers=workers) if workers > 1 else _Inline() as pool:
-        for row in pool.map(_run_one, jobs):
-            rows.append(row)
+        for task in pool.map(_run_task, jobs):
+            rows.extend(task)
             if progress:
-                progress()
+                progress(len(task))
     frame = pd.DataFrame(rows)
     oracle = frame[frame["policy"] == "oracle"].set_index("seed")["total_gmv"]
     if len(oracle):
@@ -143,15 +164,47 @@ class _Inline:
 
 
 def distribution(frame: pd.DataFrame) -> pd.DataFrame:
-    """Mean, P10 and P90 of every metric per policy (rows: policy; columns: metric, stat)."""
-    numeric = frame.drop(columns=["seed"]).groupby("policy")
+    """Mean, P10 and P90 of every metric per policy (rows: policy, in the order they first
+    appear; columns: metric, stat)."""
+    numeric = frame.drop(columns=["seed"]).groupby("policy", sort=False)
     return numeric.agg(["mean", lambda s: s.quantile(0.1), lambda s: s.quantile(0.9)]).rename(
         columns={"<lambda_0>": "p10", "<lambda_1>": "p90"}, level=1)
 
 
+def plot_runs(frame: pd.DataFrame, path: str | Path) -> Path:
+    """Chart of `simulate_policies`' rows: per policy, the spread over sessions of realised
+    total GMV (thousand yuan) and, with an oracle, of regret (% of the oracle's total GMV)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    policies = list(dict.fromkeys(frame["policy"]))[::-1]  # the first policy on top
+    panels = [("total_gmv", 1e-3, "realised total GMV of a session (thousand yuan)")]
+    if "regret" in frame:
+        panels.append(("regret", 100.0, "regret against the oracle (% of its total GMV)"))
+    figure = Figure(figsize=(6.0 * len(panels), 1.2 + 0.6 * len(policies)))
+    FigureCanvasAgg(figure)
+    for ax, (column, scale, label) in zip(figure.subplots(1, len(panels), squeeze=False)[0],
+                                          panels, strict=True):
+        values = [frame.loc[frame["policy"] == p, column] * scale for p in policies]
+        ax.boxplot(values, tick_labels=policies, orientation="horizontal", whis=(10, 90),
+                   showmeans=True)
+        ax.set_xlabel(label)
+        ax.grid(axis="x", color="0.9")
+    sessions = frame.groupby("policy").size().max()
+    figure.suptitle(f"{sessions} noisy sessions per policy (box: quartiles, whiskers: P10 to "
+                    "P90, triangle: mean)", fontsize=11)
+    figure.tight_layout()
+    path = Path(path)
+    figure.savefig(path, dpi=110)
+    return path
+
+
 @dataclass(frozen=True)
 class EvenPacing:
-    """Spend the budget evenly over the session in a fixed package mix (e.g. history's)."""
+    """Spend the budget evenly over the session in a fixed package mix (e.g. history's).
+
+    Stateless: it is its own factory.
+    """
 
     budget: float
     minutes: int
@@ -162,13 +215,22 @@ class EvenPacing:
         mix = np.asarray(self.mix) / np.sum(self.mix)
         return self.budget / self.minutes * mix
 
+    def __call__(self, sim: LiveRoomSimulator) -> EvenPacing:
+        return self
+
 
 @dataclass(frozen=True)
 class StaticSchedule:
-    """Spend a fixed schedule (T, P) whatever happens (e.g. a plan made before the session)."""
+    """Spend a fixed schedule (T, P) whatever happens (e.g. a plan made before the session).
+
+    Stateless: it is its own factory.
+    """
 
     schedule: np.ndarray
     name: str = "static plan"
 
     def spend(self, minute: int, observed: Observed) -> np.ndarray:
         return self.schedule[minute]
+
+    def __call__(self, sim: LiveRoomSimulator) -> StaticSchedule:
+        return self
