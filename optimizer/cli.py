@@ -187,6 +187,99 @@ def simulate(
 
 
 @app.command()
+def backtest(
+    config: ConfigArg,
+    out: OutDir,
+    first: Annotated[int | None, typer.Option(
+        help="First session to back-test, 0 is the earliest (default 3: every session with "
+             "at least 3 before it).")] = None,
+    workers: Annotated[int, typer.Option(min=1, help="Sessions fitted at once, one process "
+                                                     "each.")] = 2,
+    budget: Annotated[str, typer.Option(
+        help="Budget of each past session's plan: 'actual' (the yuan the operator spent that "
+             "session: what the plan would have earned with the same money) or 'config'.")
+    ] = "actual",
+) -> None:
+    """Back-test on CONFIG's history: each past session fitted on the sessions before it only,
+    forecast under the spend actually used (WAPE) and planned under the config's constraints
+    (predicted uplift). Writes backtest.csv, summary.json and backtest.png in --out; sessions
+    whose plan is infeasible are reported, and the exit status stays 0."""
+    import json
+
+    from rich.progress import BarColumn, MofNCompleteColumn
+
+    from optimizer import pipeline
+    from optimizer.sim import backtest as rolling
+    from optimizer.sim.backtest_report import forecast_summary, plot_backtest, summary
+
+    if budget not in ("actual", "config"):
+        raise InputError(f"--budget must be actual or config, got '{budget}'",
+                         fix="use --budget actual (the spend of each session) or --budget config")
+    campaign = pipeline.load_campaign(config)
+    for note in campaign.report:
+        errors.print(f"[dim]note:[/dim] {note}")
+    sessions = len(campaign.history.sessions)
+    first = rolling.MIN_TRAIN if first is None else first
+    rolling.check_first(first, sessions, "--first")
+    bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                   TimeElapsedColumn(), console=errors, transient=True,
+                   disable=not errors.is_terminal)
+    task = bar.add_task("back-testing sessions", total=sessions - first)
+    with bar:
+        frame = rolling.backtest(campaign, first, budget, workers=workers,
+                                 progress=lambda _session: bar.advance(task))
+    out.mkdir(parents=True, exist_ok=True)
+    paths = {"per session": out / "backtest.csv", "summary": out / "summary.json"}
+    frame.to_csv(paths["per session"], index=False)
+    result = summary(frame) | {"budget": budget, "first_session": first}
+    paths["summary"].write_text(json.dumps(result, indent=2, ensure_ascii=False))
+    paths["chart"] = plot_backtest(frame, out / "backtest.png")
+    _print_frame(_forecast_view(forecast_summary(frame)),
+                 f"Forecasts under the actual spend, sessions {first} to {sessions - 1}")
+    _print_frame(_uplift_view(result["uplift"]), f"Predicted uplift of plans over the actual "
+                                                 f"spend (budget: {budget})")
+    for row in frame[frame["uplift"].isna()].itertuples():
+        errors.print(f"[yellow]{row.start:%Y-%m-%d} {row.status}:[/yellow] {row.reason}",
+                     highlight=False)
+    for name, path in paths.items():
+        console.print(f"{name}: {path}")
+
+
+def _percent(value: float | None, low: float | None = None, high: float | None = None) -> str:
+    if value is None or value != value:
+        return ""
+    return f"{value:+.1%}" if low is None else f"{value:+.1%} ({low:+.1%} to {high:+.1%})"
+
+
+def _forecast_view(table):
+    """The back-test's forecast summary, formatted: one row per GMV kind."""
+    import pandas as pd
+
+    return pd.DataFrame({
+        "GMV": table.index,
+        "sessions": table["sessions"],
+        "median WAPE": table["wape_median"].map(lambda v: f"{v:.1%}"),
+        "mean WAPE": table["wape_mean"].map(lambda v: f"{v:.1%}"),
+        "mean error": table["error_mean"].map(_percent),
+        "actual in 90% interval": table["coverage"].map(lambda v: f"{v:.0%}"),
+    })
+
+
+def _uplift_view(uplift: dict):
+    """The back-test's uplift summary, formatted: one row per figure."""
+    import pandas as pd
+
+    above = uplift["beats_actual"]
+    return pd.DataFrame({"figure": [
+        "sessions", "planned", "infeasible", "by status", "mean uplift (mean 90% interval)",
+        "median uplift", "planned sessions with the interval above 0"], "value": [
+        uplift["sessions"], uplift["planned"], uplift["infeasible"],
+        ", ".join(f"{status} {n}" for status, n in uplift["statuses"].items()),
+        _percent(uplift["uplift_mean"], uplift["uplift_low"], uplift["uplift_high"]),
+        _percent(uplift["uplift_median"]), "" if above is None else f"{above:.0%}"]})
+
+
+@app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
@@ -208,6 +301,175 @@ def serve(
                          fix='pip install -e ".[api]"') from None
     run(host=host, port=port, db=db, replan_budget_ms=replan_budget_ms,
         max_body_bytes=max_body_bytes, data_dir=data_dir)
+
+
+@app.command("simulate-policy")
+def simulate_policy(
+    config: Annotated[Path | None, typer.Argument(
+        help="Campaign config whose history was simulated (truth.json beside its spend "
+             "table, as `spendplan simulate` writes); or give --scenario.")] = None,
+    scenario: Annotated[str | None, typer.Option(
+        help="A builtin scenario name or a scenario YAML: simulate --days of history into "
+             "--out, fit it and plan the next session.")] = None,
+    days: Annotated[int, typer.Option(help="With --scenario: sessions of history.")] = 21,
+    history_seed: Annotated[int, typer.Option(help="With --scenario: the history's seed.")] = 0,
+    sessions: Annotated[int, typer.Option(help="Noisy sessions per policy.")] = 100,
+    replan_every: Annotated[int, typer.Option(help="Minutes between re-plans.")] = 5,
+    budget: Annotated[float | None, typer.Option(
+        help="Yuan for the session (default: the config's; with --scenario the history's "
+             "mean session spend).")] = None,
+    paid_roi_min: Annotated[float | None, typer.Option(
+        help="Floor on paid ROI (default: the config's; none with --scenario).")] = None,
+    workers: Annotated[int | None, typer.Option(
+        help="Processes (default: the machine's cores).")] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the first session.")] = 0,
+    out: OutDir = Path("out/policies"),
+    model: ModelOpt = None,
+) -> None:
+    """Run the static plan, re-planning, even pacing and the oracle (the planner on the
+    simulator's true curves) through noisy simulated sessions: runs.csv, distribution.csv and
+    policies.png in --out."""
+    from dataclasses import replace
+
+    from rich.progress import BarColumn, MofNCompleteColumn, TimeRemainingColumn
+
+    from optimizer import pipeline
+    from optimizer.data import load_config
+    from optimizer.sim.closed_loop import distribution, plot_runs, simulate_policies
+    from optimizer.sim.policies import NoPlan, standard_policies
+
+    for name, value, least in (("--days", days, 3), ("--sessions", sessions, 1),
+                               ("--replan-every", replan_every, 1), ("--workers", workers, 1)):
+        if value is not None and value < least:
+            raise InputError(f"must be at least {least}, got {value}", where=name,
+                             fix=f"give {name} {least} or more")
+    if budget is not None and not budget > 0:
+        raise InputError(f"must be > 0 yuan, got {budget}", where="--budget",
+                         fix="give the session's budget in yuan")
+    if paid_roi_min is not None and not paid_roi_min >= 0:
+        raise InputError(f"must be >= 0, got {paid_roi_min}", where="--paid-roi-min",
+                         fix="give a paid ROI floor >= 0, or leave the option out")
+    if (config is None) == (scenario is None):
+        raise InputError("give either a campaign CONFIG or --scenario NAME, not both or neither",
+                         where="simulate-policy", fix="e.g. `spendplan simulate-policy "
+                         "--scenario default` or `spendplan simulate-policy configs/demo.yaml`")
+    if scenario is not None:
+        config = _simulated_campaign(scenario, days, history_seed, budget, paid_roi_min, out)
+    sim = _simulator_of(load_config(config))  # before the fit, which takes a while
+    campaign, fitted = _load_and_fit(config, model)
+    if set(sim.packages) != set(campaign.packages):
+        raise InputError(f"the campaign plans packages {', '.join(campaign.packages)}; the "
+                         f"simulated room has {', '.join(sim.packages)}", source=str(config),
+                         where="packages", fix="plan exactly the simulated room's packages")
+    given = {"budget": budget, "paid_roi_min": paid_roi_min}
+    problem = replace(pipeline.planning_problem(campaign, fitted),
+                      **{key: value for key, value in given.items() if value is not None})
+    try:
+        with _steps("planning before the session")[0]:
+            factories = standard_policies(problem, sim, campaign.panel(), replan_every)
+    except NoPlan as error:
+        errors.print(f"[bold red]infeasible:[/bold red] {error}", highlight=False)
+        raise typer.Exit(EXIT_INFEASIBLE) from None
+    bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                   TimeElapsedColumn(), TimeRemainingColumn(), console=errors, transient=True,
+                   disable=not errors.is_terminal)
+    task = bar.add_task(f"simulating {len(factories)} policies: sessions",
+                        total=len(factories) * sessions)
+    with bar:
+        runs = simulate_policies(sim, factories, range(seed, seed + sessions), problem.budget,
+                                 problem.paid_roi_min, problem.overall_roi_min,
+                                 workers=workers or os.cpu_count() or 1,
+                                 progress=lambda finished: bar.advance(task, finished))
+    out.mkdir(parents=True, exist_ok=True)
+    paths = {"runs": out / "runs.csv", "distribution": out / "distribution.csv",
+             "chart": out / "policies.png"}
+    runs.to_csv(paths["runs"], index=False)
+    table = distribution(runs)
+    table.stack(level=0, future_stack=True).rename_axis(["policy", "metric"]).to_csv(
+        paths["distribution"])
+    plot_runs(runs, paths["chart"])
+    floors = {"paid": problem.paid_roi_min, "overall": problem.overall_roi_min}
+    _print_frame(_policy_view(table, floors), f"{sessions} noisy sessions per policy, budget "
+                                              f"{problem.budget:,.0f} yuan: mean (P10 to P90)")
+    for name, path in paths.items():
+        console.print(f"{name}: {path}")
+
+
+def _simulated_campaign(scenario: str, days: int, seed: int, budget: float | None,
+                        paid_roi_min: float | None, out: Path) -> Path:
+    """Simulate a scenario's history into OUT/history and write OUT/campaign.yaml that plans
+    the session after it (budget: the history's mean session spend unless given)."""
+    import datetime as dt
+
+    import pandas as pd
+    import yaml
+
+    from optimizer.sim import Scenario, list_builtin, write_simulation
+
+    chosen = Scenario.builtin(scenario) if scenario in list_builtin() else \
+        Scenario.from_yaml(scenario)
+    paths = write_simulation(chosen, days, seed, out / "history")
+    start = dt.datetime.combine(chosen.first_day + dt.timedelta(days=days), chosen.session.start)
+    end = start + dt.timedelta(minutes=chosen.session.minutes)
+    spent = float(pd.read_csv(paths["spend"])["spend"].sum()) / days
+    config = {
+        "room_id": chosen.room_id,
+        "history": {"spend": "history/spend.csv", "room": "history/room.csv"},
+        "session": {"start": f"{start:%Y-%m-%d %H:%M}", "end": f"{end:%Y-%m-%d %H:%M}"},
+        "budget": budget if budget is not None else round(spent, -2),
+        "roi": {"paid_min": paid_roi_min},
+    }
+    path = out / "campaign.yaml"
+    path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+    console.print(f"simulated history and campaign: {path}")
+    return path
+
+
+def _simulator_of(config):
+    """The simulator of the truth.json beside a campaign config's history, checked against the
+    config's session."""
+    from optimizer.sim import Truth
+
+    path = config.history.spend.parent / "truth.json"
+    if not path.is_file():
+        raise InputError(f"no simulator truth beside the history ({path} is missing)",
+                         source=config.source, where="history.spend",
+                         fix="use a history written by `spendplan simulate`, or --scenario")
+    sim = Truth.load(path).simulator()
+    if sim.scenario.session.minutes != config.session.minutes:
+        raise InputError(f"the session is {config.session.minutes} minutes, the simulated "
+                         f"room's sessions {sim.scenario.session.minutes}", source=config.source,
+                         where="session", fix="plan a session as long as the simulated ones")
+    return sim
+
+
+def _policy_view(table, floors: dict):
+    """`distribution`'s table, formatted: a row per metric, a column per policy with its mean
+    (P10 to P90); with a floor, the share of sessions that missed it."""
+    import pandas as pd
+
+    from optimizer.sim.closed_loop import FLOOR_MISS
+
+    def share(value: float) -> str:
+        return f"{value:.1%}"
+
+    shown = [("total GMV ¥", "total_gmv", _money), ("paid GMV ¥", "paid_gmv", _money),
+             ("organic GMV ¥", "organic_gmv", _money), ("spend ¥", "spend", _money),
+             ("paid ROI", "paid_roi", _ratio), ("overall ROI", "overall_roi", _ratio),
+             ("budget error", "budget_error", share), ("pacing error", "pacing_error", share),
+             ("regret vs oracle", "regret", share)]
+    shown = [row for row in shown if row[1] in table]
+    view = {"metric": [label for label, _, _ in shown]}
+    for policy, row in table.iterrows():
+        view[policy] = [f"{fmt(row[m, 'mean'])} ({fmt(row[m, 'p10'])} to {fmt(row[m, 'p90'])})"
+                        for _, m, fmt in shown]
+    for kind, floor in floors.items():
+        if floor:
+            view["metric"].append(f"{kind} ROI under {floor:g} by > {FLOOR_MISS:.0%} "
+                                  "(sessions)")
+            for policy, row in table.iterrows():
+                view[policy].append(f"{row[f'{kind}_floor_missed', 'mean']:.0%}")
+    return pd.DataFrame(view)
 
 
 def demo_config() -> Path:
