@@ -12,8 +12,8 @@ The job, one function a step (money in yuan, spend in yuan per minute, times in 
     replanner.replan(minute, spend_so_far, paid_so_far, organic_so_far)
 
 Simulate a room with known truth (`Scenario`, `LiveRoomSimulator`, `write_simulation`), back-test
-forecasts and plans on history (`backtest`), and run spend policies through noisy simulated
-sessions (`simulate_policies`, `distribution`).
+forecasts and plans on history (`backtest`, `plot_backtest`), and run spend policies through
+noisy simulated sessions (`standard_policies`, `simulate_policies`, `distribution`).
 
 Names are imported on first use, so `import optimizer` (and the CLI) starts fast.
 """
@@ -35,9 +35,11 @@ _EXPORTS = {
                           "Replanner", "solve", "evaluate_schedule", "write_plan_outputs"),
     "optimizer.planner.outputs": ("draw_plan",),
     "optimizer.sim": ("Scenario", "LiveRoomSimulator", "write_simulation"),
-    "optimizer.sim.backtest": ("forecast_backtest",),
-    "optimizer.sim.closed_loop": ("simulate_policies", "distribution", "run_session",
-                                  "EvenPacing", "StaticSchedule"),
+    "optimizer.sim.backtest": ("backtest", "forecast_backtest"),
+    "optimizer.sim.backtest_report": ("forecast_summary", "uplift_summary", "plot_backtest"),
+    "optimizer.sim.closed_loop": ("simulate_policies", "distribution", "plot_runs",
+                                  "run_session", "EvenPacing", "StaticSchedule"),
+    "optimizer.sim.policies": ("standard_policies", "Replanning"),
     "optimizer.errors": ("InputError",),
 }
 _HOME = {name: module for module, names in _EXPORTS.items() for name in names}
