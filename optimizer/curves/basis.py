@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict
-from scipy.interpolate import BSpline
 
 _DEGREE = 3
 
@@ -43,7 +42,23 @@ class SessionBasis(BaseModel):
     def design(self, minute: np.ndarray) -> np.ndarray:
         """Basis values, shape (n, size), for minutes of session ``minute`` (n,)."""
         clipped = np.clip(np.asarray(minute, dtype=float), 0.0, self.horizon * (1 - 1e-12))
-        return BSpline.design_matrix(clipped, np.asarray(self.knots), _DEGREE).toarray()
+        return bspline_design(clipped, np.asarray(self.knots), _DEGREE)
+
+
+def bspline_design(x: np.ndarray, knots: np.ndarray, degree: int) -> np.ndarray:
+    """Values of every B-spline of `degree` on `knots` at x, shape (n, len(knots) - degree - 1).
+
+    Cox-de Boor recursion, for ``knots[degree] <= x < knots[-degree - 1]`` (scipy's
+    `BSpline.design_matrix` computes the same; numpy keeps scipy.interpolate off start-up).
+    """
+    x, t = np.asarray(x, dtype=float)[:, None], np.asarray(knots, dtype=float)
+    values = ((t[:-1] <= x) & (x < t[1:])).astype(float)
+    for d in range(1, degree + 1):
+        left, right = t[d:-1] - t[: -d - 1], t[d + 1 :] - t[1:-d]
+        up = (x - t[: -d - 1]) / np.where(left > 0, left, 1.0) * (left > 0)
+        down = (t[d + 1 :] - x) / np.where(right > 0, right, 1.0) * (right > 0)
+        values = up * values[:, :-1] + down * values[:, 1:]
+    return values
 
 
 def day_dummies(session: np.ndarray, n_sessions: int) -> np.ndarray:

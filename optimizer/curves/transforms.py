@@ -12,7 +12,9 @@ from typing import Annotated, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
-from scipy.signal import lfilter
+
+_SMALLEST = 1e-150
+"""Smallest factor r**i inside one block of `geometric_filter`'s closed form."""
 
 
 class _Transform(BaseModel):
@@ -22,6 +24,25 @@ class _Transform(BaseModel):
 def decay_of(half_life: float) -> float:
     """Per-minute retention of a geometric carryover with this half-life (minutes); 0 -> 0."""
     return 0.0 if half_life <= 0 else float(0.5 ** (1.0 / half_life))
+
+
+def geometric_filter(x: np.ndarray, r: float) -> np.ndarray:
+    """``a[t] = r a[t-1] + (1 - r) x[t]`` along axis 0 with ``a[-1] = 0``, for 0 < r < 1.
+
+    Closed form ``a[s + i] = r**i (r a[s-1] + (1 - r) cumsum_j x[s + j] r**-j)`` over blocks
+    short enough that ``r**-i`` stays finite: vectorised numpy, and no import of scipy.signal
+    (whose `lfilter` computes the same) on the planner's start-up path.
+    """
+    n = len(x)
+    block = max(1, n if r**n >= _SMALLEST else int(np.log(_SMALLEST) / np.log(r)))
+    out = np.empty_like(x)
+    carry = np.zeros(x.shape[1:])
+    for start in range(0, n, block):
+        part = x[start : start + block]
+        power = r ** np.arange(len(part)).reshape((-1,) + (1,) * (x.ndim - 1))
+        out[start : start + len(part)] = power * (r * carry + (1 - r) * np.cumsum(part / power, 0))
+        carry = out[start + len(part) - 1]
+    return out
 
 
 class Carryover(_Transform):
@@ -46,7 +67,7 @@ class Carryover(_Transform):
         a = np.asarray(x, dtype=float)
         for r in self.decays:
             if r > 0:
-                a = lfilter([1.0 - r], [1.0, -r], a, axis=0)
+                a = geometric_filter(a, r)
         return a
 
     def apply_sessions(self, x: np.ndarray, session: np.ndarray) -> np.ndarray:

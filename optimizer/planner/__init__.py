@@ -12,24 +12,28 @@ How: `program` states the problem once as a sparse linear program (chords of eve
 response, carryover as recursion rows, the room's organic uplift shared by all packages);
 `engine` solves it with `backends` (highspy, or PuLP/CBC) and refines its breakpoints until a
 Lagrangian bound certifies the plan within `tolerance`; `integer` meets the platform's integer
-rules; `waterfill` solves the separable case exactly and fast; `diagnose` explains
-infeasibility.
+rules; `waterfill` solves the separable case exactly and fast; `coarse` plans large sessions
+on a coarser time grid and `certificate` bounds the per-minute optimum from that plan;
+`diagnose` explains infeasibility. A solver that stops without any plan raises `NoPlanInTime`
+(the time limit) or `SolverFailure` (numerical trouble), never returns an infeasible plan.
 """
 
 from optimizer.planner.evaluate import evaluate_schedule
 from optimizer.planner.outputs import write_plan_outputs
-from optimizer.planner.plan import Infeasibility, Plan
+from optimizer.planner.plan import Infeasibility, NoPlanInTime, Plan, SolverFailure
 from optimizer.planner.problem import Pacing, PlanningProblem, PlatformRules
 from optimizer.planner.replan import Replanner
 from optimizer.planner.solve import solve
 
 __all__ = [
     "Infeasibility",
+    "NoPlanInTime",
     "Pacing",
     "Plan",
     "PlanningProblem",
     "PlatformRules",
     "Replanner",
+    "SolverFailure",
     "evaluate_schedule",
     "solve",
     "write_plan_outputs",

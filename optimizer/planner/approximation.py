@@ -15,7 +15,21 @@ import numpy as np
 from optimizer.curves.transforms import Exponential, Linear, Logarithmic, Saturation
 
 _BISECTIONS = 50
-_INITIAL_PIECES = 6
+_INITIAL_PIECES = 4
+_FIRST_RANGE = 16.0
+
+
+def initial_top(saturation: Saturation, hint: float, lo: float, hi: float) -> float:
+    """Highest index (yuan/min) the chords first cover: the rest of ``[lo, hi]`` is added when
+    a cell problem finds the optimum there.
+
+    16 x the saturation's scale k (past it S has all but flattened), or 16 x the hint (the
+    index of an even split of the budget) for a saturation without one, from ``max(lo, 0)``, at
+    most hi. A budget-wide range (1e8 yuan/min for 50 uncapped packages) made the program so
+    badly scaled that the solvers failed.
+    """
+    scale = getattr(saturation, "k", hint)
+    return hi if scale <= 0 else min(hi, max(lo, 0.0) + _FIRST_RANGE * scale)
 
 
 def initial_breakpoints(saturation: Saturation, lo: float, hi: float, hints=()) -> np.ndarray:

@@ -1,9 +1,10 @@
 """Solver adapters: the same `LinearProgram` solved by highspy directly or through PuLP.
 
 `HighsBackend` keeps one highspy model alive, so a re-solve after bound changes or new segments
-starts from the previous basis (warm start). It picks dual simplex for small LPs and the
-interior-point method (with crossover, so duals are clean) for large ones, and retries with the
-other on a numerical failure. `PulpBackend` builds the program in bulk (one
+starts from the previous basis (warm start). It picks dual simplex for small LPs (few rows, or
+few columns that are not fixed: presolve removes the rest) and the interior-point method (with
+crossover, so duals are clean) for large ones, and retries with the other on a numerical
+failure. `PulpBackend` builds the program in bulk (one
 `LpAffineExpression` per row) for CBC: the fallback when highspy is missing or CBC is asked.
 
 Both report the solver's status as found, never as PuLP words it: a time limit is "time_limit"
@@ -148,7 +149,9 @@ class HighsBackend:
                 h.setSolution(known)
             solution = self._run("choose")
         else:
-            small = self.lp.matrix.shape[0] < _SIMPLEX_ROWS or h.getBasis().valid
+            lp = self.lp
+            open_columns = int(np.count_nonzero(lp.col_lower < lp.col_upper))
+            small = min(lp.matrix.shape[0], open_columns) < _SIMPLEX_ROWS or h.getBasis().valid
             methods = ("simplex", "ipm") if small else ("ipm", "simplex")
             for method in methods:
                 solution = self._run(method)
@@ -162,24 +165,28 @@ class HighsBackend:
         h, ms = self.h, self._hs.HighsModelStatus
         h.setOptionValue("solver", method)
         h.setOptionValue("run_crossover", "on")
+        # after an interior-point solve of a presolved program, HiGHS cleans up the postsolved
+        # basis with dual simplex, which diverged on large programs: no presolve for "ipm";
+        # with the default scaling, dual simplex failed ("excessive dual values") on programs
+        # that it solves with max-value scaling (strategy 4)
+        h.setOptionValue("presolve", "off" if method == "ipm" else "choose")
+        h.setOptionValue("simplex_scale_strategy", 4)
         h.run()
         status, info = h.getModelStatus(), h.getInfo()
-        has_point = info.primal_solution_status == 2
         if status in (ms.kInfeasible, ms.kUnboundedOrInfeasible):
             return Solution("infeasible")
-        if status == ms.kOptimal:
-            kind: Status = "optimal"
-        elif status in (ms.kTimeLimit, ms.kIterationLimit, ms.kInterrupt) and has_point:
-            kind = "time_limit"
-        elif status in (ms.kTimeLimit, ms.kIterationLimit, ms.kInterrupt):
-            return Solution("time_limit")
-        else:
+        stopped = status in (ms.kTimeLimit, ms.kIterationLimit, ms.kInterrupt)
+        if status != ms.kOptimal and not stopped:
             return Solution("error")
+        kind: Status = "time_limit" if stopped else "optimal"
         sol = h.getSolution()
         values = np.asarray(sol.col_value)
-        if violation(self.lp, values) > _FEASIBILITY:
-            return Solution("error")
-        duals = np.asarray(sol.row_dual) if sol.dual_valid and not self.lp.is_mip else None
+        if info.primal_solution_status != 2 or violation(self.lp, values) > _FEASIBILITY:
+            return Solution(kind if stopped else "error")
+        # duals of a stopped solve are not optimal: they would not give a valid bound
+        duals = None
+        if kind == "optimal" and sol.dual_valid and not self.lp.is_mip:
+            duals = np.asarray(sol.row_dual)
         bound = info.mip_dual_bound if self.lp.is_mip else None
         return Solution(kind, values, duals, info.objective_function_value, bound)
 

@@ -3,7 +3,9 @@
 Checked in this order, each on the continuous relaxation (so "at most" is an upper bound when
 integer rules apply): pacing's minimum spend against the caps; the GMV target against the
 budget and caps, then under the ROI floors; each ROI floor, by its highest reachable value
-(Dinkelbach: maximise GMV - lambda x spend, set lambda to the ratio reached, repeat).
+(Dinkelbach: maximise GMV - lambda x spend, set lambda to the ratio reached, repeat). A check
+whose solve stops without a plan claims nothing: the words then say why the diagnosis stopped
+(the time limit, or a solver failure).
 """
 
 from __future__ import annotations
@@ -23,12 +25,25 @@ _DINKELBACH = 12
 _ZERO = 1e-6
 
 
+class _Unfinished(Exception):
+    """A diagnostic solve stopped without a plan; args[0] is its cause ("time_limit" or
+    "error")."""
+
+
 def diagnose(problem: PlanningProblem, deadline: float) -> Infeasibility:
     """Why `problem` has no plan (or only the empty plan) and what is reachable instead."""
-    for check in (_pacing, _target, _floor("paid"), _floor("overall")):
-        found = check(problem, deadline)
-        if found is not None:
-            return found
+    try:
+        for check in (_pacing, _target, _floor("paid"), _floor("overall")):
+            found = check(problem, deadline)
+            if found is not None:
+                return found
+    except _Unfinished as stop:
+        why = (
+            "the time limit ended before the diagnosis found which one; allow more time to see it"
+            if stop.args[0] == "time_limit"
+            else "the solver failed (numerical trouble) before the diagnosis found which one"
+        )
+        return Infeasibility("all requirements together", f"no plan meets every requirement; {why}")
     return Infeasibility(
         "all requirements together",
         "the requirements cannot all be met together (each one alone can); relax the pacing "
@@ -37,11 +52,15 @@ def diagnose(problem: PlanningProblem, deadline: float) -> Infeasibility:
 
 
 def floors_block_spend(problem: PlanningProblem, deadline: float) -> Infeasibility | None:
-    """The ROI floor that leaves only the empty plan, when one does (else None)."""
-    for kind in ("paid", "overall"):
-        found = _floor(kind)(problem, deadline)
-        if found is not None:
-            return found
+    """The ROI floor that leaves only the empty plan, when one does (else None, also when the
+    check could not finish)."""
+    try:
+        for kind in ("paid", "overall"):
+            found = _floor(kind)(problem, deadline)
+            if found is not None:
+                return found
+    except _Unfinished:
+        pass
     return None
 
 
@@ -98,7 +117,7 @@ def _floor(kind: str):
         ratio, spend = highest_roi(problem, kind, deadline)
         if ratio >= floor * (1 - 1e-9):
             return None
-        where = f"at {spend:,.0f} yuan" if spend > _ZERO else "approached as spend goes to 0"
+        where = f"at {_yuan(spend)} yuan" if spend > _ZERO else "approached as spend goes to 0"
         requirement = f"{kind} ROI >= {floor:g}"
         return Infeasibility(
             requirement,
@@ -132,12 +151,12 @@ def highest_roi(problem: PlanningProblem, kind: str, deadline: float) -> tuple[f
     ratio, spend = 0.0, 0.0
     for _ in range(_DINKELBACH):
         step = plain if ratio == 0 else replace(plain, objective="max_profit", margin=1 / ratio)
-        outcome = Engine(Formulation(step)).solve_continuous(deadline)
+        outcome = _solved(step, deadline)
         if outcome.spend is None:
             break
         forecast = Forecast.of(model, outcome.spend)
         if forecast.total_spend <= _ZERO:
-            if ratio == 0:
+            if plain.budget <= 0 or not (plain.spend_caps > 0).any():
                 return 0.0, 0.0  # nothing can be spent at all
             return (_first_yuan(plain) if kind == "paid" else np.inf), 0.0
         gmv = forecast.paid_total if kind == "paid" else forecast.total_gmv
@@ -161,10 +180,18 @@ def _max_gmv(problem: PlanningProblem, deadline: float) -> float:
     variant = replace(
         variant, objective="max_gmv", response=problem.floor_model, floor_response=None
     )
-    outcome = Engine(Formulation(variant)).solve_continuous(deadline)
+    outcome = _solved(variant, deadline)
     if outcome.spend is None:
         return float(problem.floor_model.baseline.sum())
     return Forecast.of(problem.floor_model, outcome.spend).total_gmv
+
+
+def _solved(problem: PlanningProblem, deadline: float):
+    """The continuous relaxation's outcome; raises `_Unfinished` when it stopped without a plan."""
+    outcome = Engine(Formulation(problem)).solve_continuous(deadline)
+    if outcome.status == "failed":
+        raise _Unfinished(outcome.cause)
+    return outcome
 
 
 def _variant(problem: PlanningProblem, **changes) -> PlanningProblem:
@@ -177,6 +204,11 @@ def _variant(problem: PlanningProblem, **changes) -> PlanningProblem:
         time_limit=remaining,
         **changes,
     )
+
+
+def _yuan(value: float) -> str:
+    """Yuan with thousands separators, or three significant digits below 100."""
+    return f"{value:,.0f}" if value >= 100 else f"{value:.3g}"
 
 
 def _floor_words(problem: PlanningProblem) -> str:

@@ -30,7 +30,8 @@ class Outcome:
     """Result of one adaptive solve (program units: the objective, always maximised).
 
     status: "optimal", "feasible" (a limit stopped it with a plan in hand), "infeasible", or
-        "failed" (no plan: the solver stopped without one).
+        "failed" (no plan: the solver stopped without one; `cause` says why: "time_limit" or
+        "error", a numerical failure).
     bound: upper bound on the exact optimum of the continuous problem.
     proven: a branch and bound proved the integer decisions optimal (for the program).
     """
@@ -45,6 +46,7 @@ class Outcome:
     mip_gap: float | None = None
     proven: bool = False
     warnings: list[str] = field(default_factory=list)
+    cause: str | None = None
 
 
 class Engine:
@@ -75,7 +77,12 @@ class Engine:
         return lp
 
     def solve_continuous(self, deadline: float) -> Outcome:
-        """Rounds of solve / certify / refine on the continuous program until accurate."""
+        """Rounds of solve / certify / refine on the continuous program until accurate.
+
+        A round that stops without a plan (time limit, solver failure) leaves the previous
+        round's plan as the answer, status "feasible"; without one the outcome is "failed" with
+        its `cause`.
+        """
         problem, formulation, backend = self.problem, self.formulation, self.backend
         lp = self.program(relaxed=True)
         if self._loaded:
@@ -86,7 +93,14 @@ class Engine:
         outcome = Outcome("failed")
         for rounds in range(1, MAX_ROUNDS + 1):
             solution = backend.solve(deadline - time.perf_counter())
+            if solution.values is None and outcome.values is not None:
+                return _unfinished(outcome, problem, _CAUSES.get(solution.status, _FAILURE))
             outcome = self.outcome(solution, rounds)
+            if outcome.status == "infeasible" and formulation.open_ranges():
+                backend.load(self.program(relaxed=True))  # infeasible only on whole ranges
+                continue
+            if outcome.status == "feasible":  # stopped with a plan but without prices
+                return _unfinished(outcome, problem, _CAUSES["time_limit"])
             if solution.row_duals is None:
                 return outcome
             gaps, best = formulation.cell_gaps(solution.row_duals)
@@ -97,24 +111,21 @@ class Engine:
             if gaps.sum() <= problem.tolerance * scale:
                 return outcome
             if time.perf_counter() >= deadline:
-                break
+                return _unfinished(outcome, problem, _CAUSES["time_limit"])
             cells = np.flatnonzero(gaps > 0.1 * problem.tolerance * scale / len(gaps))
-            split = formulation.refine(cells, best[cells])
-            backend.load(self.program(relaxed=True), self._split_basis(solution, split))
-        outcome.status = "feasible"
-        accuracy = (outcome.bound - outcome.program_objective) / scale
-        outcome.warnings.append(
-            f"stopped at {accuracy:.2%} from the best possible plan (tolerance "
-            f"{problem.tolerance:.2%}) after {outcome.rounds} rounds"
-        )
-        return outcome
+            split, above = formulation.refine(cells, best[cells])
+            basis = self._split_basis(solution, split, above)
+            backend.load(self.program(relaxed=True), basis)
+        return _unfinished(outcome, problem, f"the limit of {MAX_ROUNDS} refinement rounds")
 
-    def _split_basis(self, solution: Solution, split: np.ndarray):
-        """The previous basis for the program after segments `split` were cut in two.
+    def _split_basis(self, solution: Solution, split: np.ndarray, above: int):
+        """The previous basis for the program after segments `split` were cut in two and
+        `above` segments were appended above cells' tops.
 
         The kept part [a, z] takes the old status; the new part [z, b] sits at its lower bound
         when the old value fits in [a, z], at its upper bound when the old segment was full,
-        and becomes basic (the kept part full) when a basic value reached past z.
+        and becomes basic (the kept part full) when a basic value reached past z. Segments
+        above a top start empty (at their lower bound).
         """
         basis = self.backend.basis()
         if basis is None:
@@ -128,13 +139,14 @@ class Engine:
         new = np.where(overflow, _BASIC, np.where(status == _UPPER, _UPPER, _LOWER))
         cols = cols.copy()
         cols[index] = np.where(overflow, _UPPER, status)
-        return np.concatenate([cols, new.astype(cols.dtype)]), rows
+        empty = np.full(above, _LOWER, dtype=cols.dtype)
+        return np.concatenate([cols, new.astype(cols.dtype), empty]), rows
 
     def outcome(self, solution: Solution, rounds: int) -> Outcome:
         if solution.status == "infeasible":
             return Outcome("infeasible", rounds=rounds)
         if solution.values is None:
-            return Outcome("failed", rounds=rounds)
+            return Outcome("failed", rounds=rounds, cause=solution.status)
         status = "optimal" if solution.status == "optimal" else "feasible"
         return Outcome(
             status,
@@ -143,3 +155,22 @@ class Engine:
             solution.objective,
             rounds=rounds,
         )
+
+
+_FAILURE = "a solver failure"
+_CAUSES = {"time_limit": "the time limit", "error": _FAILURE}
+
+
+def _unfinished(outcome: Outcome, problem, stop: str) -> Outcome:
+    """`outcome` (a plan in hand, certified or not) marked feasible, with why it stopped."""
+    outcome.status = "feasible"
+    if outcome.bound is None:
+        outcome.warnings.append(f"stopped by {stop} before the plan was certified")
+        return outcome
+    scale = objective_scale(problem, outcome.spend)
+    accuracy = (outcome.bound - outcome.program_objective) / scale
+    outcome.warnings.append(
+        f"stopped by {stop} at {accuracy:.2%} from the best possible plan (tolerance "
+        f"{problem.tolerance:.2%}) after {outcome.rounds} rounds"
+    )
+    return outcome

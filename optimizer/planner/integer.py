@@ -33,15 +33,13 @@ def solve_integer(engine: Engine, relaxation: Outcome, deadline: float) -> Outco
     best = None if problem.rules.any else _fix_and_refill(engine, relaxation, deadline)
     if lp.integer.sum() <= MIP_INTEGERS or best is None:
         mip = _branch_and_bound(engine, best, deadline)
-        if mip is not None and (best is None or mip.program_objective > best.program_objective):
+        if best is None or (
+            mip.spend is not None and mip.program_objective > best.program_objective
+        ):
             best = mip
     engine.reset()
-    if best is None:
-        return Outcome(
-            "failed",
-            rounds=relaxation.rounds,
-            warnings=["no plan meets the integer rules within the time limit"],
-        )
+    if best.spend is None:
+        return best  # proven infeasible, or failed with its cause
     scale = objective_scale(problem, best.spend)
     exact = objective_value(problem, best.spend)
     best.bound, best.rounds = relaxation.bound, relaxation.rounds
@@ -68,8 +66,11 @@ def _fix_and_refill(engine: Engine, relaxation: Outcome, deadline: float) -> Out
     return None
 
 
-def _branch_and_bound(engine: Engine, start: Outcome | None, deadline: float) -> Outcome | None:
-    """HiGHS's MIP on the program, then its integer decisions refilled and certified."""
+def _branch_and_bound(engine: Engine, start: Outcome | None, deadline: float) -> Outcome:
+    """HiGHS's MIP on the program, then its integer decisions refilled and certified.
+
+    Without an integer plan the outcome is "infeasible" (proven) or "failed" with its cause.
+    """
     lp = engine.program(relaxed=False)
     engine.backend.load(lp)
     solution = engine.backend.solve(
@@ -77,14 +78,19 @@ def _branch_and_bound(engine: Engine, start: Outcome | None, deadline: float) ->
         mip_gap=engine.problem.tolerance / 2,
         start=None if start is None else start.values,
     )
+    if solution.status == "infeasible":
+        return Outcome("infeasible")
     if solution.values is None:
-        return None
+        words = {"time_limit": "no plan meets the integer rules within the time limit"}
+        why = words.get(solution.status, "the integer solver failed")
+        return Outcome("failed", cause=solution.status, warnings=[why])
     integer = np.flatnonzero(lp.integer)
     fixed = _solve_fixed(engine, integer, np.round(solution.values[integer]), deadline)
-    if fixed is not None:
-        fixed.proven = solution.status == "optimal"
-        if not fixed.proven:
-            fixed.status = "feasible"
+    if fixed is None:
+        return Outcome("failed", cause="error", warnings=["refilling the integer plan failed"])
+    fixed.proven = solution.status == "optimal"
+    if not fixed.proven:
+        fixed.status = "feasible"
     return fixed
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from optimizer.errors import InputError
 from optimizer.planner.forecast import Forecast, objective_scale
 from optimizer.planner.problem import PlanningProblem
 
@@ -26,6 +27,26 @@ class Infeasibility:
     requirement: str
     message: str
     best: dict[str, float] = field(default_factory=dict)
+
+
+class NoPlanInTime(InputError):
+    """The time limit stopped the solver before it had any plan: not a proof of infeasibility.
+
+    An `InputError` (the CLI's exit status 2) naming the config's `planner.time_limit`.
+    """
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(
+            f"the solver found no plan within the time limit of {seconds:g} s (this does not "
+            "mean that the requirements cannot be met)",
+            where="planner.time_limit",
+            fix="allow more time",
+        )
+
+
+class SolverFailure(RuntimeError):
+    """The solver failed (numerical trouble) before it had any plan: an internal error (exit 1),
+    not infeasibility."""
 
 
 @dataclass

@@ -68,7 +68,8 @@ class PlanningProblem:
     margin: gross margin used by max_profit: margin * (paid GMV + organic uplift) - spend.
     max_spend_per_minute: (P,) yuan/min (inf: no cap, 0: package off).
     min_spend_when_active: (P,) yuan/min; spend in a minute is 0 or at least this.
-    slot_minutes: planning step; a slot's spend is the same in each of its minutes.
+    slot_minutes: planning step (any whole number of minutes that divides the session); a
+        slot's spend is the same in each of its minutes.
     time_limit: seconds for the whole solve; tolerance: relative accuracy of the plan.
     """
 
@@ -103,7 +104,11 @@ class PlanningProblem:
             "objective",
             "must be max_gmv, min_spend or max_profit",
         )
-        _check(self.slot_minutes in (1, 5, 15, 30), "slot_minutes", "must be 1, 5, 15 or 30")
+        _check(
+            isinstance(self.slot_minutes, int | np.integer) and self.slot_minutes >= 1,
+            "slot_minutes",
+            "must be a whole number of minutes >= 1",
+        )
         _check(
             self.minutes % self.slot_minutes == 0,
             "slot_minutes",

@@ -24,7 +24,12 @@ import scipy.sparse as sp
 
 from optimizer.curves.response import ResponseTerm
 from optimizer.curves.transforms import Exponential
-from optimizer.planner.approximation import best_index, cell_value, initial_breakpoints
+from optimizer.planner.approximation import (
+    best_index,
+    cell_value,
+    initial_breakpoints,
+    initial_top,
+)
 from optimizer.planner.problem import PlanningProblem
 
 SESSION = -1
@@ -54,11 +59,15 @@ class LinearProgram:
 
 @dataclass(frozen=True)
 class _Usage:
-    """How one response term counts: objective weight and (row, weight) of each floor row."""
+    """How one response term counts: objective weight and (row, weight) of each floor row.
+
+    package: the package whose paid GMV (of the response planned for) the term is, else -1.
+    """
 
     term: ResponseTerm
     objective: float
     rows: tuple[tuple[int, float], ...]
+    package: int = -1
 
 
 class _Builder:
@@ -112,7 +121,11 @@ class Formulation:
         self.caps = caps
         spend_cost = 0.0 if problem.objective == "max_gmv" else -1.0
         minute = np.repeat(np.arange(T), P)
-        self.spend_cols = b.add_cols(T * P, 0.0, np.tile(caps, T), spend_cost, minute=minute)
+        # a cap no lower than the budget over one slot is implied by the budget row and the slot
+        # ties; as a column bound (the whole budget) it would only spoil the program's scaling
+        implied = caps >= problem.budget / problem.slot_minutes
+        upper = np.tile(np.where(implied & (caps > 0), np.inf, caps), T)
+        self.spend_cols = b.add_cols(T * P, 0.0, upper, spend_cost, minute=minute)
         self.spend_cols = self.spend_cols.reshape(T, P)
         self.rows = self._session_rows(b)
         first = b.nrow
@@ -263,8 +276,8 @@ class Formulation:
         all_rows = tuple((rows[n], 1.0) for n in ("overall_floor", "gmv_target") if n in rows)
         shared = p.floor_response is None
         usages = []
-        for term in p.response.paid:
-            usages.append(_Usage(term, weight, paid_rows + all_rows if shared else ()))
+        for k, term in enumerate(p.response.paid):
+            usages.append(_Usage(term, weight, paid_rows + all_rows if shared else (), k))
         for term in p.response.uplift:
             usages.append(_Usage(term, weight, all_rows if shared else ()))
         if not shared:
@@ -277,15 +290,18 @@ class Formulation:
         T = self.problem.minutes
         usages = self._usages()
         self.terms = [u.term for u in usages]
+        self.term_package = np.array([u.package for u in usages])
         zr, zc, zv, vr, vc, vv = [], [], [], [], [], []
-        lo, hi, cost, seg = [], [], [], []
+        lo, hi, top, cost, seg = [], [], [], [], []
+        self._stage_parts: list[np.ndarray] = []
+        self._chain_parts: list[np.ndarray] = []
         hint = self._spend_hint()
         for j, usage in enumerate(usages):
             term, cells = usage.term, np.arange(j * T, (j + 1) * T)
             w = np.where(self.caps > 0, term.weights, 0.0)
             lo_j = max(float(min(0.0, np.minimum(w, 0) @ self.caps)), _index_floor(term))
             hi_j = float(max(0.0, np.maximum(w, 0) @ self.caps))
-            rows, decay = self._chain(b, term, w, lo_j, hi_j)
+            rows, decay = self._chain(b, term, w)
             zr += [rows, rows[1:]] if decay > 0 else [rows]
             zc += [cells, cells[:-1]] if decay > 0 else [cells]
             zv += [np.ones(T), np.full(T - 1, -decay)] if decay > 0 else [np.ones(T)]
@@ -293,19 +309,26 @@ class Formulation:
                 vr.append(np.full(T, row))
                 vc.append(cells)
                 vv.append(weight * term.scale)
+            top_j = initial_top(term.saturation, float(hint @ np.maximum(w, 0)), lo_j, hi_j)
             lo.append(np.full(T, lo_j))
             hi.append(np.full(T, hi_j))
+            top.append(np.full(T, top_j))
             cost.append(usage.objective * term.scale)
-            points = initial_breakpoints(term.saturation, lo_j, hi_j, [hint @ w])
+            points = initial_breakpoints(term.saturation, lo_j, top_j, [hint @ w])
             k = len(points) - 1
             seg.append((np.repeat(cells, k), np.tile(points[:-1], T), np.tile(points[1:], T)))
         ncell = len(usages) * T
         self.cell_lo, self.cell_hi = np.concatenate(lo), np.concatenate(hi)
+        self.cell_top = np.concatenate(top)
         self.cell_cost = np.concatenate(cost).astype(float)
         self.cell_minute = np.tile(np.arange(T), len(usages))
         self.zmap = _cell_map(zr, zc, zv, b.nrow, ncell)
         self.vmap = _cell_map(vr, vc, vv, b.nrow, ncell)
         self.seg_cell, self.seg_a, self.seg_b = (np.concatenate(a) for a in zip(*seg, strict=True))
+        self.stage_cols, self.chain_rows = (
+            np.concatenate(parts) if parts else np.zeros(0, dtype=int)
+            for parts in (self._stage_parts, self._chain_parts)
+        )
 
     def _spend_hint(self) -> np.ndarray:
         """(P,) yuan/min a package would get if the budget were split evenly: a breakpoint hint."""
@@ -314,19 +337,25 @@ class Formulation:
         share = p.budget / (p.minutes * max(1, int(can.sum())))
         return np.where(can, np.minimum(self.caps, share), 0.0)
 
-    def _chain(self, b: _Builder, term: ResponseTerm, w, lo: float, hi: float):
-        """Rows of the carryover chain of one term; returns the z rows and the last decay."""
+    def _chain(self, b: _Builder, term: ResponseTerm, w):
+        """Rows of the carryover chain of one term; returns the z rows and the last decay.
+
+        Intermediate stages are free columns: the chain fixes their values, and bounds as wide
+        as the reachable range would only spoil the program's scaling.
+        """
         T = self.problem.minutes
         t = np.arange(T)
         decays = [r for r in term.carryover.decays if r > 0] or [0.0]
         inputs = [(self.spend_cols[:, k], w[k]) for k in np.flatnonzero(w)]
         for i, r in enumerate(decays):
             rows = b.add_rows(T, 0.0, 0.0, minute=t)
+            self._chain_parts.append(rows)
             for col, weight in inputs:
                 b.add(rows, col, -(1.0 - r) * weight)
             if i == len(decays) - 1:
                 return rows, r
-            stage = b.add_cols(T, lo, hi, minute=t)
+            stage = b.add_cols(T, -np.inf, np.inf, minute=t)
+            self._stage_parts.append(stage)
             b.add(rows, stage, 1.0)
             b.add(rows[1:], stage[:-1], -r)
             inputs = [(stage, 1.0)]
@@ -396,11 +425,13 @@ class Formulation:
             exact[s] = cell_value(term.saturation, v[s], pi[s], self.cell_lo[s], best[s])
         return np.maximum(exact - chords, 0.0), best
 
-    def refine(self, cells: np.ndarray, z: np.ndarray) -> np.ndarray:
-        """Add a breakpoint at index z[i] in cell cells[i]; returns the split segments' indices.
+    def refine(self, cells: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, int]:
+        """Add a breakpoint at index z[i] in cell cells[i].
 
         The segment containing the new point is cut in two: it keeps ``[a, z]`` and a new
-        segment ``[z, b]`` is appended (so existing column indices stay valid).
+        segment ``[z, b]`` is appended; a point above the cell's top appends ``[top, z]``
+        (existing column indices stay valid). Returns the split segments' indices and the
+        number of segments appended above tops (they come last).
         """
         target = np.full(len(self.cell_lo), np.nan)
         target[cells] = z
@@ -408,11 +439,25 @@ class Formulation:
         span = self.cell_hi[self.seg_cell] - self.cell_lo[self.seg_cell]
         margin = 1e-7 * np.maximum(span, 1.0)
         hit = np.flatnonzero((zs > self.seg_a + margin) & (zs < self.seg_b - margin))
-        self.seg_cell = np.concatenate([self.seg_cell, self.seg_cell[hit]])
-        self.seg_a = np.concatenate([self.seg_a, zs[hit]])
-        self.seg_b = np.concatenate([self.seg_b, self.seg_b[hit]])
+        top = self.cell_top[cells]
+        above = cells[z > top + 1e-7 * np.maximum(np.abs(top), 1.0)]
+        self._append(self.seg_cell[hit], zs[hit], self.seg_b[hit])
         self.seg_b[hit] = zs[hit]
-        return hit
+        self._append(above, self.cell_top[above], target[above])
+        self.cell_top[above] = target[above]
+        return hit, len(above)
+
+    def open_ranges(self) -> int:
+        """Extend every cell to its whole reachable range; returns the segments appended."""
+        short = np.flatnonzero(self.cell_top < self.cell_hi)
+        self._append(short, self.cell_top[short], self.cell_hi[short])
+        self.cell_top[short] = self.cell_hi[short]
+        return len(short)
+
+    def _append(self, cells: np.ndarray, a: np.ndarray, b: np.ndarray) -> None:
+        self.seg_cell = np.concatenate([self.seg_cell, cells])
+        self.seg_a = np.concatenate([self.seg_a, a])
+        self.seg_b = np.concatenate([self.seg_b, b])
 
 
 def _index_floor(term: ResponseTerm) -> float:

@@ -2,10 +2,9 @@
 
 A `Replanner` builds the program once. `replan(minute, ...)` fixes minutes [0, minute) to what
 was actually spent (so the carryover into the rest comes from actual spend), lets the past's
-slot and integer rules go, counts the GMV actually earned in the floors and the GMV target,
-and re-solves minutes [minute, T) within the budget left, starting from the last basis. The
-past cells' segments are fixed at their in-order fill, so the program's value of the past is a
-constant that the floor rows trade for the realised GMV.
+slot and integer rules go, counts the GMV actually earned in the floors and the GMV target
+(`Past`), and re-solves minutes [minute, T) within the budget left, starting from the last
+basis.
 """
 
 from __future__ import annotations
@@ -16,9 +15,10 @@ import numpy as np
 
 from optimizer.planner.engine import Engine
 from optimizer.planner.forecast import Forecast
+from optimizer.planner.past import Past
 from optimizer.planner.plan import Plan
 from optimizer.planner.problem import PlanningProblem
-from optimizer.planner.program import Formulation, LinearProgram
+from optimizer.planner.program import Formulation
 from optimizer.planner.solve import plan_with
 
 
@@ -55,7 +55,7 @@ class Replanner:
         organic = np.asarray(actual_organic_gmv, dtype=float).reshape(minute)
         engine, f = self.engine, self.engine.formulation
         engine.frozen_cells = f.cell_minute < minute
-        engine.adjust = _Past(f, minute, actual_spend, paid, organic)
+        engine.adjust = Past(f, minute, actual_spend, paid, organic)
         plan = plan_with(engine, start, past=minute)
         plan.warnings += engine.adjust.warnings
         if plan.status == "infeasible":
@@ -71,72 +71,3 @@ class Replanner:
         )
         plan.solve_seconds = time.perf_counter() - start
         return plan
-
-
-class _Past:
-    """Edits a program so minutes [0, minute) are what happened (see module docstring)."""
-
-    def __init__(self, f: Formulation, minute: int, spend, paid, organic) -> None:
-        self.f, self.minute, self.spend = f, minute, spend
-        full = np.zeros((f.problem.minutes, len(f.problem.packages)))
-        full[:minute] = spend
-        self.index = np.concatenate([term.index(full) for term in f.terms])
-        earned = float(paid.sum() + organic.sum())
-        self.realised = {
-            "paid_floor": float(paid.sum()),
-            "overall_floor": earned,
-            "gmv_target": earned,
-        }
-        self.baseline_past = float(f.problem.floor_model.baseline[:minute].sum())
-        spent, budget = float(spend.sum()), f.problem.budget
-        self.budget = max(budget, spent)
-        self.warnings = []
-        if spent > budget:
-            self.warnings.append(
-                f"actual spend so far ({spent:,.0f} yuan) is over the budget ({budget:,.0f}): "
-                "the rest of the session spends nothing"
-            )
-
-    def __call__(self, lp: LinearProgram) -> None:
-        f, m = self.f, self.minute
-        lower, upper = lp.col_lower, lp.col_upper
-        lower[f.spend_cols[:m]] = upper[f.spend_cols[:m]] = self.spend
-        past = np.zeros(len(lower), dtype=bool)
-        past[: f.nbase] = (f.base_minute >= 0) & (f.base_minute < m)
-        past[f.spend_cols] = False
-        rule = np.zeros(len(lower), dtype=bool)
-        rule[slice(*f.rule_col_range)] = True
-        lower[past & ~rule], upper[past & ~rule] = -np.inf, np.inf  # stages, cumulative spend
-        lower[past & rule] = upper[past & rule] = 0.0
-        minute = f.row_minute
-        drop = (f.tie_rows & (minute >= 0) & (minute <= m)) | (
-            f.rule_rows & (minute >= 0) & (minute < m)
-        )
-        lp.row_lower[drop], lp.row_upper[drop] = -np.inf, np.inf
-        seg = np.flatnonzero(f.cell_minute[f.seg_cell] < m)
-        fill = self._fill(seg)
-        lower[f.nbase + seg] = upper[f.nbase + seg] = fill
-        chords = np.zeros(len(f.cell_lo))
-        np.add.at(chords, f.seg_cell[seg], fill * f.slopes()[seg])
-        cells = f.cell_minute < m
-        modelled = f.vmap[:, cells] @ (chords[cells] + f.saturation_at(f.cell_lo)[cells])
-        for name, row in f.rows.items():
-            if name in self.realised:
-                baseline = self.baseline_past if name != "paid_floor" else 0.0
-                lp.row_lower[row] -= self.realised[name] - modelled[row] - baseline
-        lp.row_upper[f.rows["budget"]] = self.budget
-        for k, row in f.change_limits.items():
-            lp.row_upper[row] -= self._changes_so_far(k)
-
-    def _fill(self, seg: np.ndarray) -> np.ndarray:
-        """In-order fill of the actual index; the first and last segments may overflow."""
-        f = self.f
-        cell = f.seg_cell[seg]
-        a, b = f.seg_a[seg], f.seg_b[seg]
-        low = np.where(a <= f.cell_lo[cell], -np.inf, 0.0)
-        high = np.where(b >= f.cell_hi[cell], np.inf, b - a)
-        return np.clip(self.index[cell] - a, low, high)
-
-    def _changes_so_far(self, package: int) -> int:
-        levels = self.spend[:: self.f.problem.slot_minutes, package]
-        return int(np.sum(np.abs(np.diff(levels)) > 1e-9))

@@ -1,9 +1,13 @@
 """`solve(problem) -> Plan`: the fast exact path when it applies, else the adaptive program.
 
 Order: separable problems go to water-filling (exact, shadow prices by finite differences);
-everything else to the program (`Engine`), then the integer rules (`solve_integer`). A plan
+large continuous ones are planned on a coarser time grid and certified per minute (`coarse`),
+with the per-minute program only when that plan is not within tolerance; everything else goes
+to the program (`Engine`), then the integer rules (`solve_integer`). A plan
 that can spend nothing because of an ROI floor, or a program with no feasible point, is
-reported as infeasible with `diagnose`'s words and best reachable values.
+reported as infeasible with `diagnose`'s words and best reachable values. A solver that stops
+without any plan is not infeasibility: the time limit raises `NoPlanInTime` (bad input, exit 2:
+allow more time), a numerical failure `SolverFailure` (internal error, exit 1).
 """
 
 from __future__ import annotations
@@ -13,11 +17,12 @@ from dataclasses import replace
 
 import numpy as np
 
+from optimizer.planner.coarse import CoarsePlan, coarse_slot, plan_coarse
 from optimizer.planner.diagnose import diagnose, floors_block_spend
 from optimizer.planner.engine import Engine
 from optimizer.planner.forecast import objective_value
 from optimizer.planner.integer import solve_integer
-from optimizer.planner.plan import Infeasibility, Plan
+from optimizer.planner.plan import Infeasibility, NoPlanInTime, Plan, SolverFailure
 from optimizer.planner.problem import PlanningProblem
 from optimizer.planner.program import Formulation
 from optimizer.planner.sensitivity import describe, session_prices
@@ -31,7 +36,23 @@ def solve(problem: PlanningProblem) -> Plan:
         spend = waterfill(problem)
         if spend is not None:
             return _closed_form_plan(problem, spend, start)
-    return plan_with(Engine(Formulation(problem)), start)
+    slot = coarse_slot(problem)
+    coarse = None if slot is None else plan_coarse(problem, slot, start + problem.time_limit)
+    if coarse is None or _floors_stop_spend(problem, coarse.spend):
+        return plan_with(Engine(Formulation(problem)), start)
+    if coarse.gap <= problem.tolerance:
+        return _coarse_plan(coarse, "optimal", start)
+    try:  # the rest of the time on the per-minute program
+        fine = plan_with(Engine(coarse.formulation), start)
+    except (NoPlanInTime, SolverFailure):
+        fine = None
+    if (
+        fine is not None
+        and fine.status != "infeasible"
+        and fine.exact_objective_value >= coarse.value
+    ):
+        return fine
+    return _coarse_plan(coarse, "feasible", start)
 
 
 def plan_with(engine: Engine, start: float, past: int = 0) -> Plan:
@@ -42,6 +63,8 @@ def plan_with(engine: Engine, start: float, past: int = 0) -> Plan:
     problem = engine.problem
     deadline = start + problem.time_limit
     outcome = engine.solve_continuous(deadline)
+    if outcome.status in ("optimal", "feasible") and problem.needs_integers:
+        outcome = solve_integer(engine, outcome, deadline)
     if outcome.status == "infeasible" and past:
         words = (
             f"with the spend and GMV of the first {past} minutes, no plan for the rest of the "
@@ -50,12 +73,8 @@ def plan_with(engine: Engine, start: float, past: int = 0) -> Plan:
         return infeasible_plan(problem, Infeasibility("the rest of the session", words), start)
     if outcome.status == "infeasible":
         return infeasible_plan(problem, diagnose(problem, deadline), start)
-    if outcome.status != "failed" and problem.needs_integers:
-        outcome = solve_integer(engine, outcome, deadline)
     if outcome.status == "failed":
-        words = f"no plan was found within the time limit of {problem.time_limit:g} s"
-        reason = Infeasibility("time limit", words + "; allow more time")
-        return infeasible_plan(problem, reason, start, outcome.warnings)
+        raise _no_plan(problem, outcome, engine.backend.name)
     spend = outcome.spend
     if past == 0 and _floors_stop_spend(problem, spend):
         blocked = floors_block_spend(problem, deadline)
@@ -82,6 +101,16 @@ def plan_with(engine: Engine, start: float, past: int = 0) -> Plan:
     )
 
 
+def _no_plan(problem: PlanningProblem, outcome, solver: str) -> Exception:
+    """What the solver stopping without any plan raises: never an "infeasible" plan."""
+    if outcome.cause == "time_limit":
+        return NoPlanInTime(problem.time_limit)
+    return SolverFailure(
+        f"the {solver} solver failed on this program without finding a plan (numerical "
+        f"trouble, not infeasibility); {'; '.join(outcome.warnings) or 'no details'}"
+    )
+
+
 def infeasible_plan(problem, reason: Infeasibility, start: float, warnings=()) -> Plan:
     """An all-zero plan with status infeasible and the reason."""
     spend = np.zeros((problem.minutes, len(problem.packages)))
@@ -99,6 +128,33 @@ def _floors_stop_spend(problem: PlanningProblem, spend: np.ndarray) -> bool:
     floors = problem.paid_roi_min or problem.overall_roi_min
     wants_spend = problem.objective != "min_spend" and problem.budget > 0
     return bool(floors and wants_spend and spend.sum() <= 1e-6 * max(problem.budget, 1.0))
+
+
+def _coarse_plan(coarse: CoarsePlan, status: str, start: float) -> Plan:
+    """A `Plan` of the coarse grid's plan, certified on the session's minutes."""
+    problem, spend = coarse.formulation.problem, coarse.spend
+    prices = session_prices(problem, coarse.formulation.rows, coarse.row_duals, spend)
+    binding, shadow = describe(problem, spend, prices)
+    warnings = list(coarse.outcome.warnings)
+    if status != "optimal":
+        warnings.append(
+            f"planned on {coarse.slot}-minute slots; within {coarse.gap:.2%} of the best "
+            f"possible plan (tolerance {problem.tolerance:.2%}) when the time limit ended"
+        )
+    return Plan(
+        problem,
+        spend,
+        status,
+        solve_seconds=time.perf_counter() - start,
+        objective_value=coarse.value,
+        exact_objective_value=coarse.value,
+        bound=coarse.bound,
+        binding=binding,
+        shadow_prices=shadow,
+        warnings=warnings,
+        solver=f"{coarse.solver} on {coarse.slot}-minute slots, certified per minute",
+        rounds=coarse.outcome.rounds,
+    )
 
 
 def _closed_form_plan(problem: PlanningProblem, spend: np.ndarray, start: float) -> Plan:

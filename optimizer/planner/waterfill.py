@@ -12,7 +12,6 @@ About 100x faster than any LP: the planner's fast path and the tests' closed-for
 from __future__ import annotations
 
 import numpy as np
-from scipy.optimize import brentq
 
 from optimizer.curves.transforms import Linear
 from optimizer.planner.approximation import best_index
@@ -67,6 +66,8 @@ class WaterFill:
 
         Brent's method on log(theta): slack functions are continuous in theta.
         """
+        from scipy.optimize import brentq  # here: scipy.optimize is slow to import
+
         f = lambda u: slack(*self.totals(np.exp(u)))  # noqa: E731
         a, b = np.log(_LOW), np.log(_HIGH)
         if f(a) >= 0:

@@ -1,0 +1,88 @@
+"""Programs whose first minutes already happened: what a re-plan (or a polish of a plan's
+last minutes) solves.
+
+`Past` edits each program before it is solved: minutes [0, minute) spend what was spent (so
+the carryover into the rest comes from it), the past's slot and integer rules go, and the GMV
+earned counts in the floors and the GMV target. The past cells' segments are fixed at their
+in-order fill, so the program's value of the past is a constant that the floor rows trade for
+the realised GMV.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from optimizer.planner.program import Formulation, LinearProgram
+
+
+class Past:
+    """Edits a program so minutes [0, minute) are what happened (see module docstring).
+
+    spend, paid: (minute, P) yuan/min spent and paid GMV earned; organic: (minute,) yuan/min
+    (baseline included).
+    """
+
+    def __init__(self, f: Formulation, minute: int, spend, paid, organic) -> None:
+        self.f, self.minute, self.spend = f, minute, spend
+        full = np.zeros((f.problem.minutes, len(f.problem.packages)))
+        full[:minute] = spend
+        self.index = np.concatenate([term.index(full) for term in f.terms])
+        earned = float(paid.sum() + organic.sum())
+        self.realised = {
+            "paid_floor": float(paid.sum()),
+            "overall_floor": earned,
+            "gmv_target": earned,
+        }
+        self.baseline_past = float(f.problem.floor_model.baseline[:minute].sum())
+        spent, budget = float(spend.sum()), f.problem.budget
+        self.budget = max(budget, spent)
+        self.warnings = []
+        if spent > budget:
+            self.warnings.append(
+                f"actual spend so far ({spent:,.0f} yuan) is over the budget ({budget:,.0f}): "
+                "the rest of the session spends nothing"
+            )
+
+    def __call__(self, lp: LinearProgram) -> None:
+        f, m = self.f, self.minute
+        lower, upper = lp.col_lower, lp.col_upper
+        lower[f.spend_cols[:m]] = upper[f.spend_cols[:m]] = self.spend
+        past = np.zeros(len(lower), dtype=bool)
+        past[: f.nbase] = (f.base_minute >= 0) & (f.base_minute < m)
+        past[f.spend_cols] = False
+        rule = np.zeros(len(lower), dtype=bool)
+        rule[slice(*f.rule_col_range)] = True
+        lower[past & ~rule], upper[past & ~rule] = -np.inf, np.inf  # stages, cumulative spend
+        lower[past & rule] = upper[past & rule] = 0.0
+        minute = f.row_minute
+        drop = (f.tie_rows & (minute >= 0) & (minute <= m)) | (
+            f.rule_rows & (minute >= 0) & (minute < m)
+        )
+        lp.row_lower[drop], lp.row_upper[drop] = -np.inf, np.inf
+        seg = np.flatnonzero(f.cell_minute[f.seg_cell] < m)
+        fill = self._fill(seg)
+        lower[f.nbase + seg] = upper[f.nbase + seg] = fill
+        chords = np.zeros(len(f.cell_lo))
+        np.add.at(chords, f.seg_cell[seg], fill * f.slopes()[seg])
+        cells = f.cell_minute < m
+        modelled = f.vmap[:, cells] @ (chords[cells] + f.saturation_at(f.cell_lo)[cells])
+        for name, row in f.rows.items():
+            if name in self.realised:
+                baseline = self.baseline_past if name != "paid_floor" else 0.0
+                lp.row_lower[row] -= self.realised[name] - modelled[row] - baseline
+        lp.row_upper[f.rows["budget"]] = self.budget
+        for k, row in f.change_limits.items():
+            lp.row_upper[row] -= self._changes_so_far(k)
+
+    def _fill(self, seg: np.ndarray) -> np.ndarray:
+        """In-order fill of the actual index; the first and the top segments may overflow."""
+        f = self.f
+        cell = f.seg_cell[seg]
+        a, b = f.seg_a[seg], f.seg_b[seg]
+        low = np.where(a <= f.cell_lo[cell], -np.inf, 0.0)
+        high = np.where(b >= f.cell_top[cell], np.inf, b - a)
+        return np.clip(self.index[cell] - a, low, high)
+
+    def _changes_so_far(self, package: int) -> int:
+        levels = self.spend[:: self.f.problem.slot_minutes, package]
+        return int(np.sum(np.abs(np.diff(levels)) > 1e-9))

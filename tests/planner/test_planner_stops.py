@@ -1,0 +1,86 @@
+"""A solver that stops (time limit, numerical failure) is never reported as infeasibility."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from optimizer.errors import InputError
+from optimizer.planner import PlanningProblem, solve
+from optimizer.planner.backends import HighsBackend, Solution
+from optimizer.planner.plan import NoPlanInTime, SolverFailure
+
+
+@pytest.fixture
+def stop_at(monkeypatch):
+    """stop_at(call, status): the backend's `call`-th solve (1-based) and later ones return
+    `status` without a plan."""
+
+    def install(call: int, status: str) -> None:
+        real, calls = HighsBackend.solve, []
+
+        def solve_or_stop(self, *args, **kwargs):
+            calls.append(1)
+            return Solution(status) if len(calls) >= call else real(self, *args, **kwargs)
+
+        monkeypatch.setattr(HighsBackend, "solve", solve_or_stop)
+
+    return install
+
+
+def problem(make_response, **settings):
+    response = make_response(3, 30, seed=1, cannibal=True)
+    return PlanningProblem(response=response, **({"budget": 5000.0} | settings))
+
+
+def test_time_limit_without_any_plan_asks_for_more_time(make_response, stop_at):
+    stop_at(1, "time_limit")
+    with pytest.raises(NoPlanInTime) as raised:
+        solve(problem(make_response, paid_roi_min=2.0, time_limit=7.0))
+    assert isinstance(raised.value, InputError)  # the CLI's exit status 2, not 3
+    assert raised.value.where == "planner.time_limit"
+    assert "within the time limit of 7 s" in raised.value.message
+    assert "does not mean that the requirements cannot be met" in raised.value.message
+
+
+def test_a_later_round_that_stops_keeps_the_plan_in_hand(make_response, stop_at):
+    stop_at(2, "time_limit")
+    plan = solve(problem(make_response, paid_roi_min=2.0))
+    assert plan.status == "feasible"
+    assert plan.total_spend > 0 and plan.infeasibility is None
+    assert any("stopped by the time limit" in w for w in plan.warnings)
+
+
+def test_a_solver_failure_is_an_internal_error_not_infeasibility(make_response, stop_at):
+    stop_at(1, "error")
+    with pytest.raises(SolverFailure, match="numerical trouble, not infeasibility"):
+        solve(problem(make_response, paid_roi_min=2.0))
+
+
+def test_a_diagnosis_that_cannot_finish_claims_no_numbers(make_response, stop_at):
+    stop_at(3, "time_limit")  # infeasible twice (restricted, then whole ranges); then stops
+    plan = solve(problem(make_response, objective="min_spend", gmv_target=1e9, time_limit=5.0))
+    assert plan.status == "infeasible"
+    assert "time limit ended before the diagnosis" in plan.infeasibility.message
+    assert plan.infeasibility.best == {}
+
+
+@pytest.mark.parametrize("budget", [1e-9, 1e12])
+def test_extreme_budgets_are_planned_with_words_that_hold(make_response, budget):
+    plan = solve(problem(make_response, budget=budget, paid_roi_min=2.0))
+    assert plan.status in ("optimal", "feasible")
+    assert plan.total_spend <= budget * (1 + 1e-9)
+    if plan.total_spend > 0:
+        assert plan.expected_paid_gmv >= 2.0 * plan.total_spend * (1 - 1e-9)
+    assert not any("time limit" in w for w in plan.warnings)
+
+
+def test_slots_of_any_length_that_divides_the_session(make_response):
+    response = make_response(2, 42, seed=3)
+    for slot in (2, 3, 6, 7, 14):
+        plan = solve(PlanningProblem(response=response, budget=4000.0, slot_minutes=slot))
+        levels = plan.spend.reshape(-1, slot, 2)
+        assert np.allclose(levels, levels[:, :1, :])
+        assert plan.total_spend == pytest.approx(4000.0)
+    with pytest.raises(InputError, match="not a whole number of slots"):
+        PlanningProblem(response=response, budget=4000.0, slot_minutes=5)

@@ -1,0 +1,174 @@
+"""Plans against the simulator's truth (issue 4's Done-when), in expectation over days.
+
+For each scenario, three schedules are valued by the truth's expectation (`sim.response()`):
+the plan made on fitted curves (`default`: the shipped demo history, model and config; the
+others: 21 sessions simulated with seed 1 and fitted here), the oracle (the same program on the
+true curves) and even pacing (the budget spread evenly over the minutes in the history's
+package mix). The budget is the config's (`default`) or the history's mean session spend
+(rounded to 1,000 yuan), with a paid ROI floor of 2. `long` is the 8-hour session with 8
+packages; in `cannibal`, retarget's paid traffic takes a yuan of organic GMV per yuan spent.
+
+A check that cannot hold is `xfail(strict=True)`, its reason the numbers measured.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from optimizer import pipeline
+from optimizer.curves import ResponseModel, SessionResponse
+from optimizer.data import History, Panel
+from optimizer.planner import Plan, PlanningProblem, solve
+from optimizer.planner.forecast import Forecast
+from optimizer.sim import LiveRoomSimulator, Scenario, Truth
+
+ROOT = Path(__file__).resolve().parents[2]
+CONFIG = ROOT / "configs" / "demo.yaml"
+DAYS, SEED, FLOOR = 21, 1, 2.0
+ORACLE_SHARE = 0.97  # the plan's total GMV under truth, at least this share of the oracle's
+OVER_EVEN = 1.10  # ... and at least this multiple of even pacing's
+
+
+@dataclass
+class Case:
+    """A scenario's truth, fitted model, history and planning settings."""
+
+    sim: LiveRoomSimulator
+    model: ResponseModel
+    panel: Panel
+    budget: float
+    caps: dict[str, float]
+    floor: float
+
+    @cached_property
+    def truth(self) -> SessionResponse:
+        return self.sim.response()
+
+    @cached_property
+    def problem(self) -> PlanningProblem:
+        """The plan's problem: fitted curves, packages in the simulator's order."""
+        caps = [self.caps.get(p, np.inf) for p in self.sim.packages]
+        return PlanningProblem(
+            response=self.model.response(self.truth.minutes, self.sim.packages),
+            budget=self.budget,
+            paid_roi_min=self.floor,
+            max_spend_per_minute=np.array(caps),
+        )
+
+    @cached_property
+    def plan(self) -> Plan:
+        return solve(self.problem)
+
+    @cached_property
+    def oracle(self) -> Plan:
+        return solve(replace(self.problem, response=self.truth))
+
+    @cached_property
+    def even(self) -> np.ndarray:
+        """(T, P) the budget evenly over the minutes, in the history's package mix."""
+        mix = self.panel.spend.sum(axis=0) / self.panel.spend.sum()
+        return np.tile(self.budget / self.truth.minutes * mix, (self.truth.minutes, 1))
+
+    def under_truth(self, spend: np.ndarray) -> Forecast:
+        return Forecast.of(self.truth, spend)
+
+
+def _default() -> Case:
+    campaign = pipeline.load_campaign(CONFIG)
+    model, _ = pipeline.campaign_model(campaign, CONFIG)
+    sim = Truth.load(ROOT / "data" / "demo" / "truth.json").simulator()
+    config = campaign.config
+    caps = {name: limits.max_spend_per_minute for name, limits in config.packages.items()}
+    panel = campaign.history.panel(sim.packages)
+    return Case(sim, model, panel, config.budget, caps, config.roi.paid_min)
+
+
+def _simulated(name: str) -> Case:
+    sim = LiveRoomSimulator(Scenario.builtin(name))
+    simulated = sim.history(DAYS, seed=SEED)
+    history, _ = History.from_frames(simulated.spend, simulated.room)
+    panel = history.panel(sim.packages)
+    budget = round(float(panel.spend.sum()) / DAYS, -3)
+    return Case(sim, ResponseModel().fit(panel), panel, budget, {}, FLOOR)
+
+
+class Cases:
+    """Builds (and for simulated scenarios fits) each case on first use, once per module."""
+
+    def __init__(self) -> None:
+        self._cases: dict[str, Case] = {}
+
+    def __getitem__(self, name: str) -> Case:
+        if name not in self._cases:
+            self._cases[name] = _default() if name == "default" else _simulated(name)
+        return self._cases[name]
+
+
+@pytest.fixture(scope="module")
+def cases() -> Cases:
+    return Cases()
+
+
+SLOW = pytest.mark.slow  # fitting the 8-hour, 8-package history takes 20-40 s
+SCENARIOS = ["default", "cannibal", pytest.param("long", marks=SLOW)]
+
+
+@pytest.mark.parametrize("name", SCENARIOS)
+def test_plan_is_within_3_percent_of_the_oracle_under_truth(cases, name):
+    case = cases[name]
+    assert case.plan.status == case.oracle.status == "optimal"
+    plan = case.under_truth(case.plan.spend).total_gmv
+    oracle = case.under_truth(case.oracle.spend).total_gmv
+    assert plan >= ORACLE_SHARE * oracle, f"{name}: plan {plan:,.0f}, oracle {oracle:,.0f}"
+
+
+@pytest.mark.parametrize("name", SCENARIOS)
+def test_plan_breaks_no_floor_under_truth(cases, name):
+    case = cases[name]
+    truth = case.under_truth(case.plan.spend)
+    assert truth.total_spend <= case.budget * (1 + 1e-9)
+    assert truth.paid_total >= case.floor * truth.total_spend
+
+
+MEASURED = {
+    "default": "plan 5.0% above even pacing, the oracle itself only 5.6% (total GMV under "
+    "truth: even 375,041, plan 393,810, oracle 396,201 yuan)",
+    "cannibal": "plan 3.2% above even pacing, the oracle itself only 5.8% (even 348,838, plan "
+    "360,090, oracle 368,962 yuan)",
+    "long": "plan 6.1% above even pacing, the oracle itself only 7.0% (even 845,320, plan "
+    "897,249, oracle 904,853 yuan)",
+}
+
+
+def _short(name: str):
+    """The scenario as a parameter expected to fail with its measured numbers."""
+    marks = [pytest.mark.xfail(strict=True, reason=MEASURED[name])]
+    return pytest.param(name, marks=[*marks, SLOW] if name == "long" else marks)
+
+
+@pytest.mark.parametrize("name", [_short(name) for name in MEASURED])
+def test_plan_beats_even_pacing_with_the_history_mix_by_10_percent(cases, name):
+    case = cases[name]
+    plan = case.under_truth(case.plan.spend).total_gmv
+    even = case.under_truth(case.even).total_gmv
+    assert case.under_truth(case.even).total_spend == pytest.approx(case.budget)
+    assert plan >= OVER_EVEN * even, f"{name}: plan {plan:,.0f}, even pacing {even:,.0f}"
+
+
+def test_the_cannibalising_package_gets_clearly_less_than_an_organic_blind_plan(cases):
+    case = cases["cannibal"]
+    fitted = case.problem.response
+    blind = solve(
+        replace(
+            case.problem,
+            response=SessionResponse(fitted.packages, fitted.baseline, fitted.paid, ()),
+        )
+    )
+    retarget = case.sim.packages.index("retarget")
+    planned, organic_blind = case.plan.spend[:, retarget].sum(), blind.spend[:, retarget].sum()
+    assert planned <= 0.8 * organic_blind, f"plan {planned:,.0f}, blind {organic_blind:,.0f}"
