@@ -74,7 +74,10 @@ class HighsBackend:
         import highspy
 
         self._hs = highspy
-        self.h = highspy.Highs()
+        # highspy.Highs() prints HiGHS's banner on stdout from its constructor, before
+        # output_flag can be set (ERGO-Code/HiGHS#2749); the core class it wraps, with every
+        # method used here, prints nothing. The public class where the core is not exposed.
+        self.h = getattr(getattr(highspy, "_core", None), "_Highs", highspy.Highs)()
         self.h.setOptionValue("output_flag", False)
         self.lp: LinearProgram | None = None
 

@@ -108,3 +108,9 @@ def test_cbc_plan_meets_min_active(make_response):
     assert time.perf_counter() - start < 30
     assert plan.solver == "cbc"
     assert ((plan.spend == 0) | (plan.spend >= 80.0 - 1e-7)).all()
+
+
+def test_highs_prints_nothing_on_stdout(make_response, capfd):
+    """HiGHS's banner must not land in the CLI's output or a notebook (fd-level capture)."""
+    solve(PlanningProblem(response=make_response(), budget=2_000.0, solver="highs"))
+    assert "HiGHS" not in capfd.readouterr().out
