@@ -26,7 +26,7 @@ from optimizer.curves.model import PanelLike
 from optimizer.data import Panel
 from optimizer.errors import InputError
 from optimizer.pipeline import Campaign, planning_problem, session_response
-from optimizer.planner import evaluate_schedule, solve
+from optimizer.planner import NoPlanInTime, SolverFailure, evaluate_schedule, solve
 
 LEVEL = 0.9
 """Coverage of the forecast and uplift intervals."""
@@ -136,7 +136,10 @@ def backtest_session(campaign: Campaign, session: int, budget: Budget = "actual"
         problem = planning_problem(past, model, response)
     except InputError as error:  # e.g. a package the fit before this session has no curve of
         return row | {"status": "not planned", "reason": error.message}
-    plan = solve(problem)
+    try:
+        plan = solve(problem)
+    except (NoPlanInTime, SolverFailure) as error:  # the solver stopped without any plan
+        return row | {"status": "not planned", "reason": str(error)}
     row |= {"status": plan.status, "reason": "",
             "actual_breaks": "; ".join(evaluate_schedule(response, spend, problem).broken_rules)}
     if plan.infeasibility is not None:
