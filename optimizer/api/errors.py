@@ -16,6 +16,8 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException
 
+from optimizer.planner.plan import SolverFailure
+
 log = logging.getLogger("optimizer.api")
 
 
@@ -102,6 +104,15 @@ def install(app: FastAPI) -> None:
         log.warning("a value the database refused: %s", error.orig)
         message = "a value in the request cannot be stored (e.g. a NUL character)"
         return JSONResponse(error_body(message, "body", [("body", message)]), status_code=422)
+
+    @app.exception_handler(SolverFailure)
+    async def _unsolvable(_request: Request, error: SolverFailure) -> JSONResponse:
+        # only extreme values in a request have driven HiGHS into numerical trouble
+        log.warning("the solver failed on a request's program: %s", error)
+        message = (f"{error}; the request's values (budget, floors, caps) are likely too "
+                   "extreme to plan with: bring them into a realistic range")
+        return JSONResponse(error_body(message, "config", [("config", message)]),
+                            status_code=422)
 
     @app.exception_handler(Exception)
     async def _internal(request: Request, error: Exception) -> JSONResponse:
