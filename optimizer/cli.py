@@ -41,6 +41,17 @@ def _steps(title: str) -> tuple[Progress, callable]:
     return progress, lambda step: progress.update(task, description=f"{title}: {step}")
 
 
+def _bar(title: str, total: int) -> tuple[Progress, callable]:
+    """A live progress bar of `total` items and the callback that advances it by n."""
+    from rich.progress import BarColumn, MofNCompleteColumn, TimeRemainingColumn
+
+    bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                   TimeElapsedColumn(), TimeRemainingColumn(), console=errors, transient=True,
+                   disable=not errors.is_terminal)
+    task = bar.add_task(title, total=total)
+    return bar, lambda n: bar.advance(task, n)
+
+
 def _load_and_fit(config: Path, model: Path | None):
     from optimizer import pipeline
 
@@ -206,8 +217,6 @@ def backtest(
     whose plan is infeasible are reported, and the exit status stays 0."""
     import json
 
-    from rich.progress import BarColumn, MofNCompleteColumn
-
     from optimizer import pipeline
     from optimizer.sim import backtest as rolling
     from optimizer.sim.backtest_report import forecast_summary, plot_backtest, summary
@@ -221,13 +230,10 @@ def backtest(
     sessions = len(campaign.history.sessions)
     first = rolling.MIN_TRAIN if first is None else first
     rolling.check_first(first, sessions, "--first")
-    bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                   TimeElapsedColumn(), console=errors, transient=True,
-                   disable=not errors.is_terminal)
-    task = bar.add_task("back-testing sessions", total=sessions - first)
+    bar, advance = _bar("back-testing sessions", sessions - first)
     with bar:
         frame = rolling.backtest(campaign, first, budget, workers=workers,
-                                 progress=lambda _session: bar.advance(task))
+                                 progress=lambda _session: advance(1))
     out.mkdir(parents=True, exist_ok=True)
     paths = {"per session": out / "backtest.csv", "summary": out / "summary.json"}
     frame.to_csv(paths["per session"], index=False)
@@ -331,8 +337,6 @@ def simulate_policy(
     policies.png in --out."""
     from dataclasses import replace
 
-    from rich.progress import BarColumn, MofNCompleteColumn, TimeRemainingColumn
-
     from optimizer import pipeline
     from optimizer.data import load_config
     from optimizer.sim.closed_loop import distribution, plot_runs, simulate_policies
@@ -370,16 +374,13 @@ def simulate_policy(
     except NoPlan as error:
         errors.print(f"[bold red]infeasible:[/bold red] {error}", highlight=False)
         raise typer.Exit(EXIT_INFEASIBLE) from None
-    bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                   TimeElapsedColumn(), TimeRemainingColumn(), console=errors, transient=True,
-                   disable=not errors.is_terminal)
-    task = bar.add_task(f"simulating {len(factories)} policies: sessions",
-                        total=len(factories) * sessions)
+    bar, advance = _bar(f"simulating {len(factories)} policies: sessions",
+                        len(factories) * sessions)
     with bar:
         runs = simulate_policies(sim, factories, range(seed, seed + sessions), problem.budget,
                                  problem.paid_roi_min, problem.overall_roi_min,
                                  workers=workers or os.cpu_count() or 1,
-                                 progress=lambda finished: bar.advance(task, finished))
+                                 progress=advance)
     out.mkdir(parents=True, exist_ok=True)
     paths = {"runs": out / "runs.csv", "distribution": out / "distribution.csv",
              "chart": out / "policies.png"}
