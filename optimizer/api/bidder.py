@@ -89,7 +89,7 @@ class DirectBidder:
         self.planner = planner
         self.first = planner.solve(planner.problem(campaign, self.response, solve_limit))
         self.replanner = planner.replanner(planner.problem(campaign, self.response,
-                                                           replan_limit))
+                                                           solve_limit), replan_limit)
 
     def spend(self, minute: int, observed: Observed) -> np.ndarray:
         if minute == 0:

@@ -34,16 +34,22 @@ class Lru:
 
 
 class Context:
-    """A plan's campaign in memory: config, response, limits, and its re-planner once built."""
+    """A plan's campaign in memory: config, response, limits, and its re-planner once built.
 
-    def __init__(self, campaign: Campaign, planner: Planner, replan_limit: float) -> None:
+    solve_limit: seconds building the re-planner (one solve of the whole session) may take;
+    replan_limit: seconds each re-plan's solver may take.
+    """
+
+    def __init__(self, campaign: Campaign, planner: Planner, solve_limit: float,
+                 replan_limit: float) -> None:
         self.campaign = campaign
         self.config = campaign.config
         self.packages = campaign.packages
         self.response = campaign.response()
         self.limits = Limits.of(self.config, self.packages)
         self._planner = planner
-        self._limit = replan_limit
+        self._solve_limit = solve_limit
+        self._replan_limit = replan_limit
         self._replanner: Any = None
         self._lock = threading.Lock()
 
@@ -51,8 +57,9 @@ class Context:
         """The re-planner, built on first use (building it solves the session once)."""
         with self._lock:
             if self._replanner is None:
-                problem = self._planner.problem(self.campaign, self.response, self._limit)
-                self._replanner = self._planner.replanner(problem)
+                problem = self._planner.problem(self.campaign, self.response,
+                                                self._solve_limit)
+                self._replanner = self._planner.replanner(problem, self._replan_limit)
             return self._replanner
 
     def replan(self, actuals: Actuals) -> Solved:

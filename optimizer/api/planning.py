@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from optimizer.api.runner import TimedOut
 from optimizer.curves import SessionResponse
 from optimizer.data import CampaignConfig
 
@@ -127,18 +128,25 @@ class Planner:
         return from_plan(plan, Actuals.empty(len(problem.response.packages)),
                          problem.response, time.perf_counter() - started)
 
-    def replanner(self, problem: Any) -> Any:
-        """A re-planner of `problem`, built once per plan and kept (building it solves the
-        session once, within the problem's time limit)."""
+    def replanner(self, problem: Any, replan_time_limit: float) -> Any:
+        """A re-planner of `problem`, built once per plan and kept: building it solves the
+        session once within the problem's time limit, each re-plan then takes at most
+        `replan_time_limit` seconds."""
         from optimizer.planner import Replanner
 
-        return Replanner(problem)
+        return Replanner(problem, replan_time_limit)
 
     def replan(self, replanner: Any, actuals: Actuals) -> Solved:
-        """Re-solve minutes [actuals.minute, T) for the remaining budget and session floors."""
+        """Re-solve minutes [actuals.minute, T) for the remaining budget and session floors;
+        `TimedOut` when the solver stops at its time limit without a plan."""
+        from optimizer.planner import NoPlanInTime
+
         started = time.perf_counter()
-        plan = replanner.replan(actuals.minute, actuals.spend, actuals.paid_gmv,
-                                actuals.organic_gmv)
+        try:
+            plan = replanner.replan(actuals.minute, actuals.spend, actuals.paid_gmv,
+                                    actuals.organic_gmv)
+        except NoPlanInTime as stop:
+            raise TimedOut(stop.message) from None
         return from_plan(plan, actuals, replanner.problem.response,
                          time.perf_counter() - started)
 

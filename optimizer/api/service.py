@@ -82,7 +82,7 @@ class PlanService(PlanReader):
         for row in rows:
             self._warm(lambda row=row: self._context(row))
 
-    def _warm(self, context: Callable[[], Context]) -> None:
+    def _warm(self, context: Context | Callable[[], Context]) -> None:
         self._warming.submit(self._build_replanner, context)
 
     @staticmethod
@@ -96,7 +96,7 @@ class PlanService(PlanReader):
     def create(self, body: schemas.CreatePlan) -> schemas.CreatedPlan:
         """Check the config, get its model, solve the session and store plan and revision 0."""
         campaign = self._campaign(body)
-        context = Context(campaign, self.planner, self._replan_limit())
+        context = self._new_context(campaign)
         solved = self._first_solve(context)
         plan_id = uuid.uuid4().hex
         config = campaign.config
@@ -112,7 +112,7 @@ class PlanService(PlanReader):
                             campaign.artifact.model_dump_json(), campaign.model_source)
             store.add_plan(conn, values, first)
         self._contexts.get(plan_id, lambda: context)
-        self._build_replanner(context)
+        self._warm(context)  # in the background: the answer does not wait for a second solve
         self.metrics.plans.inc()
         with self.engine.connect() as conn:
             plan = self._plan_row(conn, plan_id)
@@ -155,8 +155,9 @@ class PlanService(PlanReader):
             raise Invalid(f"infeasible: {message}", infeasible_field(message))
         return solved
 
-    def _replan_limit(self) -> float:
-        return self.settings.replan_time_budget * 0.8
+    def _new_context(self, campaign: Campaign) -> Context:
+        return Context(campaign, self.planner, self.settings.solve_time_limit,
+                       self.settings.replan_time_budget * 0.8)
 
     # -- actuals ------------------------------------------------------------------------
     def post(self, plan_id: str, body: schemas.PostActuals,
@@ -246,7 +247,7 @@ class PlanService(PlanReader):
             artifact = parse_artifact(model.artifact)
             campaign = Campaign(config, from_artifact(artifact), artifact, plan.model_source,
                                 tuple(json.loads(plan.packages)))
-            return Context(campaign, self.planner, self._replan_limit())
+            return self._new_context(campaign)
 
         return self._contexts.get(plan.id, restore)
 

@@ -25,11 +25,18 @@ from optimizer.planner.solve import plan_with
 class Replanner:
     """Plans a session, then re-plans its rest from any minute (see module docstring).
 
+    problem: the session; its `time_limit` bounds the plan made at construction.
+    replan_time_limit: seconds each `replan` may take (default: the problem's `time_limit`).
+        A live service re-plans within a short budget but must not build with one: the
+        first solve of a long session takes longer than a warm re-solve.
     plan: the plan made at construction (minute 0).
     """
 
-    def __init__(self, problem: PlanningProblem) -> None:
+    def __init__(self, problem: PlanningProblem, replan_time_limit: float | None = None) -> None:
+        if replan_time_limit is not None and not replan_time_limit > 0:
+            raise ValueError(f"replan_time_limit must be > 0 seconds, got {replan_time_limit}")
         self.problem = problem
+        self.replan_time_limit = replan_time_limit
         self.engine = Engine(Formulation(problem))
         self.plan = plan_with(self.engine, time.perf_counter())
 
@@ -56,7 +63,7 @@ class Replanner:
         engine, f = self.engine, self.engine.formulation
         engine.frozen_cells = f.cell_minute < minute
         engine.adjust = Past(f, minute, actual_spend, paid, organic)
-        plan = plan_with(engine, start, past=minute)
+        plan = plan_with(engine, start, past=minute, time_limit=self.replan_time_limit)
         plan.warnings += engine.adjust.warnings
         if plan.status == "infeasible":
             return plan

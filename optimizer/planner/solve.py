@@ -55,13 +55,16 @@ def solve(problem: PlanningProblem) -> Plan:
     return _coarse_plan(coarse, "feasible", start)
 
 
-def plan_with(engine: Engine, start: float, past: int = 0) -> Plan:
+def plan_with(engine: Engine, start: float, past: int = 0,
+              time_limit: float | None = None) -> Plan:
     """Solve `engine`'s program (continuous, then integer rules) into a `Plan`.
 
     past: minutes already fixed by the re-planner (their spend is in the program's bounds).
+    time_limit: seconds from `start` (default: the problem's `time_limit`).
     """
     problem = engine.problem
-    deadline = start + problem.time_limit
+    limit = problem.time_limit if time_limit is None else time_limit
+    deadline = start + limit
     outcome = engine.solve_continuous(deadline)
     if outcome.status in ("optimal", "feasible") and problem.needs_integers:
         outcome = solve_integer(engine, outcome, deadline)
@@ -74,7 +77,7 @@ def plan_with(engine: Engine, start: float, past: int = 0) -> Plan:
     if outcome.status == "infeasible":
         return infeasible_plan(problem, diagnose(problem, deadline), start)
     if outcome.status == "failed":
-        raise _no_plan(problem, outcome, engine.backend.name)
+        raise _no_plan(limit, outcome, engine.backend.name)
     spend = outcome.spend
     if past == 0 and _floors_stop_spend(problem, spend):
         blocked = floors_block_spend(problem, deadline)
@@ -101,10 +104,10 @@ def plan_with(engine: Engine, start: float, past: int = 0) -> Plan:
     )
 
 
-def _no_plan(problem: PlanningProblem, outcome, solver: str) -> Exception:
+def _no_plan(time_limit: float, outcome, solver: str) -> Exception:
     """What the solver stopping without any plan raises: never an "infeasible" plan."""
     if outcome.cause == "time_limit":
-        return NoPlanInTime(problem.time_limit)
+        return NoPlanInTime(time_limit)
     return SolverFailure(
         f"the {solver} solver failed on this program without finding a plan (numerical "
         f"trouble, not infeasibility); {'; '.join(outcome.warnings) or 'no details'}"

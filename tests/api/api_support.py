@@ -11,6 +11,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from dataclasses import dataclass
@@ -56,7 +57,7 @@ class FakePlanner(Planner):
     def solve(self, problem) -> Solved:
         return self._even(problem, Actuals.empty(len(problem.response.packages)))
 
-    def replanner(self, problem):
+    def replanner(self, problem, replan_time_limit):
         return problem
 
     def replan(self, replanner, actuals: Actuals) -> Solved:
@@ -133,15 +134,22 @@ class ServerProcess:
                      "--db", db_url, "--data-dir", str(data_dir), "--log-level", "warning",
                      "--replan-budget-ms", str(replan_budget_ms)]
         self.process: subprocess.Popen | None = None
+        # the server's output goes to a file: an unread pipe fills up and blocks the server
+        self.log_file = tempfile.NamedTemporaryFile(  # noqa: SIM115 - kept open until stop
+            "w+", prefix=f"spendplan-server-{self.port}-", suffix=".log", delete=False)
+
+    def log(self) -> str:
+        """Everything the server process wrote to stdout and stderr so far."""
+        return Path(self.log_file.name).read_text(errors="replace")
 
     def start(self) -> ServerProcess:
         env = {**os.environ, "PYTHONPATH": str(REPO)}
-        self.process = subprocess.Popen(self.args, cwd=REPO, env=env, stdout=subprocess.PIPE,
+        self.process = subprocess.Popen(self.args, cwd=REPO, env=env, stdout=self.log_file,
                                         stderr=subprocess.STDOUT, text=True)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"the server exited: {self.process.stdout.read()}")
+                raise RuntimeError(f"the server exited: {self.log()[-4000:]}")
             try:
                 if httpx.get(f"{self.url}/v1/ready", timeout=1).status_code == 200:
                     return self
@@ -166,11 +174,19 @@ class ServerProcess:
             except subprocess.TimeoutExpired:
                 self.kill()
 
+    def close(self) -> None:
+        """Stop it and remove its log, printing the log's tail first (pytest shows a test's
+        captured output when it fails)."""
+        self.stop()
+        print(f"--- server log ({self.url}) ---\n{self.log()[-20000:]}")
+        self.log_file.close()
+        Path(self.log_file.name).unlink(missing_ok=True)
+
     def __enter__(self) -> ServerProcess:
         return self.start()
 
     def __exit__(self, *_exc: object) -> None:
-        self.stop()
+        self.close()
 
 
 # -- data -------------------------------------------------------------------------------

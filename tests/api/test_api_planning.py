@@ -35,7 +35,7 @@ def test_replan_keeps_the_actuals_and_the_budget(campaign):
     assert first.status in ("optimal", "feasible") and first.from_minute == 0
     assert first.spend.sum() <= 80000 * (1 + 1e-9)
     assert first.marginal_roi.shape == first.spend.shape
-    replanner = planner.replanner(planner.problem(campaign, response, 5))
+    replanner = planner.replanner(planner.problem(campaign, response, 60), 5)
     m = 10
     actuals = Actuals(first.spend[:m] * 1.5, response.paid_gmv(first.spend)[:m],
                       response.organic_gmv(first.spend)[:m])

@@ -63,3 +63,27 @@ def test_realised_gmv_counts_in_the_floor(replanner):
     strong = replanner.replan(20, *past(first, 20, paid_factor=1.5))
     assert strong.expected_paid_gmv >= floor * strong.total_spend * (1 - 1e-9)
     assert np.allclose(strong.paid_gmv[:20], first.paid_gmv[:20] * 1.5)
+
+
+def test_replans_take_their_own_time_limit_and_the_build_the_problems(make_response,
+                                                                      monkeypatch):
+    """A service re-plans within a short budget; the first solve of the session keeps the
+    problem's (longer) limit."""
+    from optimizer.planner import replan as module
+
+    limits = []
+    real = module.plan_with
+
+    def spy(engine, start, past=0, time_limit=None):
+        limits.append(engine.problem.time_limit if time_limit is None else time_limit)
+        return real(engine, start, past=past, time_limit=time_limit)
+
+    monkeypatch.setattr(module, "plan_with", spy)
+    problem = PlanningProblem(response=make_response(3, 40, seed=7), budget=6000.0,
+                              time_limit=30.0)
+    replanner = Replanner(problem, replan_time_limit=0.25)
+    again = replanner.replan(5, *past(replanner.plan, 5))
+    assert again.status == "optimal"
+    assert limits == [30.0, 0.25]
+    with pytest.raises(ValueError, match="replan_time_limit"):
+        Replanner(problem, replan_time_limit=0)
