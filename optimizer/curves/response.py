@@ -98,3 +98,45 @@ class SessionResponse:
     def organic_gmv(self, spend: np.ndarray) -> np.ndarray:
         """Expected organic GMV (baseline + uplift, never below 0), shape (T,), yuan per minute."""
         return np.maximum(self.baseline + self.organic_uplift(spend), 0.0)
+
+    def stepper(self) -> ResponseStepper:
+        """The response evaluated minute by minute as spend arrives (see `ResponseStepper`)."""
+        return ResponseStepper(self)
+
+
+class ResponseStepper:
+    """A `SessionResponse` evaluated one minute at a time, as a live session unfolds.
+
+    `step(spend)` takes minute t's spend and returns minute t's expected paid and organic GMV,
+    equal to ``paid_gmv(schedule)[t]`` and ``organic_gmv(schedule)[t]`` of the schedule so far
+    (later minutes cannot matter): each term keeps its carryover stages' state, so a session
+    costs O(T) where re-evaluating the schedule each minute costs O(T²).
+    """
+
+    def __init__(self, response: SessionResponse) -> None:
+        self.response = response
+        self.minute = 0
+        self._terms = response.paid + response.uplift
+        self._decays = [[r for r in term.carryover.decays if r > 0] for term in self._terms]
+        self._states = [np.zeros(len(decays)) for decays in self._decays]
+
+    def step(self, spend: np.ndarray) -> tuple[np.ndarray, float]:
+        """Expected (paid GMV (P,), organic GMV) in yuan of the next minute, given its spend
+        (P,) yuan; raises IndexError after the session's last minute."""
+        t = self.minute
+        if t >= self.response.minutes:
+            raise IndexError(f"the session has {self.response.minutes} minutes")
+        spend = np.asarray(spend, dtype=float)
+        values = np.empty(len(self._terms))
+        for j, (term, decays, state) in enumerate(
+            zip(self._terms, self._decays, self._states, strict=True)
+        ):
+            level = float(spend @ term.weights)
+            for i, r in enumerate(decays):
+                state[i] = r * state[i] + (1 - r) * level
+                level = state[i]
+            values[j] = term.scale[t] * float(term.saturation(level))
+        self.minute += 1
+        P = len(self.response.paid)
+        organic = max(float(self.response.baseline[t] + values[P:].sum()), 0.0)
+        return values[:P], organic

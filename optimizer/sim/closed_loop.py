@@ -75,16 +75,17 @@ def run_session(sim: LiveRoomSimulator, policy: Policy, seed: int) -> Outcome:
     rng = np.random.default_rng([seed, 1])
     truth = sim.response(day_factor=day_factor, package_factors=package_factors)
     room = sim.scenario.room
-    aov = np.array([p.aov for p in sim.scenario.packages.values()])
+    aov = np.array([*(p.aov for p in sim.scenario.packages.values()), room.aov])
     noise = {"shape": room.order_value_shape, "dispersion": room.dispersion}
     T, P = truth.minutes, len(truth.packages)
     spend, paid, organic = np.zeros((T, P)), np.zeros((T, P)), np.zeros(T)
+    expected = truth.stepper()
     for t in range(T):
         seen = Observed(spend[:t], paid[:t], organic[:t])
         spend[t] = np.maximum(np.asarray(policy.spend(t, seen), dtype=float), 0.0)
-        # minutes after t have no spend yet, and GMV at t depends on nothing later
-        paid[t] = draw_orders(rng, truth.paid_gmv(spend)[t], aov, **noise)[0]
-        organic[t] = draw_orders(rng, truth.organic_gmv(spend)[t:t + 1], room.aov, **noise)[0][0]
+        paid_mean, organic_mean = expected.step(spend[t])
+        gmv = draw_orders(rng, np.append(paid_mean, organic_mean), aov, **noise)[0]
+        paid[t], organic[t] = gmv[:P], gmv[P]
     return Outcome(spend=spend, paid_gmv=paid, organic_gmv=organic)
 
 

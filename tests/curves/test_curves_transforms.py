@@ -201,3 +201,21 @@ def test_term_value_is_scale_times_saturated_index():
     term = response.uplift[0]
     z = Carryover(half_lives=(15.0,)).apply(spend @ term.weights)
     np.testing.assert_allclose(term.value(spend), term.scale * term.saturation(z), rtol=1e-12)
+
+
+@pytest.mark.parametrize("baseline_factor", [1.0, 0.01])  # 0.01: organic clipped at 0 often
+def test_stepper_equals_the_whole_schedule_minute_by_minute(baseline_factor):
+    response, spend = _response()
+    response = SessionResponse(response.packages, response.baseline * baseline_factor,
+                               response.paid, response.uplift)
+    organic = response.organic_gmv(spend)
+    if baseline_factor < 1:
+        assert (organic == 0).any() and (organic > 0).any()
+    stepper = response.stepper()
+    for t in range(response.minutes):
+        paid_t, organic_t = stepper.step(spend[t])
+        # GMV at t depends on spend up to t only: the rest of the schedule is still unknown
+        np.testing.assert_allclose(paid_t, response.paid_gmv(spend)[t], rtol=1e-9, atol=1e-9)
+        assert organic_t == pytest.approx(organic[t], rel=1e-9, abs=1e-9)
+    with pytest.raises(IndexError, match="120 minutes"):
+        stepper.step(spend[0])
