@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
+import scipy.sparse as sp
 
 from optimizer.planner.backends import Solution, make_backend
 from optimizer.planner.forecast import objective_scale
@@ -62,11 +63,15 @@ class Engine:
         self.backend = backend if backend is not None else make_backend(self.problem.solver)
         self.adjust: Callable[[LinearProgram], None] | None = None
         self.frozen_cells = np.zeros(len(formulation.cell_lo), dtype=bool)
-        self._loaded = False
+        self._loaded: sp.csc_matrix | None = None  # the matrix the backend holds
 
     def reset(self) -> None:
         """Forget what the backend holds: the next continuous solve loads the program anew."""
-        self._loaded = False
+        self._loaded = None
+
+    def _load(self, lp: LinearProgram, basis=None) -> None:
+        self.backend.load(lp, basis)
+        self._loaded = lp.matrix
 
     def program(self, relaxed: bool) -> LinearProgram:
         lp = self.formulation.program()
@@ -85,11 +90,12 @@ class Engine:
         """
         problem, formulation, backend = self.problem, self.formulation, self.backend
         lp = self.program(relaxed=True)
-        if self._loaded:
-            backend.set_bounds(lp)
-        else:
-            backend.load(lp)
-            self._loaded = True
+        if self._loaded is None:
+            self._load(lp)
+        elif _same(self._loaded, lp.matrix):
+            backend.set_bounds(lp)  # a re-plan: same rows, new bounds, warm from the basis
+        else:  # an `adjust` changed coefficients: load anew, warm from the basis
+            self._load(lp, backend.basis())
         outcome = Outcome("failed")
         for rounds in range(1, MAX_ROUNDS + 1):
             solution = backend.solve(deadline - time.perf_counter())
@@ -97,7 +103,7 @@ class Engine:
                 return _unfinished(outcome, problem, _CAUSES.get(solution.status, _FAILURE))
             outcome = self.outcome(solution, rounds)
             if outcome.status == "infeasible" and formulation.open_ranges():
-                backend.load(self.program(relaxed=True))  # infeasible only on whole ranges
+                self._load(self.program(relaxed=True))  # infeasible only on whole ranges
                 continue
             if outcome.status == "feasible":  # stopped with a plan but without prices
                 return _unfinished(outcome, problem, _CAUSES["time_limit"])
@@ -115,7 +121,7 @@ class Engine:
             cells = np.flatnonzero(gaps > 0.1 * problem.tolerance * scale / len(gaps))
             split, above = formulation.refine(cells, best[cells])
             basis = self._split_basis(solution, split, above)
-            backend.load(self.program(relaxed=True), basis)
+            self._load(self.program(relaxed=True), basis)
         return _unfinished(outcome, problem, f"the limit of {MAX_ROUNDS} refinement rounds")
 
     def _split_basis(self, solution: Solution, split: np.ndarray, above: int):
@@ -158,6 +164,12 @@ class Engine:
 
 
 _FAILURE = "a solver failure"
+
+
+def _same(a: sp.csc_matrix, b: sp.csc_matrix) -> bool:
+    """Whether two programs' matrices are equal entry by entry (same sparsity and values)."""
+    return (a.shape == b.shape and np.array_equal(a.indptr, b.indptr)
+            and np.array_equal(a.indices, b.indices) and np.array_equal(a.data, b.data))
 _CAUSES = {"time_limit": "the time limit", "error": _FAILURE}
 
 

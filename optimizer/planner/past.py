@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from optimizer.planner.calibrate import DayRatio
 from optimizer.planner.program import Formulation, LinearProgram
 
 
@@ -19,11 +20,21 @@ class Past:
     """Edits a program so minutes [0, minute) are what happened (see module docstring).
 
     spend, paid: (minute, P) yuan/min spent and paid GMV earned; organic: (minute,) yuan/min
-    (baseline included).
+    (baseline included). day: the session's level so far (`calibrate`): the floors and the
+    GMV target hold with the rest of the session's GMV times its ratio; None: the model's
+    average day.
+
+    With ratio q, a floor ``earned + q F(x) >= roi (spent + S(x))`` (F, S: the rest's GMV and
+    spend) is written ``F(x) - (roi / q) S(x) >= (roi spent - earned) / q``: the rest's spend
+    columns take the coefficient ``-roi / q`` and the row's bound moves by
+    ``(roi spent - earned)(1 / q - 1)``; the GMV target ``earned + q F(x) >= target`` moves by
+    ``(target - earned)(1 / q - 1)``. Exact for any x, so a re-plan may spend much less than
+    the plan it replaces.
     """
 
-    def __init__(self, f: Formulation, minute: int, spend, paid, organic) -> None:
-        self.f, self.minute, self.spend = f, minute, spend
+    def __init__(self, f: Formulation, minute: int, spend, paid, organic,
+                 day: DayRatio | None = None) -> None:
+        self.f, self.minute, self.spend, self.day = f, minute, spend, day
         full = np.zeros((f.problem.minutes, len(f.problem.packages)))
         full[:minute] = spend
         self.index = np.concatenate([term.index(full) for term in f.terms])
@@ -36,7 +47,7 @@ class Past:
         self.baseline_past = float(f.problem.floor_model.baseline[:minute].sum())
         spent, budget = float(spend.sum()), f.problem.budget
         self.budget = max(budget, spent)
-        self.warnings = []
+        self.warnings = [] if day is None else day.notes(set(self.realised) & set(f.rows))
         if spent > budget:
             self.warnings.append(
                 f"actual spend so far ({spent:,.0f} yuan) is over the budget ({budget:,.0f}): "
@@ -70,9 +81,34 @@ class Past:
             if name in self.realised:
                 baseline = self.baseline_past if name != "paid_floor" else 0.0
                 lp.row_lower[row] -= self.realised[name] - modelled[row] - baseline
+        if self.day is not None:
+            self._at_days_level(lp)
         lp.row_upper[f.rows["budget"]] = self.budget
         for k, row in f.change_limits.items():
             lp.row_upper[row] -= self._changes_so_far(k)
+
+    def _at_days_level(self, lp: LinearProgram) -> None:
+        """Scale the rest of the session's GMV in the floors and target by the day's ratio."""
+        f, p, spent = self.f, self.f.problem, float(self.spend.sum())
+        floors = {"paid_floor": p.paid_roi_min, "overall_floor": p.overall_roi_min}
+        rest = f.spend_cols[self.minute:].ravel()
+        matrix = lp.matrix.tocsc(copy=True)
+        column = np.repeat(np.arange(matrix.shape[1]), np.diff(matrix.indptr))
+        in_rest = np.isin(column, rest)
+        for name, row in f.rows.items():
+            if name not in self.realised:
+                continue
+            q = self.day.of_row(name)
+            if q == 1.0:
+                continue
+            earned = self.realised[name]
+            if name in floors:
+                roi = floors[name]
+                lp.row_lower[row] += (roi * spent - earned) * (1 / q - 1)
+                matrix.data[in_rest & (matrix.indices == row)] /= q
+            else:
+                lp.row_lower[row] += (p.gmv_target - earned) * (1 / q - 1)
+        lp.matrix = matrix
 
     def _fill(self, seg: np.ndarray) -> np.ndarray:
         """In-order fill of the actual index; the first and the top segments may overflow."""

@@ -3,8 +3,9 @@
 A `Replanner` builds the program once. `replan(minute, ...)` fixes minutes [0, minute) to what
 was actually spent (so the carryover into the rest comes from actual spend), lets the past's
 slot and integer rules go, counts the GMV actually earned in the floors and the GMV target
-(`Past`), and re-solves minutes [minute, T) within the budget left, starting from the last
-basis.
+(`Past`), holds them with the rest of the session at the level the day has shown so far
+(`calibrate`), and re-solves minutes [minute, T) within the budget left, starting from the last
+basis. The objective keeps the model's average day.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import time
 
 import numpy as np
 
+from optimizer.planner.calibrate import DayRatio
 from optimizer.planner.engine import Engine
 from optimizer.planner.forecast import Forecast
 from optimizer.planner.past import Past
@@ -26,17 +28,21 @@ class Replanner:
     """Plans a session, then re-plans its rest from any minute (see module docstring).
 
     problem: the session; its `time_limit` bounds the plan made at construction.
+    calibrate: hold floors and target with the rest of the session at the day's level so far
+        (`DayRatio`); False holds them with the model's average day.
     replan_time_limit: seconds each `replan` may take (default: the problem's `time_limit`).
         A live service re-plans within a short budget but must not build with one: the
         first solve of a long session takes longer than a warm re-solve.
     plan: the plan made at construction (minute 0).
     """
 
-    def __init__(self, problem: PlanningProblem, replan_time_limit: float | None = None) -> None:
+    def __init__(self, problem: PlanningProblem, replan_time_limit: float | None = None,
+                 calibrate: bool = True) -> None:
         if replan_time_limit is not None and not replan_time_limit > 0:
             raise ValueError(f"replan_time_limit must be > 0 seconds, got {replan_time_limit}")
         self.problem = problem
         self.replan_time_limit = replan_time_limit
+        self.calibrate = calibrate
         self.engine = Engine(Formulation(problem))
         self.plan = plan_with(self.engine, time.perf_counter())
 
@@ -51,7 +57,7 @@ class Replanner:
 
         actual_spend, actual_paid_gmv: (minute, P) yuan/min; actual_organic_gmv: (minute,)
         yuan/min (baseline included). Past minutes of the returned plan report the realised
-        paid and organic GMV; later minutes the exact model's expectation.
+        paid and organic GMV; later minutes the model's expectation for an average day.
         """
         start = time.perf_counter()
         P, T = len(self.problem.packages), self.problem.minutes
@@ -62,7 +68,10 @@ class Replanner:
         organic = np.asarray(actual_organic_gmv, dtype=float).reshape(minute)
         engine, f = self.engine, self.engine.formulation
         engine.frozen_cells = f.cell_minute < minute
-        engine.adjust = Past(f, minute, actual_spend, paid, organic)
+        day = None
+        if self.calibrate and minute > 0:
+            day = DayRatio.of(self.problem, minute, actual_spend, paid, organic)
+        engine.adjust = Past(f, minute, actual_spend, paid, organic, day)
         plan = plan_with(engine, start, past=minute, time_limit=self.replan_time_limit)
         plan.warnings += engine.adjust.warnings
         if plan.status == "infeasible":

@@ -99,10 +99,11 @@ class Replanning:
 
     At minutes every, 2 every, ... the planner fixes what was spent and earned so far (paid and
     organic GMV as realised) and re-plans the rest of the session within the budget left, so
-    floors count what actually happened. A re-plan that finds no plan for the rest keeps the
-    last plan. One `Replanner` (one built program) serves every session the policy runs; its
-    re-plans start from the last solver basis, so a session's plans may differ, within the
-    planner's tolerance, with the sessions run before it in the same task.
+    floors count what actually happened and hold with the rest of the session at the level
+    the day has shown so far (`optimizer.planner.calibrate`). A re-plan that finds no plan
+    for the rest keeps the last plan. One `Replanner` (one built program) serves every session
+    the policy runs; its re-plans start from the last solver basis, so a session's plans may
+    differ, within the planner's tolerance, with the sessions run before it in the same task.
     """
 
     problem: PlanningProblem

@@ -157,8 +157,8 @@ def test_static_plan_is_within_3_percent_of_the_oracle(runs):
 @pytest.mark.slow
 @pytest.mark.xfail(strict=True, reason=(
     "unreachable in the default scenario: over these 100 sessions the oracle itself is only "
-    "5.4% above even pacing in the history's mix (mean total GMV 393,201 vs 372,934 yuan; 5.7% "
-    "in expectation on an average day) and the static plan 4.5% (389,889 yuan)"))
+    "5.3% above even pacing in the history's mix (mean total GMV 391,818 vs 371,930 yuan) and "
+    "the static plan 5.0% (390,361 yuan)"))
 def test_static_plan_is_10_percent_above_even_pacing(runs):
     assert mean_total(runs, "static plan") >= 1.10 * mean_total(runs, "even pacing")
 
@@ -175,7 +175,7 @@ def test_replanning_spends_the_budget_and_meets_the_floor(runs):
 @pytest.fixture(scope="module")
 def tight(demo):
     """Static plan and re-planning under the tight floor, 50 sessions: enough here, where the
-    miss rates (about 36% and 14%) differ by over 3 standard errors of their difference."""
+    miss rates (about 38% and 0%) differ by over 5 standard errors of their difference."""
     campaign, sim, problem = demo
     problem = replace(problem, paid_roi_min=TIGHT_FLOOR)
     factories = standard_policies(problem, sim, campaign.panel(), replan_every=5)[:2]
@@ -186,23 +186,25 @@ def tight(demo):
 @pytest.mark.slow
 def test_replanning_holds_a_tight_floor_better_than_the_static_plan(tight):
     # the demo's floor (2.0) never binds; at 3.6 it does once the day is worse than average,
-    # and re-planning cuts spend to hold it
+    # and re-planning, holding the floor at the level the day has shown, cuts spend to hold it
     mpc, static = tight.get_group("re-plan every 5 min"), tight.get_group("static plan")
     assert mpc["paid_floor_missed"].mean() <= static["paid_floor_missed"].mean() - 0.1
     assert (mpc["budget_error"] <= 1e-9).all()
 
 
 @pytest.mark.slow
+def test_replanning_misses_a_tight_floor_in_under_5_percent_of_sessions(tight):
+    assert tight.get_group("re-plan every 5 min")["paid_floor_missed"].mean() < 0.05
+
+
+@pytest.mark.slow
 @pytest.mark.xfail(strict=True, reason=(
     "unreachable when the floor binds: holding paid ROI >= 3.6 on a worse day takes spending "
-    "less, and the re-planner forecasts the rest of the session with the fitted average day. "
-    "Over 50 sessions it missed the floor by > 3% in 14% of them (static plan 36%, oracle "
-    "26%) and spent 7.6% under the budget on average (56% of sessions more than 1% under, "
-    "the worst 31.5%)"))
-def test_replanning_meets_the_done_when_under_a_tight_floor(tight):
-    mpc = tight.get_group("re-plan every 5 min")
-    assert (mpc["budget_error"].abs() <= 0.01).all()
-    assert mpc["paid_floor_missed"].mean() < 0.05
+    "less (the oracle, planning for the average day, misses the floor in 30% of these 50 "
+    "sessions). Re-planning held it in all of them and spent 8.1% under the budget on average "
+    "(54% of sessions more than 1% under, the worst 48%)"))
+def test_replanning_spends_within_1_percent_of_the_budget_under_a_tight_floor(tight):
+    assert (tight.get_group("re-plan every 5 min")["budget_error"].abs() <= 0.01).all()
 
 
 @pytest.mark.slow
@@ -210,8 +212,8 @@ def test_replanning_meets_the_done_when_under_a_tight_floor(tight):
 def test_off_model_truth(tmp_path, scenario, regret):
     # the demo's settings on a room whose truth the fit cannot represent (offmodel: log
     # curves, delayed-peak carryover, negative-binomial orders) or that cannibalises strongly
-    # (cannibal). Measured over these 100 sessions: static plan 4.0% (offmodel) and 0.8%
-    # (cannibal) below the oracle, 3.2% and 4.4% above even pacing (the oracle 7.5% and 5.2%).
+    # (cannibal). Measured over these 100 sessions: static plan 4.0% (offmodel) and 1.0%
+    # (cannibal) below the oracle, 3.1% and 4.7% above even pacing (the oracle 7.3% and 5.8%).
     # Re-planning is left out: with the floor slack it spends exactly the static plan (see the
     # default-scenario tests)
     write_simulation(Scenario.builtin(scenario), 21, 20261201, tmp_path)

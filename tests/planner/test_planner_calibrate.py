@@ -1,0 +1,81 @@
+"""Re-plans hold floors at the level the day has shown so far (`calibrate.DayRatio`)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from optimizer.planner import PlanningProblem, Replanner, solve
+from optimizer.planner.calibrate import PRIOR_MINUTES, DayRatio
+
+MINUTES, M = 60, 20
+
+
+def test_day_ratio_shrinks_the_sessions_evidence_towards_the_model(make_response):
+    response = make_response(3, MINUTES, seed=3)
+    problem = PlanningProblem(response=response, budget=9000.0, paid_roi_min=2.0)
+    schedule = np.full((MINUTES, 3), 50.0)
+    paid_expected = response.paid_gmv(schedule)[:M]
+    organic = response.organic_gmv(schedule)[:M]
+    day = DayRatio.of(problem, M, schedule[:M], 0.8 * paid_expected, organic)
+    weight = M / (M + PRIOR_MINUTES)
+    assert day.paid == pytest.approx(1 - weight * 0.2)
+    total = (0.8 * paid_expected.sum() + organic.sum()) / (paid_expected.sum() + organic.sum())
+    assert day.total == pytest.approx(1 + weight * (total - 1))
+    assert day.of_row("paid_floor") == day.paid
+    assert day.of_row("overall_floor") == day.of_row("gmv_target") == day.total
+    notes = day.notes({"paid_floor"})
+    assert len(notes) == 1 and "10% below the model" in notes[0]
+    assert DayRatio.of(problem, M, schedule[:M], paid_expected, organic) == DayRatio(1.0, 1.0)
+    assert DayRatio.of(problem, M, schedule[:M], 0 * paid_expected, 0 * organic).paid > 0
+
+
+def _session(make_response, floor_factor: float) -> PlanningProblem:
+    """A session whose paid ROI floor is `floor_factor` x the ROI of its plan without one."""
+    response = make_response(3, MINUTES, seed=11)
+    free = solve(PlanningProblem(response=response, budget=9000.0))
+    roi = free.paid_gmv.sum() / free.total_spend
+    return PlanningProblem(response=response, budget=9000.0, paid_roi_min=floor_factor * roi)
+
+
+@pytest.fixture
+def binding(make_response):
+    """The paid ROI floor holds with 3% to spare at the full budget."""
+    return _session(make_response, 0.97)
+
+
+def _day_so_far(replanner: Replanner, factor: float):
+    plan = replanner.plan
+    spend = plan.spend[:M]
+    paid = factor * replanner.problem.response.paid_gmv(plan.spend)[:M]
+    return spend, paid, plan.organic_gmv[:M]
+
+
+def test_a_worse_day_so_far_holds_the_floor_on_the_rest_at_that_level(binding):
+    calibrated, average = Replanner(binding), Replanner(binding, calibrate=False)
+    spend, paid, organic = _day_so_far(calibrated, 0.88)
+    ratio = DayRatio.of(binding, M, spend, paid, organic).paid
+    plans = {"calibrated": calibrated.replan(M, spend, paid, organic),
+             "average": average.replan(M, spend, paid, organic)}
+
+    def roi_at_the_days_level(plan):
+        rest = binding.response.paid_gmv(plan.spend)[M:].sum()
+        return (paid.sum() + ratio * rest) / plan.total_spend
+
+    floor = binding.paid_roi_min
+    assert roi_at_the_days_level(plans["calibrated"]) >= floor * (1 - 1e-6)
+    assert roi_at_the_days_level(plans["average"]) < floor * 0.99
+    assert plans["calibrated"].total_spend < plans["average"].total_spend
+    assert any("below the model" in w for w in plans["calibrated"].warnings)
+    assert not any("below the model" in w for w in plans["average"].warnings)
+
+
+def test_a_better_day_so_far_spends_more_under_a_floor_that_holds_spend_back(make_response):
+    problem = _session(make_response, 1.06)  # the average day cannot spend the budget
+    calibrated, average = Replanner(problem), Replanner(problem, calibrate=False)
+    assert calibrated.plan.total_spend < 0.98 * problem.budget
+    spend, paid, organic = _day_so_far(calibrated, 1.06)
+    better = calibrated.replan(M, spend, paid, organic)
+    assert better.total_spend > average.replan(M, spend, paid, organic).total_spend * 1.01
+    assert better.total_spend <= problem.budget * (1 + 1e-9)
+    assert not any("the model" in w for w in better.warnings)  # 3% off: under NOTE_FROM
