@@ -16,11 +16,14 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
 from optimizer.planner.program import LinearProgram
+
+if TYPE_CHECKING:
+    import scipy.sparse as sp
 
 Status = Literal["optimal", "time_limit", "infeasible", "error"]
 _SIMPLEX_ROWS = 20_000
@@ -118,6 +121,14 @@ class HighsBackend:
         )
         self.lp = lp
 
+    def set_coefficients(self, matrix: sp.csc_matrix, entries: np.ndarray) -> None:
+        """Set the values of `matrix`'s stored entries at positions `entries` (same pattern
+        as the program loaded) in place, keeping the basis."""
+        cols = np.searchsorted(matrix.indptr, entries, side="right") - 1
+        for row, col, value in zip(matrix.indices[entries].tolist(), cols.tolist(),
+                                   matrix.data[entries].tolist(), strict=True):
+            self.h.changeCoeff(row, col, value)
+
     def basis(self) -> tuple[np.ndarray, np.ndarray] | None:
         """(column statuses, row statuses) as ints: 0 lower, 1 basic, 2 upper, 3 zero."""
         b = self.h.getBasis()
@@ -208,6 +219,9 @@ class PulpBackend:
 
     def set_bounds(self, lp: LinearProgram) -> None:
         self.lp = lp
+
+    def set_coefficients(self, matrix, entries) -> None:
+        """Nothing to do: the next solve builds its model from the program (`set_bounds`)."""
 
     def basis(self) -> None:
         return None

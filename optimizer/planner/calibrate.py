@@ -10,13 +10,14 @@ scaled by the day's ratio
     ratio = 1 + m / (m + PRIOR_MINUTES) * (earned / expected - 1)
 
 (m minutes so far; the model's average day counts as `PRIOR_MINUTES` minutes of evidence, so a
-few noisy minutes move it little). Paid GMV sets the paid floor's ratio; paid plus organic GMV
-(baseline included) the overall floor's and the GMV target's. `Past` writes the scaled rows
-exactly (see there); the objective keeps the model's average day.
+few noisy minutes move it little), rounded down to a `STEP`. Paid GMV sets the paid floor's
+ratio; paid plus organic GMV (baseline included) the overall floor's and the GMV target's.
+`Past` writes the scaled rows exactly (see there); the objective keeps the model's average day.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,6 +32,11 @@ NOTE_FROM = 0.05
 
 LOWEST = 0.05
 """The smallest ratio used (a session earning nothing so far is not a day earning nothing)."""
+
+STEP = 0.005
+"""Ratios are used in steps of this size, rounded down (the cautious side for a floor): a
+re-plan that sees the same level as the one before keeps the program's coefficients, whose
+change costs the solver its factorisation."""
 
 
 @dataclass(frozen=True)
@@ -77,7 +83,8 @@ class DayRatio:
 def _shrunk(earned: float, expected: float, weight: float) -> float:
     if expected <= 0:
         return 1.0
-    return max(1.0 + weight * (earned / expected - 1.0), LOWEST)
+    ratio = 1.0 + weight * (earned / expected - 1.0)
+    return max(math.floor(ratio / STEP + 1e-9) * STEP, LOWEST)
 
 
 def _words(ratio: float) -> str:

@@ -92,9 +92,13 @@ class Engine:
         lp = self.program(relaxed=True)
         if self._loaded is None:
             self._load(lp)
-        elif _same(self._loaded, lp.matrix):
-            backend.set_bounds(lp)  # a re-plan: same rows, new bounds, warm from the basis
-        else:  # an `adjust` changed coefficients: load anew, warm from the basis
+        elif _same_pattern(self._loaded, lp.matrix):  # a re-plan: warm from the basis
+            changed = np.flatnonzero(self._loaded.data != lp.matrix.data)
+            if len(changed):  # an `adjust` changed coefficients (floors at the day's level)
+                backend.set_coefficients(lp.matrix, changed)
+            backend.set_bounds(lp)
+            self._loaded = lp.matrix
+        else:
             self._load(lp, backend.basis())
         outcome = Outcome("failed")
         for rounds in range(1, MAX_ROUNDS + 1):
@@ -166,10 +170,10 @@ class Engine:
 _FAILURE = "a solver failure"
 
 
-def _same(a: sp.csc_matrix, b: sp.csc_matrix) -> bool:
-    """Whether two programs' matrices are equal entry by entry (same sparsity and values)."""
+def _same_pattern(a: sp.csc_matrix, b: sp.csc_matrix) -> bool:
+    """Whether two programs' matrices have the same entries (values may differ)."""
     return (a.shape == b.shape and np.array_equal(a.indptr, b.indptr)
-            and np.array_equal(a.indices, b.indices) and np.array_equal(a.data, b.data))
+            and np.array_equal(a.indices, b.indices))
 _CAUSES = {"time_limit": "the time limit", "error": _FAILURE}
 
 
