@@ -69,11 +69,11 @@ class DayRatio:
 
     def notes(self, rows: set[str]) -> list[str]:
         """Words for the plan's warnings when the day is clearly off the model."""
-        notes = []
-        if "paid_floor" in rows and abs(self.paid - 1) >= NOTE_FROM:
+        notes, off = [], NOTE_FROM - 1e-9  # ratios sit on the STEP grid
+        if "paid_floor" in rows and abs(self.paid - 1) >= off:
             notes.append(f"paid GMV so far runs {_words(self.paid)} the model; the paid ROI "
                          "floor is held with the rest of the session at that level")
-        if rows & {"overall_floor", "gmv_target"} and abs(self.total - 1) >= NOTE_FROM:
+        if rows & {"overall_floor", "gmv_target"} and abs(self.total - 1) >= off:
             notes.append(f"total GMV so far runs {_words(self.total)} the model; the overall "
                          "floor and GMV target are held with the rest of the session at that "
                          "level")

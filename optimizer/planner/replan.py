@@ -74,6 +74,13 @@ class Replanner:
         engine.adjust = Past(f, minute, actual_spend, paid, organic, day)
         plan = plan_with(engine, start, past=minute, time_limit=self.replan_time_limit)
         plan.warnings += engine.adjust.warnings
+        if plan.status == "infeasible" and day is not None and day != DayRatio():
+            # at the day's level nothing meets the floors: the best left is the average day's
+            engine.adjust = Past(f, minute, actual_spend, paid, organic)
+            plan = plan_with(engine, start, past=minute, time_limit=self.replan_time_limit)
+            plan.warnings += [*engine.adjust.warnings, *day.notes(set(f.rows)),
+                              "at that level no plan for the rest of the session meets the "
+                              "floors and the GMV target: planned with the model's average day"]
         if plan.status == "infeasible":
             return plan
         spend = plan.spend.copy()
