@@ -123,6 +123,9 @@ class RevisionInfo(_Out):
         "optimal | feasible (a time limit stopped the solver with a plan in hand) | fallback "
         "(the last plan scaled, see `fallback`) | complete (every minute has actuals)"))
     fallback: Fallback | None
+    notes: str | None = Field(None, description=(
+        "the planner's remarks on a planned revision, e.g. that the GMV so far runs 8% below "
+        "the model and the floors are held with the rest of the session at that level"))
     solve_seconds: float
     budget_shadow_price: float | None = Field(None, description=(
         "objective yuan one more yuan of budget would bring (the budget's shadow price)"))

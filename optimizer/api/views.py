@@ -44,7 +44,8 @@ def revision_info(row: Row) -> schemas.RevisionInfo:
     summary = json.loads(row.summary)
     return schemas.RevisionInfo(
         number=row.number, from_minute=row.from_minute, created_at=_iso(row.created_at),
-        status=row.status, fallback=fallback(row), solve_seconds=row.solve_seconds,
+        status=row.status, fallback=fallback(row),
+        notes=None if row.fallback else row.message, solve_seconds=row.solve_seconds,
         budget_shadow_price=summary.pop("budget_shadow_price", None),
         totals=schemas.Totals(**summary))
 
