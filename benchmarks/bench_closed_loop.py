@@ -6,7 +6,8 @@ the shipped fitted model, the default scenario's truth from `data/demo/truth.jso
 paid ROI floor 2.0, which never binds, and with a floor of 3.6 that binds on worse-than-average
 days, so the re-plans change the plan. Also timed, in this process: building the re-planner (its
 first plan), one session of the static plan (the simulator's share) and one session re-planned
-every 5 minutes (47 re-plans), from which the time of one re-plan. Medians of `--runs` runs,
+every 5 minutes (47 re-plans), from which the time of one re-plan; and the re-planned
+sessions' floor misses and spend against the budget. Medians of `--runs` runs,
 with their ratio to the goal (below 1 meets it), written to `benchmarks/results/closed_loop.txt`.
 Other processes on the machine slow every wall-clock figure: the load average is printed, and
 the workers' CPU time, whose half is what 2 free cores would take.
@@ -53,18 +54,18 @@ def timed(step: Callable[[], object], runs: int) -> tuple[float, object]:
     return statistics.median(seconds), result
 
 
-def in_workers(step: Callable[[], object], runs: int) -> tuple[float, float]:
-    """Median wall-clock seconds of `runs` calls of `step`, and the median CPU seconds (user +
-    system) of the worker processes each call started and ended."""
-    walls, cpus = [], []
+def in_workers(step: Callable[[], object], runs: int) -> tuple[float, float, object]:
+    """Median wall-clock seconds of `runs` calls of `step`, the median CPU seconds (user +
+    system) of the worker processes each call started and ended, and the last result."""
+    walls, cpus, result = [], [], None
     for _ in range(runs):
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
-        step()
+        result = step()
         walls.append(time.perf_counter() - start)
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         cpus.append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
-    return statistics.median(walls), statistics.median(cpus)
+    return statistics.median(walls), statistics.median(cpus), result
 
 
 def main() -> None:
@@ -94,7 +95,7 @@ def main() -> None:
         plain, _ = timed(lambda static=static: run_session(sim, static, 0), runs)
         session, _ = timed(lambda policy=policy: run_session(sim, policy, 0), runs)
         replans = len(range(EVERY, problem.minutes, EVERY))
-        goal, cpu = in_workers(lambda mpc=mpc, problem=problem: simulate_policies(
+        goal, cpu, frame = in_workers(lambda mpc=mpc, problem=problem: simulate_policies(
             sim, [mpc], range(SESSIONS), problem.budget, problem.paid_roi_min,
             workers=WORKERS), runs)
         found = [
@@ -107,6 +108,10 @@ def main() -> None:
             f"goal {GOAL:.0f} s  ratio {goal / GOAL:.2f}",
             f"    the workers' CPU time                {cpu:7.1f} s  (on {WORKERS} free cores: "
             f"{cpu / WORKERS:.1f} s, ratio {cpu / WORKERS / GOAL:.2f})",
+            f"  quality over the {SESSIONS} sessions: paid ROI floor missed by > 3% in "
+            f"{frame['paid_floor_missed'].mean():.0%}, spend {frame['budget_error'].mean():+.1%} "
+            f"vs budget on average ({(frame['budget_error'] < -0.01).mean():.0%} of sessions "
+            f"more than 1% under, the worst {frame['budget_error'].min():+.1%})",
         ]
         for line in found:
             print(line, flush=True)
