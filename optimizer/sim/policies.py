@@ -82,15 +82,43 @@ def even_pacing(problem: PlanningProblem, sim: LiveRoomSimulator, history: Panel
                 ) -> EvenPacing:
     """The budget spread evenly over the minutes in the package mix of history's spend.
 
-    Packages the problem switches off (cap 0) get nothing; the budget is spent in full.
+    Within the problem's limits: a package gets at most its cap (the rest goes to the others
+    in the same mix), and a package whose share would fall below its `min_spend_when_active`
+    gets nothing (its share goes to the others). Packages the problem switches off (cap 0) get
+    nothing. The budget is spent in full unless the caps stop it.
     """
+    aligned = in_order(problem, sim.packages)
     spend = dict(zip(history.packages, history.spend.sum(axis=0), strict=True))
-    caps = in_order(problem, sim.packages).spend_caps
-    mix = tuple(float(spend.get(p, 0.0)) if cap > 0 else 0.0
-                for p, cap in zip(sim.packages, caps, strict=True))
-    if sum(mix) <= 0:
+    mix = np.array([float(spend.get(p, 0.0)) for p in sim.packages])
+    amount = paced(problem.budget / problem.minutes, mix, aligned.spend_caps,
+                   aligned.min_spend_when_active)
+    if amount.sum() <= 0:
         raise ValueError("the history has no spend on the packages the problem may use")
-    return EvenPacing(problem.budget, problem.minutes, mix)
+    return EvenPacing(float(amount.sum()) * problem.minutes, problem.minutes,
+                      tuple(amount.tolist()))
+
+
+def paced(per_minute: float, mix: np.ndarray, caps: np.ndarray, least: np.ndarray
+          ) -> np.ndarray:
+    """(P,) yuan/min: `per_minute` split in `mix` proportions, each package at most its cap
+    (the excess goes to the uncapped ones) and none active below its least spend (the
+    smallest such package is dropped and the split made again)."""
+    active = (np.asarray(mix) > 0) & (caps > 0)
+    capped = np.zeros(len(mix), dtype=bool)
+    while True:
+        amount = np.where(capped, caps, 0.0)
+        free = active & ~capped
+        if free.any():
+            amount[free] = max(per_minute - amount.sum(), 0.0) * mix[free] / mix[free].sum()
+        over = free & (amount > caps)
+        if over.any():
+            capped |= over
+            continue
+        under = np.flatnonzero(active & (amount > 0) & (amount < least))
+        if len(under) == 0:
+            return amount
+        drop = under[np.argmin(amount[under])]
+        active[drop] = capped[drop] = False
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from optimizer.sim.policies import (
     Replanning,
     even_pacing,
     in_order,
+    paced,
     planned,
     standard_policies,
     truth_problem,
@@ -91,6 +92,36 @@ def test_even_pacing_uses_the_history_mix(demo, plans):
     expected = [shares[panel.packages.index(p)] for p in sim.packages]
     mix = np.asarray(plans["even pacing"].mix)
     np.testing.assert_allclose(mix / mix.sum(), expected)
+
+
+INF = np.inf
+
+
+@pytest.mark.parametrize("caps, least, expected", [
+    ((INF, INF, INF), (0, 0, 0), (50, 30, 20)),            # the mix as it is
+    ((INF, 10, INF), (0, 0, 0), (90 * 5 / 7, 10, 90 * 2 / 7)),  # the rest splits 5:2
+    ((INF, INF, INF), (0, 0, 25), (62.5, 37.5, 0)),        # 20 < 25: dropped, 5:3 again
+    ((40, 10, INF), (0, 0, 60), (40, 10, 0)),              # capped, the rest cannot be used
+    ((INF, INF, 0), (0, 0, 0), (62.5, 37.5, 0)),           # switched off
+])
+def test_paced_splits_within_caps_and_least_spends(caps, least, expected):
+    amount = paced(100.0, np.array([5.0, 3.0, 2.0]), np.array(caps, dtype=float),
+                   np.array(least, dtype=float))
+    np.testing.assert_allclose(amount, expected)
+
+
+def test_even_pacing_keeps_the_problems_limits(demo):
+    campaign, sim, problem = demo
+    caps = np.full(len(problem.packages), np.inf)
+    caps[problem.packages.index("retarget")] = 5.0
+    least = np.zeros(len(problem.packages))
+    least[problem.packages.index("fans")] = 1000.0  # never reachable in an even split
+    limited = replace(problem, max_spend_per_minute=caps, min_spend_when_active=least)
+    policy = even_pacing(limited, sim, campaign.panel())
+    spend = policy.spend(0, None)
+    assert spend[sim.packages.index("retarget")] == pytest.approx(5.0)
+    assert spend[sim.packages.index("fans")] == 0.0
+    assert spend.sum() * problem.minutes == pytest.approx(problem.budget)
 
 
 def test_oracle_beats_the_others_in_expectation(demo, plans):
