@@ -32,6 +32,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from timing import timed  # noqa: E402
+
 from optimizer import pipeline  # noqa: E402
 from optimizer.sim import Truth  # noqa: E402
 from optimizer.sim.closed_loop import run_session, simulate_policies  # noqa: E402
@@ -42,16 +44,6 @@ CONFIG = ROOT / "configs" / "demo.yaml"
 GOAL = 120.0  # seconds for 100 sessions on 2 workers
 SESSIONS, EVERY, WORKERS = 100, 5, 2
 FLOORS = {"demo floor 2.0": None, "tight floor 3.6": 3.6}
-
-
-def timed(step: Callable[[], object], runs: int) -> tuple[float, object]:
-    """Median wall-clock seconds of `runs` calls of `step`, and the last result."""
-    seconds, result = [], None
-    for _ in range(runs):
-        start = time.perf_counter()
-        result = step()
-        seconds.append(time.perf_counter() - start)
-    return statistics.median(seconds), result
 
 
 def in_workers(step: Callable[[], object], runs: int) -> tuple[float, float, object]:

@@ -17,13 +17,13 @@ import platform
 import statistics
 import sys
 import tempfile
-import time
-from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from timing import run_times  # noqa: E402
 
 from optimizer.curves import ResponseModel  # noqa: E402
 from optimizer.data import load_tables  # noqa: E402
@@ -44,16 +44,6 @@ def demo_paths(scratch: Path) -> tuple[Path, Path, str]:
     return paths["spend"], paths["room"], "simulated: default scenario, 21 days (no data/demo)"
 
 
-def timed(step: Callable[[], object], runs: int) -> tuple[list[float], object]:
-    """Wall-clock seconds of `runs` calls of `step`, and the last result."""
-    seconds, result = [], None
-    for _ in range(runs):
-        start = time.perf_counter()
-        result = step()
-        seconds.append(time.perf_counter() - start)
-    return seconds, result
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5, help="runs per step (default 5)")
@@ -61,9 +51,9 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as scratch:
         spend_path, room_path, source = demo_paths(Path(scratch))
-        load_seconds, (history, _) = timed(lambda: load_tables(spend_path, room_path), runs)
+        load_seconds, (history, _) = run_times(lambda: load_tables(spend_path, room_path), runs)
         panel = history.panel()
-        fit_seconds, model = timed(lambda: ResponseModel().fit(panel), runs)
+        fit_seconds, model = run_times(lambda: ResponseModel().fit(panel), runs)
 
     lines = [
         f"bench_fit  {datetime.now():%Y-%m-%d %H:%M:%S}  python {platform.python_version()}  "

@@ -36,6 +36,8 @@ from scipy.optimize import minimize
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from timing import timed  # noqa: E402
+
 from optimizer.curves.response import ResponseTerm, SessionResponse  # noqa: E402
 from optimizer.curves.transforms import Carryover, Exponential, Hill  # noqa: E402
 from optimizer.planner import PlanningProblem, Replanner, solve  # noqa: E402
@@ -74,16 +76,6 @@ def session(packages: int, minutes: int, *, carryover: bool, uplift: bool, seed:
         )
     names = tuple(f"pkg{p}" for p in range(packages))
     return SessionResponse(names, 3000 * profile, tuple(paid), terms)
-
-
-def timed(fn, runs: int):
-    """(median seconds, last result) of `runs` calls."""
-    times, result = [], None
-    for _ in range(runs):
-        start = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times), result
 
 
 def end_to_end(runs: int) -> tuple[float, float]:
