@@ -168,13 +168,13 @@ class Engine:
 
 
 _FAILURE = "a solver failure"
+_CAUSES = {"time_limit": "the time limit", "error": _FAILURE}
 
 
 def _same_pattern(a: sp.csc_matrix, b: sp.csc_matrix) -> bool:
     """Whether two programs' matrices have the same entries (values may differ)."""
     return (a.shape == b.shape and np.array_equal(a.indptr, b.indptr)
             and np.array_equal(a.indices, b.indices))
-_CAUSES = {"time_limit": "the time limit", "error": _FAILURE}
 
 
 def _unfinished(outcome: Outcome, problem, stop: str) -> Outcome:
