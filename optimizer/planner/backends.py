@@ -60,6 +60,12 @@ def violation(lp: LinearProgram, values: np.ndarray) -> float:
     return float(max(p.max(initial=0.0) for p in parts))
 
 
+def _changed(lower: np.ndarray, new_lower: np.ndarray, upper: np.ndarray,
+             new_upper: np.ndarray) -> np.ndarray:
+    """int32 indices where either bound differs (infinities equal to themselves)."""
+    return np.flatnonzero((lower != new_lower) | (upper != new_upper)).astype(np.int32)
+
+
 def _excess(lower: np.ndarray, value: np.ndarray) -> np.ndarray:
     """How far value is below a (possibly infinite) lower bound, relative to 1 + |bound|."""
     finite = np.isfinite(lower)
@@ -109,16 +115,19 @@ class HighsBackend:
             self._set_basis(*basis)
 
     def set_bounds(self, lp: LinearProgram) -> None:
-        """Change column and row bounds in place (keeps the basis for a warm start)."""
-        inf = self._hs.kHighsInf
-        cols = np.arange(len(lp.col_lower), dtype=np.int32)
-        rows = np.arange(len(lp.row_lower), dtype=np.int32)
-        self.h.changeColsBounds(
-            len(cols), cols, _finite(lp.col_lower, inf), _finite(lp.col_upper, inf)
-        )
-        self.h.changeRowsBounds(
-            len(rows), rows, _finite(lp.row_lower, inf), _finite(lp.row_upper, inf)
-        )
+        """Change column and row bounds in place (keeps the basis for a warm start).
+
+        `lp` has the shape of the program loaded; only the bounds that differ are passed.
+        """
+        inf, old = self._hs.kHighsInf, self.lp
+        cols = _changed(old.col_lower, lp.col_lower, old.col_upper, lp.col_upper)
+        rows = _changed(old.row_lower, lp.row_lower, old.row_upper, lp.row_upper)
+        if len(cols):
+            self.h.changeColsBounds(len(cols), cols, _finite(lp.col_lower[cols], inf),
+                                    _finite(lp.col_upper[cols], inf))
+        if len(rows):
+            self.h.changeRowsBounds(len(rows), rows, _finite(lp.row_lower[rows], inf),
+                                    _finite(lp.row_upper[rows], inf))
         self.lp = lp
 
     def set_coefficients(self, matrix: sp.csc_matrix, entries: np.ndarray) -> None:

@@ -113,8 +113,7 @@ class Engine:
                 return _unfinished(outcome, problem, _CAUSES["time_limit"])
             if solution.row_duals is None:
                 return outcome
-            gaps, best = formulation.cell_gaps(solution.row_duals)
-            gaps[self.frozen_cells] = 0.0
+            gaps, best = formulation.cell_gaps(solution.row_duals, self.frozen_cells)
             outcome.bound = solution.objective + float(gaps.sum())
             outcome.row_duals = solution.row_duals
             scale = objective_scale(problem, outcome.spend)

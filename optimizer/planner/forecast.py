@@ -60,15 +60,19 @@ def objective_value(problem: PlanningProblem, spend: np.ndarray) -> float:
     max_gmv: total GMV (yuan, baseline included); max_profit: margin x (paid GMV + organic
     uplift) - spend; min_spend: -spend (so that larger is better for every objective).
     """
-    response = problem.response
     if problem.objective == "min_spend":
         return -float(np.sum(spend))
-    paid = float(response.paid_gmv(spend).sum())
-    organic = float(response.organic_gmv(spend).sum())
+    return forecast_objective(problem, Forecast.of(problem.response, spend))
+
+
+def forecast_objective(problem: PlanningProblem, forecast: Forecast) -> float:
+    """`objective_value` of a forecast already made under `problem.response`."""
+    if problem.objective == "min_spend":
+        return -forecast.total_spend
     if problem.objective == "max_gmv":
-        return paid + organic
-    uplift = organic - float(response.baseline.sum())
-    return problem.margin * (paid + uplift) - float(np.sum(spend))
+        return forecast.total_gmv
+    uplift = forecast.organic_total - float(problem.response.baseline.sum())
+    return problem.margin * (forecast.paid_total + uplift) - forecast.total_spend
 
 
 def marginal_gmv(response: SessionResponse, spend: np.ndarray, paid_only: bool = False):

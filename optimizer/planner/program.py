@@ -325,6 +325,7 @@ class Formulation:
         self.zmap = _cell_map(zr, zc, zv, b.nrow, ncell)
         self.vmap = _cell_map(vr, vc, vv, b.nrow, ncell)
         self.seg_cell, self.seg_a, self.seg_b = (np.concatenate(a) for a in zip(*seg, strict=True))
+        self._slopes: np.ndarray | None = None
         self.stage_cols, self.chain_rows = (
             np.concatenate(parts) if parts else np.zeros(0, dtype=int)
             for parts in (self._stage_parts, self._chain_parts)
@@ -388,41 +389,51 @@ class Formulation:
         )
 
     def slopes(self) -> np.ndarray:
-        T = self.problem.minutes
-        term = self.seg_cell // T
-        slope = np.empty(len(self.seg_cell))
-        for j, t in enumerate(self.terms):
-            m = term == j
-            a, z = self.seg_a[m], self.seg_b[m]
-            slope[m] = (t.saturation(z) - t.saturation(a)) / (z - a)
-        return slope
+        """(segments,) chord slopes, read-only; computed again only after the segments change."""
+        if self._slopes is None:
+            T = self.problem.minutes
+            term = self.seg_cell // T
+            slope = np.empty(len(self.seg_cell))
+            for j, t in enumerate(self.terms):
+                m = term == j
+                a, z = self.seg_a[m], self.seg_b[m]
+                slope[m] = (t.saturation(z) - t.saturation(a)) / (z - a)
+            slope.flags.writeable = False
+            self._slopes = slope
+        return self._slopes
 
     def spend(self, values: np.ndarray) -> np.ndarray:
         """(T, P) spend in yuan/min from a solution vector (tiny negatives cleared)."""
         return np.maximum(values[self.spend_cols], 0.0)
 
     # ---------------------------------------------------------------------- certificate
-    def cell_gaps(self, row_duals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def cell_gaps(self, row_duals: np.ndarray, fixed: np.ndarray | None = None
+                  ) -> tuple[np.ndarray, np.ndarray]:
         """Per cell: how much the exact saturation can add over the chords at these prices.
 
         With the program's row prices y (d = c - A^T y), the saturation value of a cell is worth
         ``v = cost - vmap^T y`` and its index costs ``pi = zmap^T y``. The exact cell problem
         ``max v S(z) - pi z`` minus the same over the chords is the cell's gap; the program's
         objective plus the sum of gaps bounds the exact optimum (weak Lagrangian duality).
+        fixed: (cells,) bool, cells whose index the program fixes (a re-plan's past): their
+        gap is 0 and their maximiser the range's start, without solving their cell problems.
         Returns (gaps, maximisers z*).
         """
         T = self.problem.minutes
         v = self.cell_cost - self.vmap.T @ row_duals
         pi = self.zmap.T @ row_duals
-        slope = self.slopes()
-        gain = np.maximum(v[self.seg_cell] * slope - pi[self.seg_cell], 0.0)
-        chords = np.bincount(self.seg_cell, gain * (self.seg_b - self.seg_a), len(v))
-        best = np.empty_like(v)
-        exact = np.empty_like(v)
+        open_cells = np.ones(len(v), dtype=bool) if fixed is None else ~fixed
+        seg = np.flatnonzero(open_cells[self.seg_cell])
+        cell = self.seg_cell[seg]
+        gain = np.maximum(v[cell] * self.slopes()[seg] - pi[cell], 0.0)
+        chords = np.bincount(cell, gain * (self.seg_b[seg] - self.seg_a[seg]), len(v))
+        best = self.cell_lo.copy()
+        exact = np.zeros_like(v)
         for j, term in enumerate(self.terms):
-            s = slice(j * T, (j + 1) * T)
-            best[s] = best_index(term.saturation, v[s], pi[s], self.cell_lo[s], self.cell_hi[s])
-            exact[s] = cell_value(term.saturation, v[s], pi[s], self.cell_lo[s], best[s])
+            s = j * T + np.flatnonzero(open_cells[j * T: (j + 1) * T])
+            lo = self.cell_lo[s]
+            best[s] = best_index(term.saturation, v[s], pi[s], lo, self.cell_hi[s])
+            exact[s] = cell_value(term.saturation, v[s], pi[s], lo, best[s])
         return np.maximum(exact - chords, 0.0), best
 
     def refine(self, cells: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, int]:
@@ -443,6 +454,7 @@ class Formulation:
         above = cells[z > top + 1e-7 * np.maximum(np.abs(top), 1.0)]
         self._append(self.seg_cell[hit], zs[hit], self.seg_b[hit])
         self.seg_b[hit] = zs[hit]
+        self._slopes = None
         self._append(above, self.cell_top[above], target[above])
         self.cell_top[above] = target[above]
         return hit, len(above)
@@ -458,6 +470,7 @@ class Formulation:
         self.seg_cell = np.concatenate([self.seg_cell, cells])
         self.seg_a = np.concatenate([self.seg_a, a])
         self.seg_b = np.concatenate([self.seg_b, b])
+        self._slopes = None
 
 
 def _index_floor(term: ResponseTerm) -> float:

@@ -85,7 +85,8 @@ class Replanner:
             return plan
         spend = plan.spend.copy()
         spend[:minute] = actual_spend
-        expected = Forecast.of(self.problem.response, spend)
+        same = np.array_equal(spend, plan.spend)
+        expected = plan.forecast if same else Forecast.of(self.problem.response, spend)
         realised_paid, realised_organic = expected.paid_gmv.copy(), expected.organic_gmv.copy()
         realised_paid[:minute], realised_organic[:minute] = paid, organic
         plan.spend = spend

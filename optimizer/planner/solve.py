@@ -20,7 +20,7 @@ import numpy as np
 from optimizer.planner.coarse import CoarsePlan, coarse_slot, plan_coarse
 from optimizer.planner.diagnose import diagnose, floors_block_spend
 from optimizer.planner.engine import Engine
-from optimizer.planner.forecast import objective_value
+from optimizer.planner.forecast import Forecast, forecast_objective, objective_value
 from optimizer.planner.integer import solve_integer
 from optimizer.planner.plan import Infeasibility, NoPlanInTime, Plan, SolverFailure
 from optimizer.planner.problem import PlanningProblem
@@ -87,13 +87,14 @@ def plan_with(engine: Engine, start: float, past: int = 0,
     if outcome.row_duals is not None:
         prices = session_prices(problem, engine.formulation.rows, outcome.row_duals, spend)
     binding, shadow = describe(problem, spend, prices)
+    forecast = Forecast.of(problem.response, spend)
     return Plan(
         problem,
         spend,
         outcome.status,
         solve_seconds=time.perf_counter() - start,
         objective_value=outcome.program_objective,
-        exact_objective_value=objective_value(problem, spend),
+        exact_objective_value=forecast_objective(problem, forecast),
         bound=outcome.bound,
         mip_gap=outcome.mip_gap,
         binding=binding,
@@ -101,6 +102,7 @@ def plan_with(engine: Engine, start: float, past: int = 0,
         warnings=outcome.warnings,
         solver=engine.backend.name,
         rounds=outcome.rounds,
+        forecast=forecast,
     )
 
 
