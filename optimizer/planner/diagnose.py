@@ -15,7 +15,7 @@ from dataclasses import replace
 import numpy as np
 
 from optimizer.curves.response import SessionResponse
-from optimizer.planner.engine import Engine
+from optimizer.planner.engine import MAX_ROUNDS, Engine
 from optimizer.planner.forecast import Forecast, marginal_gmv
 from optimizer.planner.plan import Infeasibility
 from optimizer.planner.problem import PlanningProblem, PlatformRules
@@ -23,6 +23,12 @@ from optimizer.planner.program import Formulation
 
 _DINKELBACH = 12
 _ZERO = 1e-6
+_ROUGH_ROUNDS = 8
+"""Refinement rounds of Dinkelbach's solves: each ratio is the exact model's at the plan found,
+so a plan short of the best only slows the ascent, and plans of a few yuan on curves steep at
+zero would take every round the planner allows."""
+LEAST_SPEND = 1.0
+"""Yuan: a session plan spending less is no plan; the highest ROI is sought at this or more."""
 
 
 class _Unfinished(Exception):
@@ -114,14 +120,15 @@ def _floor(kind: str):
         floor = problem.paid_roi_min if kind == "paid" else problem.overall_roi_min
         if not floor:
             return None
-        ratio, spend = highest_roi(problem, kind, deadline)
+        ratio, spend, cut = highest_roi(problem, kind, deadline)
         if ratio >= floor * (1 - 1e-9):
             return None
         where = f"at {_yuan(spend)} yuan" if spend > _ZERO else "approached as spend goes to 0"
         requirement = f"{kind} ROI >= {floor:g}"
+        spends = f"any spend of {LEAST_SPEND:g} yuan or more" if cut else "any spend"
         return Infeasibility(
             requirement,
-            f"{requirement} cannot be met at any spend; the highest reachable is {ratio:.2f} "
+            f"{requirement} cannot be met at {spends}; the highest reachable is {ratio:.2f} "
             f"({where})",
             {f"{kind}_roi": ratio, "spend": spend},
         )
@@ -129,12 +136,15 @@ def _floor(kind: str):
     return check
 
 
-def highest_roi(problem: PlanningProblem, kind: str, deadline: float) -> tuple[float, float]:
-    """(highest reachable paid or overall ROI, spend in yuan where it is reached).
+def highest_roi(problem: PlanningProblem, kind: str, deadline: float
+                ) -> tuple[float, float, bool]:
+    """(highest reachable paid or overall ROI, spend in yuan where it is reached, cut).
 
     Under the floor model, the budget, caps and pacing (no floors, no target), by Dinkelbach's
     method on the continuous relaxation. When the best is at vanishing spend, the ratio is the
-    best marginal ROI of the first yuan.
+    best marginal ROI of the first yuan. cut: the ratio still rose as the session's spend fell
+    below `LEAST_SPEND` (a Hill curve of shape < 1 is infinitely steep at 0): the ratio is the
+    highest at that spend or more.
     """
     model = problem.floor_model
     if kind == "paid":
@@ -151,20 +161,22 @@ def highest_roi(problem: PlanningProblem, kind: str, deadline: float) -> tuple[f
     ratio, spend = 0.0, 0.0
     for _ in range(_DINKELBACH):
         step = plain if ratio == 0 else replace(plain, objective="max_profit", margin=1 / ratio)
-        outcome = _solved(step, deadline)
+        outcome = _solved(step, deadline, _ROUGH_ROUNDS)
         if outcome.spend is None:
             break
         forecast = Forecast.of(model, outcome.spend)
+        if ratio > 0 and forecast.total_spend < LEAST_SPEND:
+            return ratio, spend, True
         if forecast.total_spend <= _ZERO:
             if plain.budget <= 0 or not (plain.spend_caps > 0).any():
-                return 0.0, 0.0  # nothing can be spent at all
-            return (_first_yuan(plain) if kind == "paid" else np.inf), 0.0
+                return 0.0, 0.0, False  # nothing can be spent at all
+            return (_first_yuan(plain) if kind == "paid" else np.inf), 0.0, False
         gmv = forecast.paid_total if kind == "paid" else forecast.total_gmv
         new = gmv / forecast.total_spend
         if new <= ratio * (1 + 1e-7):
             break
         ratio, spend = new, forecast.total_spend
-    return ratio, spend
+    return ratio, spend, False
 
 
 def _first_yuan(problem: PlanningProblem) -> float:
@@ -186,9 +198,9 @@ def _max_gmv(problem: PlanningProblem, deadline: float) -> float:
     return Forecast.of(problem.floor_model, outcome.spend).total_gmv
 
 
-def _solved(problem: PlanningProblem, deadline: float):
+def _solved(problem: PlanningProblem, deadline: float, max_rounds: int = MAX_ROUNDS):
     """The continuous relaxation's outcome; raises `_Unfinished` when it stopped without a plan."""
-    outcome = Engine(Formulation(problem)).solve_continuous(deadline)
+    outcome = Engine(Formulation(problem)).solve_continuous(deadline, max_rounds)
     if outcome.status == "failed":
         raise _Unfinished(outcome.cause)
     return outcome

@@ -81,12 +81,12 @@ class Engine:
             self.adjust(lp)
         return lp
 
-    def solve_continuous(self, deadline: float) -> Outcome:
+    def solve_continuous(self, deadline: float, max_rounds: int = MAX_ROUNDS) -> Outcome:
         """Rounds of solve / certify / refine on the continuous program until accurate.
 
         A round that stops without a plan (time limit, solver failure) leaves the previous
         round's plan as the answer, status "feasible"; without one the outcome is "failed" with
-        its `cause`.
+        its `cause`. After `max_rounds` rounds the last plan is the answer, status "feasible".
         """
         problem, formulation, backend = self.problem, self.formulation, self.backend
         lp = self.program(relaxed=True)
@@ -101,7 +101,7 @@ class Engine:
         else:
             self._load(lp, backend.basis())
         outcome = Outcome("failed")
-        for rounds in range(1, MAX_ROUNDS + 1):
+        for rounds in range(1, max_rounds + 1):
             solution = backend.solve(deadline - time.perf_counter())
             if solution.values is None and outcome.values is not None:
                 return _unfinished(outcome, problem, _CAUSES.get(solution.status, _FAILURE))
@@ -125,7 +125,7 @@ class Engine:
             split, above = formulation.refine(cells, best[cells])
             basis = self._split_basis(solution, split, above)
             self._load(self.program(relaxed=True), basis)
-        return _unfinished(outcome, problem, f"the limit of {MAX_ROUNDS} refinement rounds")
+        return _unfinished(outcome, problem, f"the limit of {max_rounds} refinement rounds")
 
     def _split_basis(self, solution: Solution, split: np.ndarray, above: int):
         """The previous basis for the program after segments `split` were cut in two and

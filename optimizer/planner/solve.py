@@ -18,7 +18,7 @@ from dataclasses import replace
 import numpy as np
 
 from optimizer.planner.coarse import CoarsePlan, coarse_slot, plan_coarse
-from optimizer.planner.diagnose import diagnose, floors_block_spend
+from optimizer.planner.diagnose import LEAST_SPEND, diagnose, floors_block_spend
 from optimizer.planner.engine import Engine
 from optimizer.planner.forecast import Forecast, forecast_objective, objective_value
 from optimizer.planner.integer import solve_integer
@@ -34,7 +34,7 @@ def solve(problem: PlanningProblem) -> Plan:
     start = time.perf_counter()
     if applies(problem):
         spend = waterfill(problem)
-        if spend is not None:
+        if spend is not None and not _floors_stop_spend(problem, spend):
             return _closed_form_plan(problem, spend, start)
     slot = coarse_slot(problem)
     coarse = None if slot is None else plan_coarse(problem, slot, start + problem.time_limit)
@@ -130,9 +130,12 @@ def infeasible_plan(problem, reason: Infeasibility, start: float, warnings=()) -
 
 
 def _floors_stop_spend(problem: PlanningProblem, spend: np.ndarray) -> bool:
+    """Whether ROI floors leave a plan that wants to spend with (next to) nothing: less than
+    `LEAST_SPEND` yuan, or half the budget if that is less."""
     floors = problem.paid_roi_min or problem.overall_roi_min
     wants_spend = problem.objective != "min_spend" and problem.budget > 0
-    return bool(floors and wants_spend and spend.sum() <= 1e-6 * max(problem.budget, 1.0))
+    least = min(LEAST_SPEND, 0.5 * problem.budget)
+    return bool(floors and wants_spend and spend.sum() < least)
 
 
 def _coarse_plan(coarse: CoarsePlan, status: str, start: float) -> Plan:

@@ -5,8 +5,12 @@ from __future__ import annotations
 import re
 
 import numpy as np
+import pytest
 
+from optimizer.curves.response import ResponseTerm, SessionResponse
+from optimizer.curves.transforms import Carryover, Hill
 from optimizer.planner import Pacing, PlanningProblem, solve
+from optimizer.planner.diagnose import LEAST_SPEND
 
 
 def test_unreachable_target_names_the_target_and_the_most_reachable(make_response):
@@ -46,6 +50,29 @@ def test_paid_roi_floor_above_any_reachable_roi(make_response):
     summary = plan.summary()
     assert summary["status"] == "infeasible"
     assert summary["infeasibility"]["best"]["paid_roi"] < 50
+
+
+def test_floor_reached_only_toward_zero_spend_is_reported_at_a_yuan_or_more():
+    # a Hill curve of shape < 1 is infinitely steep at 0: its paid ROI grows without bound as
+    # spend vanishes, so any floor is "met" by some fraction of a yuan; the diagnosis says what
+    # a plan of at least LEAST_SPEND yuan can reach instead
+    minutes = 30
+    hill = ResponseTerm(np.full(minutes, 500.0), Hill(k=200.0, shape=0.6), Carryover(),
+                        np.ones(1))
+    response = SessionResponse(("p",), np.full(minutes, 100.0), (hill,))
+    plan = solve(PlanningProblem(response=response, budget=5000.0, paid_roi_min=1e4))
+    assert plan.status == "infeasible"
+    message = plan.infeasibility.message
+    assert message.startswith(f"paid ROI >= 10000 cannot be met at any spend of {LEAST_SPEND:g} "
+                              "yuan or more")
+    best = plan.infeasibility.best
+    assert best["spend"] >= LEAST_SPEND
+    # equal scales and a concave curve: an even spread is the best schedule of any total, so
+    # the reported ratio is at most (and, found exactly, equal to) the even spread's
+    per_minute = best["spend"] / minutes
+    even = 500.0 * float(Hill(k=200.0, shape=0.6)(per_minute)) / per_minute
+    assert best["paid_roi"] == pytest.approx(even, rel=1e-3)
+    assert best["paid_roi"] <= even * (1 + 1e-9)
 
 
 def test_forced_pacing_and_a_floor_report_roi_at_the_forced_spend(make_response):
