@@ -92,6 +92,8 @@ class Engine:
         lp = self.program(relaxed=True)
         if self._loaded is None:
             self._load(lp)
+        elif self._loaded is lp.matrix:  # a re-plan, coefficients as loaded
+            backend.set_bounds(lp)
         elif _same_pattern(self._loaded, lp.matrix):  # a re-plan: warm from the basis
             changed = np.flatnonzero(self._loaded.data != lp.matrix.data)
             if len(changed):  # an `adjust` changed coefficients (floors at the day's level)

@@ -35,6 +35,9 @@ from optimizer.planner.problem import PlanningProblem
 SESSION = -1
 """`row_minute` / `base_minute` of rows and columns that belong to the whole session."""
 
+_NOISE = 1e-9
+"""Yuan/min: spend values below this are the solver's rounding, not a plan's spend."""
+
 
 @dataclass
 class LinearProgram:
@@ -326,6 +329,7 @@ class Formulation:
         self.vmap = _cell_map(vr, vc, vv, b.nrow, ncell)
         self.seg_cell, self.seg_a, self.seg_b = (np.concatenate(a) for a in zip(*seg, strict=True))
         self._slopes: np.ndarray | None = None
+        self._matrix: sp.csc_matrix | None = None
         self.stage_cols, self.chain_rows = (
             np.concatenate(parts) if parts else np.zeros(0, dtype=int)
             for parts in (self._stage_parts, self._chain_parts)
@@ -372,21 +376,29 @@ class Formulation:
 
     # ------------------------------------------------------------------------- program
     def program(self) -> LinearProgram:
-        """The current program, segments last."""
-        slope = self.slopes()
-        cells = self.seg_cell
-        seg_matrix = self.zmap[:, cells] + self.vmap[:, cells] @ sp.diags(slope)
-        n = len(cells)
+        """The current program, segments last.
+
+        Every array is the caller's to edit but the matrix, which is shared by the programs of
+        the same segments (built once for them): an edit of coefficients replaces it.
+        """
+        if self._matrix is None:
+            cells = self.seg_cell
+            seg_matrix = self.zmap[:, cells] + self.vmap[:, cells] @ sp.diags(self.slopes())
+            self._matrix = sp.hstack([self.base_matrix, seg_matrix], format="csc")
+        n = len(self.seg_cell)
         return LinearProgram(
-            cost=np.concatenate([self.base_cost, self.cell_cost[cells] * slope]),
+            cost=np.concatenate([self.base_cost, self.cell_cost[self.seg_cell] * self.slopes()]),
             col_lower=np.concatenate([self.base_lower, np.zeros(n)]),
             col_upper=np.concatenate([self.base_upper, self.seg_b - self.seg_a]),
             integer=np.concatenate([self.base_integer, np.zeros(n, dtype=bool)]),
-            matrix=sp.hstack([self.base_matrix, seg_matrix], format="csc"),
+            matrix=self._matrix,
             row_lower=self.row_lower.copy(),
             row_upper=self.row_upper.copy(),
             offset=self.offset,
         )
+
+    def _segments_changed(self) -> None:
+        self._slopes, self._matrix = None, None
 
     def slopes(self) -> np.ndarray:
         """(segments,) chord slopes, read-only; computed again only after the segments change."""
@@ -403,8 +415,10 @@ class Formulation:
         return self._slopes
 
     def spend(self, values: np.ndarray) -> np.ndarray:
-        """(T, P) spend in yuan/min from a solution vector (tiny negatives cleared)."""
-        return np.maximum(values[self.spend_cols], 0.0)
+        """(T, P) spend in yuan/min from a solution vector; solver noise (below `_NOISE`
+        yuan/min, e.g. 1e-13 on a cell whose activity is off) and negatives cleared."""
+        spend = values[self.spend_cols]
+        return np.where(spend < _NOISE, 0.0, spend)
 
     # ---------------------------------------------------------------------- certificate
     def cell_gaps(self, row_duals: np.ndarray, fixed: np.ndarray | None = None
@@ -454,7 +468,7 @@ class Formulation:
         above = cells[z > top + 1e-7 * np.maximum(np.abs(top), 1.0)]
         self._append(self.seg_cell[hit], zs[hit], self.seg_b[hit])
         self.seg_b[hit] = zs[hit]
-        self._slopes = None
+        self._segments_changed()
         self._append(above, self.cell_top[above], target[above])
         self.cell_top[above] = target[above]
         return hit, len(above)
@@ -470,7 +484,7 @@ class Formulation:
         self.seg_cell = np.concatenate([self.seg_cell, cells])
         self.seg_a = np.concatenate([self.seg_a, a])
         self.seg_b = np.concatenate([self.seg_b, b])
-        self._slopes = None
+        self._segments_changed()
 
 
 def _index_floor(term: ResponseTerm) -> float:
