@@ -1,10 +1,11 @@
 """Order of the run: long files first.
 
-pytest-xdist (`-n 2 --dist loadfile`, pyproject) keeps each file on one worker, so that a
-module-scoped fixture (a fitted scenario, 100 closed-loop sessions) is built once, and hands
-files out in collection order. Files with slow tests and the notebooks go first (longest
-first is the classic rule for scheduling on a few workers): a long file picked up last would
-leave the other worker idle for minutes.
+pytest-xdist (`-n 2 --dist loadfile --no-loadscope-reorder`, pyproject) keeps each file on one
+worker, so that a module-scoped fixture (a fitted scenario, 100 closed-loop sessions) is built
+once, and hands files out in collection order as workers free up. Files with slow tests and
+the notebooks go first (longest first is the classic rule for scheduling on a few workers): a
+long file picked up last would leave the other worker idle for minutes, which is what xdist's
+own order (most tests first) did to the notebooks, one test each.
 """
 
 from __future__ import annotations
