@@ -96,11 +96,12 @@ def _print_summary(summary: dict, title: str) -> None:
     console.print(table)
 
 
-def _finish_plan(plan, campaign, out: Path) -> None:
-    """Write a plan's files, show it, and exit 3 when it is infeasible."""
+def _finish_plan(plan, campaign, out: Path, draw=None) -> None:
+    """Write a plan's files (plan.png by `draw`, default in this process), show it, and exit 3
+    when it is infeasible."""
     from optimizer.planner import write_plan_outputs
 
-    paths = write_plan_outputs(plan, campaign.config.session.start, out)
+    paths = write_plan_outputs(plan, campaign.config.session.start, out, draw=draw)
     summary = plan.summary()
     _print_summary(summary, f"Plan for {campaign.config.session.start:%Y-%m-%d %H:%M}, "
                             f"{campaign.minutes} minutes")
@@ -119,12 +120,15 @@ def _finish_plan(plan, campaign, out: Path) -> None:
 @app.command()
 def plan(config: ConfigArg, out: OutDir, model: ModelOpt = None) -> None:
     """Plan CONFIG's session: plan.csv, summary.json and plan.png in --out (CONTRACT.md)."""
-    from optimizer import pipeline
+    from optimizer.planner.chart_process import ChartInBackground
 
-    campaign, fitted = _load_and_fit(config, model)
-    with _steps("planning")[0]:
-        result = pipeline.plan_campaign(campaign, fitted)
-    _finish_plan(result, campaign, out)
+    with ChartInBackground() as chart:  # first: matplotlib loads while the rest works
+        from optimizer import pipeline
+
+        campaign, fitted = _load_and_fit(config, model)
+        with _steps("planning")[0]:
+            result = pipeline.plan_campaign(campaign, fitted)
+        _finish_plan(result, campaign, out, chart.draw)
 
 
 @app.command()

@@ -8,6 +8,7 @@ matplotlib and laying out three panels cost about as much as the whole solve.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -19,11 +20,13 @@ TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 
 
 def write_plan_outputs(
-    plan: Plan, start: pd.Timestamp, out_dir: str | Path, table: str = "plan.csv"
+    plan: Plan, start: pd.Timestamp, out_dir: str | Path, table: str = "plan.csv",
+    draw: Callable[[Plan, pd.Timestamp, Path], None] | None = None,
 ) -> dict[str, Path]:
     """Write summary.json, and unless infeasible the per-minute `table` and plan.png.
 
-    start: the session's first minute (local time). Returns the paths written by kind.
+    start: the session's first minute (local time); draw: what draws plan.png (default
+    `draw_plan`; the CLI's `ChartInBackground.draw`). Returns the paths written by kind.
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -36,7 +39,7 @@ def write_plan_outputs(
     paths["table"] = out / table
     frame.to_csv(paths["table"], index=False)
     paths["chart"] = out / "plan.png"
-    draw_plan(plan, pd.Timestamp(start), paths["chart"])
+    (draw or draw_plan)(plan, pd.Timestamp(start), paths["chart"])
     return paths
 
 
