@@ -256,9 +256,14 @@ def backtest(
 
 
 def _percent(value: float | None, low: float | None = None, high: float | None = None) -> str:
+    """A fraction as a signed percentage, with an interval when given (a None end, e.g. draws
+    that overflowed: "unbounded")."""
     if value is None or value != value:
         return ""
-    return f"{value:+.1%}" if low is None else f"{value:+.1%} ({low:+.1%} to {high:+.1%})"
+    if low is None and high is None:
+        return f"{value:+.1%}"
+    low_text, high_text = ("unbounded" if end is None else f"{end:+.1%}" for end in (low, high))
+    return f"{value:+.1%} ({low_text} to {high_text})"
 
 
 def _forecast_view(table):

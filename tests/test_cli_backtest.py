@@ -43,3 +43,11 @@ def test_unknown_budget_is_bad_input_naming_the_option(monkeypatch, capsys, tmp_
     status, text = run(monkeypatch, capsys, "backtest", DEMO, "--out", str(tmp_path),
                        "--budget", "everything")
     assert status == 2 and "--budget" in text and "everything" in text
+
+
+def test_an_unbounded_interval_end_is_said_in_words():
+    from optimizer.cli import _percent
+
+    assert _percent(0.05, -0.01, None) == "+5.0% (-1.0% to unbounded)"
+    assert _percent(0.05, -0.01, 0.2) == "+5.0% (-1.0% to +20.0%)"
+    assert _percent(None) == "" and _percent(float("nan")) == ""

@@ -160,7 +160,7 @@ def paired_uplift(draws: Sequence[SessionResponse], plan: np.ndarray, actual: np
     `level` quantiles of the draws' ratios, so uncertainty both schedules share cancels.
     """
     ratios = [_totals(d, plan)["total"] / _totals(d, actual)["total"] - 1 for d in draws]
-    return _interval(ratios, level)
+    return interval(ratios, level)
 
 
 def forecast_backtest(panel: PanelLike, first: int, options: FitOptions | None = None,
@@ -205,7 +205,7 @@ def _forecast_columns(panel: Panel, rows: np.ndarray, response: SessionResponse,
     drawn = [_totals(d, spend) for d in draws]
     row = {}
     for kind in KINDS:
-        low, high = _interval([d[kind] for d in drawn])
+        low, high = interval([d[kind] for d in drawn])
         row |= {f"{kind}_actual": float(actual[kind].sum()),
                 f"{kind}_forecast": float(forecast[kind].sum()),
                 f"{kind}_low": low, f"{kind}_high": high,
@@ -226,9 +226,20 @@ def _totals(response: SessionResponse, spend: np.ndarray) -> dict[str, float]:
     return {kind: float(values.sum()) for kind, values in _minutes(response, spend).items()}
 
 
-def _interval(values: Sequence[float], level: float = LEVEL) -> tuple[float, float]:
-    return (float(np.quantile(values, (1 - level) / 2)),
-            float(np.quantile(values, (1 + level) / 2)))
+def interval(values: Sequence[float], level: float = LEVEL) -> tuple[float, float]:
+    """Central `level` interval of draws.
+
+    A draw whose response overflowed (an infinite total, or inf / inf = nan in a ratio: the
+    Gaussian parameter draws of a fit on a few sessions reach absurd curves) counts as the most
+    extreme on the high side, and the quantiles are then read off the order of the draws
+    without interpolating between them: the bounds stay finite unless more than
+    (1 - level) / 2 of the draws overflowed, where they were nan.
+    """
+    draws = np.asarray(values, dtype=float)
+    method = "linear" if np.isfinite(draws).all() else "inverted_cdf"
+    draws = np.where(np.isnan(draws), np.inf, draws)
+    return (float(np.quantile(draws, (1 - level) / 2, method=method)),
+            float(np.quantile(draws, (1 + level) / 2, method=method)))
 
 
 def check_first(first: int, n_sessions: int, name: str = "first") -> None:

@@ -73,10 +73,17 @@ def uplift_summary(frame: pd.DataFrame) -> dict:
 
 
 def summary(frame: pd.DataFrame) -> dict:
-    """{"forecast": {kind: `FORECAST_SUMMARY`}, "uplift": `UPLIFT_SUMMARY`}; NaN as None."""
-    forecast = {kind: {key: None if value != value else value for key, value in row.items()}
+    """{"forecast": {kind: `FORECAST_SUMMARY`}, "uplift": `UPLIFT_SUMMARY`}, for JSON: a
+    number that is not finite (NaN, or an interval end at infinity) is None."""
+    forecast = {kind: {key: _finite(value) for key, value in row.items()}
                 for kind, row in forecast_summary(frame).to_dict(orient="index").items()}
-    return {"forecast": forecast, "uplift": uplift_summary(frame)}
+    uplift = {key: _finite(value) for key, value in uplift_summary(frame).items()}
+    return {"forecast": forecast, "uplift": uplift}
+
+
+def _finite(value):
+    """`value`, or None for a float that is NaN or infinite."""
+    return None if isinstance(value, float) and not np.isfinite(value) else value
 
 
 def plot_backtest(frame: pd.DataFrame, path: str | Path) -> Path:

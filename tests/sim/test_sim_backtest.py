@@ -20,6 +20,7 @@ from optimizer.sim.backtest import (
     check_first,
     columns,
     forecast_backtest,
+    interval,
     paired_uplift,
     past_campaign,
 )
@@ -63,6 +64,19 @@ def response(level: float, minutes: int = 30) -> SessionResponse:
     uplift = ResponseTerm(500.0 * profile, Exponential(k=400.0), Carryover(half_lives=(10.0,)),
                           np.array([0.8, 0.3]))
     return SessionResponse(("a", "b"), 2000.0 * profile, paid, (uplift,))
+
+
+def test_overflowing_draws_count_as_extreme_and_leave_the_bounds_finite():
+    draws = np.linspace(0.0, 1.0, 100)
+    assert interval(draws) == pytest.approx((np.quantile(draws, 0.05), np.quantile(draws, 0.95)))
+    # 3 of 100 draws overflowed (inf totals, or inf / inf ratios): fewer than the 5% above
+    # the upper bound, so both bounds are draws of the other 97, in their order
+    broken = np.r_[draws[:97], np.inf, np.nan, np.inf]
+    low, high = interval(broken)
+    assert np.isfinite([low, high]).all()
+    assert low == np.sort(draws[:97])[4] and high == np.sort(draws[:97])[94]
+    # more than 5% overflowed: the upper bound is honest about it
+    assert interval(np.r_[draws[:90], [np.nan] * 10])[1] == np.inf
 
 
 def test_paired_interval_of_a_schedule_against_itself_is_zero():

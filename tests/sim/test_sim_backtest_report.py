@@ -91,3 +91,13 @@ def test_an_absurd_interval_end_does_not_squash_the_chart(frame):
     assert gmv_ax.get_ylim()[1] < 1_000
     assert any("cut at the panel's edge" in text.get_text()
                for text in gmv_ax.get_legend().get_texts())
+
+
+def test_an_interval_end_at_infinity_is_cut_from_the_chart_and_null_in_json(frame):
+    # more than 5% of a fit's response draws overflowed (`backtest.interval`)
+    frame.loc[0, ["uplift_high", "total_high"]] = np.inf
+    axes = backtest_figure(frame).axes
+    assert all(np.isfinite(ax.get_ylim()).all() for ax in axes)
+    result = summary(frame)
+    assert result["uplift"]["uplift_high"] is None
+    json.dumps(result, allow_nan=False)  # strict JSON: no NaN or Infinity tokens
