@@ -111,7 +111,11 @@ def _hill_argslope(hill: Hill, slope: np.ndarray, lo: np.ndarray, hi: np.ndarray
         if np.all(np.abs(step) <= 1e-12 * (1.0 + np.abs(x))):
             break
     below = (hi <= 0) | (log_slope(low)[0] <= target)  # S' < slope on the whole range
-    return np.where(rising, np.where(below, lo, np.exp(x)), hi)
+    z = np.where(below, lo, np.exp(x))
+    # S is 0 below 0: from a negative lo, -slope z falls all the way to 0, and the root's
+    # S(z) - slope z may not make up for it (the clipped curve is not concave there)
+    start_wins = (lo < 0) & (-slope * lo > hill(z) - slope * z)
+    return np.where(rising, np.where(start_wins, lo, z), hi)
 
 
 def _logistic(y: np.ndarray) -> np.ndarray:
