@@ -421,7 +421,7 @@ class Formulation:
         return np.where(spend < _NOISE, 0.0, spend)
 
     # ---------------------------------------------------------------------- certificate
-    def cell_gaps(self, row_duals: np.ndarray, fixed: np.ndarray | None = None
+    def cell_gaps(self, row_duals: np.ndarray, fixed: np.ndarray
                   ) -> tuple[np.ndarray, np.ndarray]:
         """Per cell: how much the exact saturation can add over the chords at these prices.
 
@@ -436,7 +436,7 @@ class Formulation:
         T = self.problem.minutes
         v = self.cell_cost - self.vmap.T @ row_duals
         pi = self.zmap.T @ row_duals
-        open_cells = np.ones(len(v), dtype=bool) if fixed is None else ~fixed
+        open_cells = ~fixed
         seg = np.flatnonzero(open_cells[self.seg_cell])
         cell = self.seg_cell[seg]
         gain = np.maximum(v[cell] * self.slopes()[seg] - pi[cell], 0.0)
