@@ -143,6 +143,7 @@ def planning_problem(campaign: Campaign, model: ResponseModel,
 
     With `planner.confidence` in the config, floors and target are held under the model's
     pessimistic response at that confidence (curves' uncertainty and day-to-day variation).
+    `planner.history_reach` times the spend history has seen is the plan's spend reach.
     """
     config = campaign.config
     response = response or session_response(campaign, model)
@@ -152,6 +153,10 @@ def planning_problem(campaign: Campaign, model: ResponseModel,
     least = [0.0 if lim is None or lim.min_spend_when_active is None
              else lim.min_spend_when_active for lim in limits]
     settings = config.planner
+    reach = None
+    if settings.history_reach is not None:
+        reach = settings.history_reach * model.seen_spend(campaign.packages,
+                                                          campaign.explicit_curves())
     floor = None
     if settings.confidence is not None:
         floor = model.pessimistic_response(campaign.minutes, settings.confidence,
@@ -162,7 +167,7 @@ def planning_problem(campaign: Campaign, model: ResponseModel,
         slot_minutes=config.session.slot_minutes, gmv_target=config.gmv_target,
         paid_roi_min=config.roi.paid_min, overall_roi_min=config.roi.overall_min,
         margin=config.margin, max_spend_per_minute=np.array(caps),
-        min_spend_when_active=np.array(least),
+        min_spend_when_active=np.array(least), spend_reach=reach,
         pacing=Pacing.even(campaign.minutes, config.pacing.tolerance) if config.pacing else None,
         rules=PlatformRules(**config.platform.model_dump()), floor_response=floor,
         time_limit=settings.time_limit, solver=settings.solver, tolerance=settings.tolerance)

@@ -79,8 +79,9 @@ class FitOptions(BaseModel):
 
 Progress = Callable[[str], None]
 
-SCHEMA_VERSION = 1
-"""Version of the fitted state's JSON form (`optimizer.curves.artifact`)."""
+SCHEMA_VERSION = 2
+"""Version of the fitted state's JSON form (`optimizer.curves.artifact`); 2 added each paid
+curve's `seen_spend`."""
 
 
 def fingerprint(panel: PanelLike, options: FitOptions) -> str:
@@ -247,6 +248,16 @@ class ResponseModel:
         uplift = self.organic_.term(minutes, leverage, draw.get("organic"), day)
         return SessionResponse(packages=packages, baseline=baseline, paid=tuple(paid),
                                uplift=(uplift,))
+
+    def seen_spend(self, packages: Sequence[str] | None = None,
+                   curves: Mapping[str, CurveSpec] | None = None) -> np.ndarray:
+        """(P,) yuan/min: how far history's per-minute spend reaches for each package (see
+        `PackageCurve.seen_spend`); inf where no fit says (settings in `curves`, no fit)."""
+        packages = tuple(packages or self.packages_)
+        curves = curves or {}
+        seen = [self.paid_[p].seen_spend if p in self.paid_ and p not in curves else None
+                for p in packages]
+        return np.array([np.inf if s is None else s for s in seen])
 
     def response_draws(self, minutes: int, n: int, packages: Sequence[str] | None = None,
                        curves: Mapping[str, CurveSpec] | None = None, seed: int = 0,

@@ -22,11 +22,21 @@ Family = Literal["exponential", "hill"]
 _MAX_HALF_LIFE = 60.0  # minutes
 
 
+SEEN_QUANTILE = 0.95
+"""The quantile of a package's active per-minute spend that stands for the spend history saw."""
+
+
 class PackageCurve(FittedScale):
-    """A fitted paid-GMV curve; theta = (log half-life [minutes], log k [yuan/min][, shape])."""
+    """A fitted paid-GMV curve; theta = (log half-life [minutes], log k [yuan/min][, shape]).
+
+    seen_spend: the `SEEN_QUANTILE` quantile of the package's positive per-minute spend in the
+    rows fitted (yuan/min), how far the data reach: past it the curve is extrapolation (None
+    when no row had spend).
+    """
 
     package: str
     family: Family
+    seen_spend: float | None = None
 
     @classmethod
     def fit(cls, package: str, family: Family, y: np.ndarray, spend: np.ndarray,
@@ -34,12 +44,14 @@ class PackageCurve(FittedScale):
             theta0: np.ndarray | None = None) -> PackageCurve:
         """Fit on rows of live minutes: y paid GMV (n,) yuan, spend (n,) yuan/min."""
         factor = PaidFactor(spend, session, family)
-        typical = float(np.median(spend[spend > 0])) if np.any(spend > 0) else 1.0
+        active = spend[spend > 0]
+        typical = float(np.median(active)) if len(active) else 1.0
         if theta0 is None:
             theta0 = np.array([np.log(2.0), np.log(typical * 2.0), 0.8][: len(factor.names)])
         bounds = [(np.log(0.1), np.log(_MAX_HALF_LIFE)),
                   (np.log(typical * 1e-2), np.log(typical * 1e3)), (0.2, 1.0)]
-        return cls(package=package, family=family, **cls.estimate(
+        seen = float(np.quantile(active, SEEN_QUANTILE)) if len(active) else None
+        return cls(package=package, family=family, seen_spend=seen, **cls.estimate(
             y, minute, session, basis, factor, factor.names, theta0,
             bounds[: len(factor.names)], maxlags))
 

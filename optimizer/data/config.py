@@ -187,11 +187,16 @@ class PlannerSettings(_Model):
 
     confidence: hold the ROI floors and the GMV target at this confidence under the curves'
         uncertainty and day-to-day variation, instead of only in expectation (e.g. 0.8).
+    history_reach: keep each package's planned spend per minute within this multiple of the
+        spend history has seen (its 95th percentile per active minute), where the fitted
+        curve is evidence and not extrapolation; raised for every package together when the
+        budget could not be spent otherwise. null: plan on the curves at any spend.
     time_limit: seconds for the solve; solver: auto (HiGHS, CBC as fallback), highs or cbc;
     tolerance: relative accuracy of the plan's objective.
     """
 
     confidence: Annotated[float, Field(gt=0.5, lt=1)] | None = None
+    history_reach: Positive | None = 1.0
     time_limit: Positive = 60.0
     solver: Literal["auto", "highs", "cbc"] = "auto"
     tolerance: Annotated[float, Field(gt=0, lt=0.5)] = 0.005

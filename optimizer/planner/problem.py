@@ -8,6 +8,7 @@ CLI can report them with the contract's exit status 2.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Literal
 
 import numpy as np
@@ -68,6 +69,10 @@ class PlanningProblem:
     margin: gross margin used by max_profit: margin * (paid GMV + organic uplift) - spend.
     max_spend_per_minute: (P,) yuan/min (inf: no cap, 0: package off).
     min_spend_when_active: (P,) yuan/min; spend in a minute is 0 or at least this.
+    spend_reach: (P,) yuan/min, how far the curves' evidence reaches (inf: no limit); None: no
+        limit at all. Past it a curve is extrapolation, so a plan keeps each package's spend
+        per minute within it, raised for every package by one factor (`reach_factor`) when
+        the budget could not be spent otherwise.
     slot_minutes: planning step (any whole number of minutes that divides the session); a
         slot's spend is the same in each of its minutes.
     time_limit: seconds for the whole solve; tolerance: relative accuracy of the plan.
@@ -83,6 +88,7 @@ class PlanningProblem:
     margin: float | None = None
     max_spend_per_minute: np.ndarray | None = None
     min_spend_when_active: np.ndarray | None = None
+    spend_reach: np.ndarray | None = None
     pacing: Pacing | None = None
     rules: PlatformRules = field(default_factory=PlatformRules)
     floor_response: SessionResponse | None = None
@@ -98,6 +104,11 @@ class PlanningProblem:
             if value.shape != (n,) or np.isnan(value).any() or (value < 0).any():
                 raise InputError(f"needs {n} values >= 0, one per package", where=name)
             object.__setattr__(self, name, value)
+        if self.spend_reach is not None:
+            reach = np.asarray(self.spend_reach, dtype=float)
+            if reach.shape != (n,) or np.isnan(reach).any() or (reach <= 0).any():
+                raise InputError(f"needs {n} values > 0, one per package", where="spend_reach")
+            object.__setattr__(self, "spend_reach", reach)
         _check(np.isfinite(self.budget) and self.budget >= 0, "budget", "must be >= 0 yuan")
         _check(
             self.objective in ("max_gmv", "min_spend", "max_profit"),
@@ -171,13 +182,29 @@ class PlanningProblem:
         """Session length T in minutes."""
         return self.response.minutes
 
-    @property
+    @cached_property
     def spend_caps(self) -> np.ndarray:
         """(P,) highest spend a package can have in a minute, yuan/min.
 
-        The configured cap, no more than the budget spread over one slot, and 0 for a package
-        whose `min_spend_when_active` is above that (it can never be active).
+        The configured cap, no more than the budget spread over one slot nor than the spend
+        reach times `reach_factor`, and 0 for a package whose `min_spend_when_active` is above
+        that (it can never be active).
         """
+        cap = self._rule_caps()
+        if self.spend_reach is not None:
+            cap = np.minimum(cap, self.spend_reach * self.reach_factor)
+        return np.where(self.min_spend_when_active > cap, 0.0, cap)
+
+    @cached_property
+    def reach_factor(self) -> float:
+        """The least factor >= 1 on `spend_reach` that lets the session spend its budget within
+        every cap (1 without a reach; the largest useful factor when no factor can)."""
+        if self.spend_reach is None:
+            return 1.0
+        return raise_factor(self._rule_caps(), self.spend_reach, self.budget / self.minutes)
+
+    def _rule_caps(self) -> np.ndarray:
+        """(P,) yuan/min: the configured caps within the budget, 0 where never active."""
         cap = np.minimum(self.max_spend_per_minute, self.budget / self.slot_minutes)
         return np.where(self.min_spend_when_active > cap, 0.0, cap)
 
@@ -191,6 +218,28 @@ class PlanningProblem:
     def floor_model(self) -> SessionResponse:
         """The response that floors and the GMV target are held under."""
         return self.floor_response if self.floor_response is not None else self.response
+
+
+def raise_factor(cap: np.ndarray, reach: np.ndarray, need: float) -> float:
+    """The least s >= 1 with ``sum(min(cap, s * reach)) >= need``.
+
+    cap, reach: (P,) yuan/min (inf allowed); need: yuan/min. When no s reaches `need`, the
+    smallest s past which nothing changes (every package at its cap).
+    """
+    if np.minimum(cap, reach).sum() >= need:
+        return 1.0
+    free = np.isfinite(reach) & (cap > reach)  # packages a larger s lets spend more
+    if not free.any():
+        return 1.0
+    held = float(np.minimum(cap, reach)[~free].sum())
+    turns = cap[free] / reach[free]  # where each free package reaches its cap
+    order = np.argsort(turns)
+    turns, caps, reaches = turns[order], cap[free][order], reach[free][order]
+    for i, turn in enumerate(turns):
+        s = (need - held - caps[:i].sum()) / reaches[i:].sum()
+        if s <= turn:
+            return max(float(s), 1.0)
+    return float(turns[-1])
 
 
 def _check(ok: bool, where: str, problem: str) -> None:

@@ -52,11 +52,12 @@ def describe(problem: PlanningProblem, spend: np.ndarray, prices: dict[str, floa
         )
         if abs(prices.get(key, 0.0)) > 1e-9
     ]
-    caps = problem.max_spend_per_minute
+    caps = problem.spend_caps
     for k, name in enumerate(problem.packages):
         at_cap = int(np.sum((spend[:, k] >= caps[k] * (1 - _AT)) & (caps[k] > 0)))
-        if np.isfinite(caps[k]) and at_cap:
-            binding.append(f"cap of {name} ({at_cap} minutes)")
+        label = _cap_name(problem, k)
+        if label and at_cap:
+            binding.append(f"{label} of {name} ({at_cap} minutes)")
     binding += _pacing_binding(problem, spend)
     total = marginal_gmv(problem.response, spend)
     paid = marginal_gmv(problem.response, spend, paid_only=True)
@@ -75,6 +76,22 @@ def describe(problem: PlanningProblem, spend: np.ndarray, prices: dict[str, floa
                 "marginal_paid_roi": float(paid[best, k]),
             }
     return binding, {**prices, "packages": packages}
+
+
+def _cap_name(problem: PlanningProblem, k: int) -> str | None:
+    """What sets package k's spend cap: the config's cap, the spend history has seen (the
+    spend reach), or neither (None: only the budget limits it)."""
+    cap, configured = problem.spend_caps[k], problem.max_spend_per_minute[k]
+    if cap >= configured * (1 - _AT):
+        return "cap"
+    reach = problem.spend_reach
+    factor = problem.reach_factor
+    if reach is None or cap < reach[k] * factor * (1 - _AT):
+        return None
+    if factor > 1:
+        return (f"spend reach ({cap:,.0f} yuan/min: history's spend x{factor:.2f}, raised so "
+                "that the budget can be spent)")
+    return f"spend reach ({cap:,.0f} yuan/min, from history)"
 
 
 def _pacing_binding(problem: PlanningProblem, spend: np.ndarray) -> list[str]:

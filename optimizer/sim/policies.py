@@ -37,7 +37,7 @@ class NoPlan(ValueError):
 
 
 def in_order(problem: PlanningProblem, packages: Sequence[str]) -> PlanningProblem:
-    """`problem` with its packages (curves, caps, least spends) in `packages` order."""
+    """`problem` with its packages (curves, caps, least spends, reach) in `packages` order."""
     if sorted(problem.packages) != sorted(packages):
         raise ValueError(f"the problem plans packages {problem.packages}, the simulator has "
                          f"{tuple(packages)}")
@@ -56,7 +56,9 @@ def in_order(problem: PlanningProblem, packages: Sequence[str]) -> PlanningProbl
     return replace(problem, response=reordered(problem.response),
                    floor_response=reordered(problem.floor_response),
                    max_spend_per_minute=problem.max_spend_per_minute[order],
-                   min_spend_when_active=problem.min_spend_when_active[order])
+                   min_spend_when_active=problem.min_spend_when_active[order],
+                   spend_reach=None if problem.spend_reach is None
+                   else problem.spend_reach[order])
 
 
 def truth_problem(problem: PlanningProblem, sim: LiveRoomSimulator) -> PlanningProblem:
@@ -64,10 +66,12 @@ def truth_problem(problem: PlanningProblem, sim: LiveRoomSimulator) -> PlanningP
 
     The truth is the average day (day and package factors 1): the oracle knows the curves but
     not the day's draw, which no plan made before the session can know. Floors hold under the
-    truth itself (no pessimistic floor response).
+    truth itself (no pessimistic floor response), and the true curves hold at any spend (no
+    spend reach).
     """
     problem = in_order(problem, sim.packages)
-    return replace(problem, response=sim.response(problem.minutes), floor_response=None)
+    return replace(problem, response=sim.response(problem.minutes), floor_response=None,
+                   spend_reach=None)
 
 
 def planned(problem: PlanningProblem, name: str) -> StaticSchedule:
@@ -82,12 +86,13 @@ def even_pacing(problem: PlanningProblem, sim: LiveRoomSimulator, history: Panel
                 ) -> EvenPacing:
     """The budget spread evenly over the minutes in the package mix of history's spend.
 
-    Within the problem's limits: a package gets at most its cap (the rest goes to the others
-    in the same mix), and a package whose share would fall below its `min_spend_when_active`
-    gets nothing (its share goes to the others). Packages the problem switches off (cap 0) get
-    nothing. The budget is spent in full unless the caps stop it.
+    Within the problem's limits (not its spend reach, a planner's caution): a package gets at
+    most its cap (the rest goes to the others in the same mix), and a package whose share would
+    fall below its `min_spend_when_active` gets nothing (its share goes to the others).
+    Packages the problem switches off (cap 0) get nothing. The budget is spent in full unless
+    the caps stop it.
     """
-    aligned = in_order(problem, sim.packages)
+    aligned = replace(in_order(problem, sim.packages), spend_reach=None)
     spend = dict(zip(history.packages, history.spend.sum(axis=0), strict=True))
     mix = np.array([float(spend.get(p, 0.0)) for p in sim.packages])
     amount = paced(problem.budget / problem.minutes, mix, aligned.spend_caps,

@@ -56,6 +56,32 @@ def test_round_trip_keeps_covariances_and_draws(small_fit, tmp_path):
     for package, curve in model.paid_.items():
         assert again.paid_[package].cov == curve.cov
         assert again.paid_[package].diagnostics == curve.diagnostics
+    np.testing.assert_array_equal(again.seen_spend(), model.seen_spend())
+
+
+def test_seen_spend_is_the_95th_percentile_of_active_minutes(small_fit):
+    """Per package, the 95th percentile of its positive per-minute spend in the history fitted;
+    inf for a package whose curve comes from explicit settings or that has no fit."""
+    model, panel = small_fit.model, small_fit.panel
+    expected = [np.quantile(column[column > 0], 0.95) for column in panel.spend.T]
+    np.testing.assert_allclose(model.seen_spend(panel.packages), expected, rtol=1e-12)
+    explicit = {panel.packages[0]: object()}
+    seen = model.seen_spend((*panel.packages, "new"), explicit)
+    assert seen[0] == np.inf and seen[-1] == np.inf
+    np.testing.assert_allclose(seen[1:-1], expected[1:], rtol=1e-12)
+
+
+def test_an_artifact_of_schema_1_asks_for_a_refit(small_fit, tmp_path):
+    """Schema 1 lacks the spend history saw (`seen_spend`): refit rather than plan without it."""
+    data = json.loads(to_artifact(small_fit.model).model_dump_json())
+    data["schema_version"] = 1
+    for curve in data["paid"].values():
+        del curve["seen_spend"]
+    path = tmp_path / "old.json"
+    path.write_text(json.dumps(data))
+    with pytest.raises(InputError) as caught:
+        load_model(path)
+    assert "schema 2" in str(caught.value) and "spendplan fit" in caught.value.fix
 
 
 def test_saving_twice_gives_the_same_model(small_fit, tmp_path):

@@ -252,6 +252,14 @@ def test_roi_floors_must_be_positive(tmp_path):
     assert "roi.paid_min: input should be greater than 0" in message
 
 
+def test_history_reach_defaults_to_the_spend_history_saw_and_can_be_switched_off(tmp_path):
+    assert CampaignConfig.from_dict(GOOD, tmp_path).planner.history_reach == 1.0
+    off = CampaignConfig.from_dict(with_changes(planner={"history_reach": None}), tmp_path)
+    assert off.planner.history_reach is None
+    message = from_dict_error(tmp_path, with_changes(planner={"history_reach": 0}))
+    assert "planner.history_reach: input should be greater than 0" in message
+
+
 def test_min_spend_when_active_above_max(tmp_path):
     packages = {"fans": {"max_spend_per_minute": 100, "min_spend_when_active": 200}}
     message = from_dict_error(tmp_path, with_changes(packages=packages))
