@@ -2,8 +2,10 @@
 
 Checked in this order, each on the continuous relaxation (so "at most" is an upper bound when
 integer rules apply): pacing's minimum spend against the caps; the GMV target against the
-budget and caps, then under the ROI floors; each ROI floor, by its highest reachable value
-(Dinkelbach: maximise GMV - lambda x spend, set lambda to the ratio reached, repeat). A check
+budget and caps, then under the ROI floors; each ROI floor, by its highest reachable value:
+that of the best plan of `LEAST_SPEND` yuan (GMV / spend falls as the best plan's spend grows),
+or with pacing, Dinkelbach's ascent (maximise GMV - lambda x spend, set lambda to the ratio
+reached, repeat). A check
 whose solve stops without a plan claims nothing: the words then say why the diagnosis stopped
 (the time limit, or a solver failure).
 """
@@ -140,10 +142,12 @@ def highest_roi(problem: PlanningProblem, kind: str, deadline: float
                 ) -> tuple[float, float, bool]:
     """(highest reachable paid or overall ROI, spend in yuan where it is reached, cut).
 
-    Under the floor model, the budget, caps and pacing (no floors, no target), by Dinkelbach's
-    method on the continuous relaxation. When the best is at vanishing spend, the ratio is the
-    best marginal ROI of the first yuan. cut: the ratio still rose as the session's spend fell
-    below `LEAST_SPEND` (a Hill curve of shape < 1 is infinitely steep at 0): the ratio is the
+    Under the floor model, the budget, caps and pacing (no floors, no target), on the
+    continuous relaxation: the best plan of `LEAST_SPEND` yuan when it can be made
+    (`_at_least_spend`), else Dinkelbach's method. When the best is at vanishing spend, the
+    ratio is the best marginal ROI of the first yuan. cut: the ratio still rose as the session's
+    spend fell below `LEAST_SPEND` (a Hill curve of shape < 1 is infinitely steep at 0), or the
+    plan of `LEAST_SPEND` yuan answered: the ratio is the
     highest at that spend or more.
     """
     model = problem.floor_model
@@ -158,6 +162,9 @@ def highest_roi(problem: PlanningProblem, kind: str, deadline: float
         response=model,
         floor_response=None,
     )
+    least = _at_least_spend(plain, model, kind, deadline)
+    if least is not None:
+        return least
     ratio, spend = 0.0, 0.0
     for _ in range(_DINKELBACH):
         step = plain if ratio == 0 else replace(plain, objective="max_profit", margin=1 / ratio)
@@ -177,6 +184,29 @@ def highest_roi(problem: PlanningProblem, kind: str, deadline: float
             break
         ratio, spend = new, forecast.total_spend
     return ratio, spend, False
+
+
+def _at_least_spend(plain: PlanningProblem, model: SessionResponse, kind: str,
+                    deadline: float) -> tuple[float, float, bool] | None:
+    """(ratio, spend, True) of the best plan of `LEAST_SPEND` yuan: the highest ratio at that
+    spend or more, in one solve.
+
+    The best GMV reachable with s yuan, V(s), is concave in s (the value of a concave program as
+    its budget grows), and V(0) >= 0, so V(s) / s falls as s grows. Without pacing, whose
+    lower bounds are shares of the budget, a plan of `LEAST_SPEND` yuan is allowed whenever a
+    larger one is. None when pacing applies or that plan cannot spend the yuan (Dinkelbach's
+    ascent then decides).
+    """
+    if plain.pacing is not None or plain.budget < LEAST_SPEND:
+        return None
+    outcome = _solved(replace(plain, budget=LEAST_SPEND), deadline, _ROUGH_ROUNDS)
+    if outcome.spend is None:
+        return None
+    forecast = Forecast.of(model, outcome.spend)
+    if forecast.total_spend < LEAST_SPEND * (1 - 1e-6):
+        return None
+    gmv = forecast.paid_total if kind == "paid" else forecast.total_gmv
+    return gmv / forecast.total_spend, forecast.total_spend, True
 
 
 def _first_yuan(problem: PlanningProblem) -> float:
