@@ -147,8 +147,7 @@ def highest_roi(problem: PlanningProblem, kind: str, deadline: float
     (`_at_least_spend`), else Dinkelbach's method. When the best is at vanishing spend, the
     ratio is the best marginal ROI of the first yuan. cut: the ratio still rose as the session's
     spend fell below `LEAST_SPEND` (a Hill curve of shape < 1 is infinitely steep at 0), or the
-    plan of `LEAST_SPEND` yuan answered: the ratio is the
-    highest at that spend or more.
+    plan of `LEAST_SPEND` yuan answered: the ratio is the highest at that spend or more.
     """
     model = problem.floor_model
     if kind == "paid":
