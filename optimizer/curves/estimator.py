@@ -31,7 +31,8 @@ _TINY = 1e-12
 class MultiplicativeFit:
     """Estimates of ``E[y] = exp(X @ coef) * F(theta)``.
 
-    cov: (k + q, k + q) HAC covariance of ``(coef, theta)``.
+    cov: (k + q, k + q) HAC covariance of ``(coef, theta)``; rows and columns of a theta on
+        its bound are zero (see `at_bound`).
     deviance: Poisson quasi-deviance at the optimum (units of y).
     dispersion: Pearson chi-square / residual degrees of freedom (1 for pure Poisson counts).
     """
@@ -119,10 +120,29 @@ def fit_multiplicative(
     offset = np.log(np.maximum(F, _TINY))
     coef = _profile_coef(y, X, offset, state["coef"])
     mu = np.exp(X @ coef + offset)
-    cov, dispersion = _hac_covariance(y, X, dF / np.maximum(F, _TINY)[:, None], mu, coef, theta,
-                                      groups, maxlags)
+    free = ~at_bound(theta, bounds)
+    dlogF = dF / np.maximum(F, _TINY)[:, None]
+    held, dispersion = _hac_covariance(y, X, dlogF[:, free], mu, coef, theta[free], groups,
+                                       maxlags)
+    kept = np.r_[np.ones(X.shape[1], dtype=bool), free]
+    cov = np.zeros((len(kept), len(kept)))
+    cov[np.ix_(kept, kept)] = held
     return MultiplicativeFit(coef=coef, theta=theta, cov=cov, deviance=poisson_deviance(y, mu),
                              dispersion=dispersion, n=len(y), converged=bool(result.success))
+
+
+def at_bound(theta: np.ndarray, bounds: list[tuple[float, float]],
+             tolerance: float = 1e-6) -> np.ndarray:
+    """(q,) which parameters the optimiser left on a bound (within `tolerance` of the range).
+
+    The normal approximation says nothing there, and with the parameter free the information
+    matrix can be singular (a Hill half-saturation far past the data trades off against the
+    scale), so inference treats such a parameter as fixed: zero variance, the others' HAC
+    covariance conditional on it.
+    """
+    low, high = np.asarray(bounds, dtype=float).T
+    margin = tolerance * np.maximum(high - low, 1.0)
+    return (theta <= low + margin) | (theta >= high - margin)
 
 
 def _profile_loss(y: np.ndarray, X: np.ndarray, offset: np.ndarray, coef: np.ndarray

@@ -217,3 +217,31 @@ def test_short_demo_histories_fit_with_finite_forecasts(sessions):
     spend = panel.spend[panel.session == sessions]
     assert np.isfinite(response.organic_gmv(spend)).all()
     assert np.isfinite(response.paid_gmv(spend)).all()
+
+
+def test_a_parameter_left_on_its_bound_is_held_fixed_in_the_covariance():
+    """A Hill half-saturation bounded below the truth ends on its bound: its variance is zero,
+    and the other parameters' covariance is that of the same model with it fixed there."""
+    rng = np.random.default_rng(13)
+    sessions = 20
+    X, session, _, basis = _design(sessions)
+    spend = _spend(rng, sessions, 50.0)[:, 0]
+    coef = _true_coef(rng, basis, sessions, 600.0)
+    factor = PaidFactor(spend, session, "hill")
+    y = _quasi_poisson(rng, np.exp(X @ coef) * factor(np.array([np.log(3.0), np.log(400.0),
+                                                                 0.7]))[0], 40.0)
+    bounds = [(np.log(0.1), np.log(60.0)), (np.log(0.5), np.log(80.0)), (0.2, 1.0)]
+    fit = fit_multiplicative(y, X, factor, np.array([np.log(2.0), np.log(40.0), 0.8]),
+                             bounds, session)
+    k = X.shape[1] + 1
+    assert fit.theta[1] == pytest.approx(np.log(80.0))
+    assert not fit.cov[k].any() and not fit.cov[:, k].any()
+
+    def fixed(theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        F, dF = factor(np.array([theta[0], np.log(80.0), theta[1]]))
+        return F, dF[:, [0, 2]]
+
+    held = fit_multiplicative(y, X, fixed, fit.theta[[0, 2]], [bounds[0], bounds[2]], session)
+    np.testing.assert_allclose(held.theta, fit.theta[[0, 2]], rtol=1e-4)
+    keep = np.r_[np.arange(k), k + 1]
+    np.testing.assert_allclose(fit.cov[np.ix_(keep, keep)], held.cov, rtol=1e-2, atol=1e-10)
