@@ -137,6 +137,14 @@ def session_response(campaign: Campaign, model: ResponseModel) -> SessionRespons
                           switched_off=campaign.switched_off())
 
 
+def session_draws(campaign: Campaign, model: ResponseModel, n_draws: int = 200, seed: int = 0
+                  ) -> list[SessionResponse]:
+    """`n_draws` predictive responses of the campaign's session (the fits' uncertainty and
+    day-to-day variation), columns and explicit curves as in `session_response`."""
+    return model.response_draws(campaign.minutes, n_draws, campaign.packages,
+                                campaign.explicit_curves(), seed, campaign.switched_off())
+
+
 def planning_problem(campaign: Campaign, model: ResponseModel,
                      response: SessionResponse | None = None) -> PlanningProblem:
     """The campaign's session as a `PlanningProblem` for the planner.
@@ -188,9 +196,7 @@ def evaluate_campaign(campaign: Campaign, model: ResponseModel, spend: np.ndarra
     """
     problem = planning_problem(campaign, model)
     forecast = evaluate_schedule(problem.response, spend, problem)
-    draws = model.response_draws(campaign.minutes, n_draws, campaign.packages,
-                                 campaign.explicit_curves(), seed,
-                                 campaign.switched_off())
+    draws = session_draws(campaign, model, n_draws, seed)
     paid = np.array([d.paid_gmv(spend).sum() for d in draws])
     organic = np.array([d.organic_gmv(spend).sum() for d in draws])
     intervals = {name: [float(np.quantile(v, 0.05)), float(np.quantile(v, 0.95))]

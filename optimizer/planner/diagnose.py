@@ -5,9 +5,8 @@ integer rules apply): pacing's minimum spend against the caps; the GMV target ag
 budget and caps, then under the ROI floors; each ROI floor, by its highest reachable value:
 that of the best plan of `LEAST_SPEND` yuan (GMV / spend falls as the best plan's spend grows),
 or with pacing, Dinkelbach's ascent (maximise GMV - lambda x spend, set lambda to the ratio
-reached, repeat). A check
-whose solve stops without a plan claims nothing: the words then say why the diagnosis stopped
-(the time limit, or a solver failure).
+reached, repeat). A check whose solve stops without a plan claims nothing: the words then say
+why the diagnosis stopped (the time limit, or a solver failure).
 """
 
 from __future__ import annotations

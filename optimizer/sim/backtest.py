@@ -25,7 +25,7 @@ from optimizer.curves import FitOptions, ResponseModel, SessionResponse, wape
 from optimizer.curves.model import PanelLike
 from optimizer.data import Panel
 from optimizer.errors import InputError
-from optimizer.pipeline import Campaign, planning_problem, session_response
+from optimizer.pipeline import Campaign, planning_problem, session_draws, session_response
 from optimizer.planner import NoPlanInTime, SolverFailure, evaluate_schedule, solve
 
 LEVEL = 0.9
@@ -130,8 +130,7 @@ def backtest_session(campaign: Campaign, session: int, budget: Budget = "actual"
         return row | {"status": "fit failed", "reason": f"{type(error).__name__}: {error}"}
     try:
         response = session_response(past, model)
-        draws = model.response_draws(past.minutes, n_draws, past.packages,
-                                     past.explicit_curves(), seed, past.switched_off())
+        draws = session_draws(past, model, n_draws, seed)
         row |= _forecast_columns(panel, rows, response, draws)
         problem = planning_problem(past, model, response)
     except InputError as error:  # e.g. a package the fit before this session has no curve of

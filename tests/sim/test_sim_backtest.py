@@ -196,7 +196,7 @@ def test_plans_from_short_histories_beat_the_actual_spend_under_the_truth():
     from scipy.stats import binom
 
     from optimizer.curves import ResponseModel
-    from optimizer.pipeline import planning_problem, session_response
+    from optimizer.pipeline import planning_problem, session_draws, session_response
     from optimizer.planner import solve
 
     sim = LiveRoomSimulator(Scenario.builtin("default"))
@@ -211,7 +211,7 @@ def test_plans_from_short_histories_beat_the_actual_spend_under_the_truth():
         model = ResponseModel().fit(panel.sessions(range(session)))
         response = session_response(past, model)
         plan = solve(planning_problem(past, model, response))
-        draws = model.response_draws(past.minutes, 100, past.packages, seed=0)
+        draws = session_draws(past, model, 100)
         low, high = paired_uplift(draws, plan.spend, actual)
         day = simulated.truth.sessions[session]
         truth = sim.response(past.minutes, day.day_factor, day.package_factors)
