@@ -186,7 +186,9 @@ class PlannerSettings(_Model):
     """How to solve.
 
     confidence: hold the ROI floors and the GMV target at this confidence under the curves'
-        uncertainty and day-to-day variation, instead of only in expectation (e.g. 0.8).
+        uncertainty and day-to-day variation, measured at the spend of the plan made at
+        expectation, instead of only in expectation (e.g. 0.8); conservative, each curve is
+        bounded separately.
     history_reach: keep each package's planned spend per minute within this multiple of the
         spend history has seen (its 95th percentile per active minute), where the fitted
         curve is evidence and not extrapolation; raised for every package together when the

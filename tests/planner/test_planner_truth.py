@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from scipy.stats import binom
 
 from optimizer import pipeline
 from optimizer.curves import ResponseModel, SessionResponse
@@ -181,3 +182,42 @@ def test_the_cannibalising_package_gets_clearly_less_than_an_organic_blind_plan(
     retarget = case.sim.packages.index("retarget")
     planned, organic_blind = case.plan.spend[:, retarget].sum(), blind.spend[:, retarget].sum()
     assert planned <= 0.8 * organic_blind, f"plan {planned:,.0f}, blind {organic_blind:,.0f}"
+
+
+# -- floors held at a confidence --------------------------------------------------------------
+CONFIDENCE = 0.9
+TIGHT_FLOOR = 4.0  # paid ROI: binding in both cases (the plan at expectation lands near it)
+SESSIONS = 300
+
+
+def _realised_paid_roi(case: Case, spend: np.ndarray, sessions: int) -> np.ndarray:
+    """(sessions,) realised paid ROI of `spend` on simulated days: day and package factors
+    drawn as the simulator draws them, orders drawn around the day's expectation."""
+    days, orders = np.random.default_rng(99), np.random.default_rng(7)
+    rois = []
+    for _ in range(sessions):
+        day, packages = case.sim.draw_factors(days)
+        realised = case.sim.sample(spend, orders, day_factor=day, package_factors=packages)
+        rois.append(realised.paid_gmv.sum() / spend.sum())
+    return np.array(rois)
+
+
+@SLOW
+@pytest.mark.parametrize("name", ["default", "offmodel"])
+def test_a_floor_held_at_90_percent_confidence_is_met_in_90_percent_of_sessions(cases, name):
+    """`planner.confidence` under the truth, day-to-day variation and order noise included;
+    the curves' uncertainty is measured where the plan at expectation spends, as
+    `pipeline.planning_problem` does.
+
+    Measured (300 sessions): planned at expectation, the plan misses paid ROI >= 4 in 62%
+    (default) and 34% (offmodel) of sessions; planned at 90% confidence, in 4.3% and 2.3%. The
+    allowance is what a 10% miss rate exceeds with probability under 1% (binomial).
+    """
+    case = replace(cases[name], floor=TIGHT_FLOOR)
+    floor = case.model.pessimistic_response(case.truth.minutes, CONFIDENCE, case.sim.packages,
+                                            reference=pipeline.floor_reference(case.problem))
+    plan = solve(replace(case.problem, floor_response=floor))
+    assert plan.status == "optimal"
+    missed = _realised_paid_roi(case, plan.spend, SESSIONS) < TIGHT_FLOOR
+    allowed = binom.ppf(0.99, SESSIONS, 1.0 - CONFIDENCE)
+    assert missed.sum() <= allowed, f"{name}: missed in {missed.sum()} of {SESSIONS} sessions"

@@ -1,0 +1,52 @@
+"""pipeline: the campaign's session as a planning problem, floors held at a confidence."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from optimizer import pipeline
+from optimizer.planner import solve
+from optimizer.planner.forecast import Forecast
+
+CONFIG = Path(__file__).resolve().parents[1] / "configs" / "demo.yaml"
+CONFIDENCE = 0.9
+
+
+@pytest.fixture(scope="module")
+def demo():
+    campaign = pipeline.load_campaign(CONFIG)
+    model, _ = pipeline.campaign_model(campaign, CONFIG)
+    return campaign, model
+
+
+def _confident(campaign: pipeline.Campaign) -> pipeline.Campaign:
+    planner = campaign.config.planner.model_copy(update={"confidence": CONFIDENCE})
+    return replace(campaign, config=campaign.config.model_copy(update={"planner": planner}))
+
+
+def test_confidence_lowers_the_curves_where_the_plan_at_expectation_spends(demo):
+    campaign, model = demo
+    point = pipeline.planning_problem(campaign, model)
+    held = pipeline.planning_problem(_confident(campaign), model)
+    assert point.floor_response is None
+    reference = pipeline.floor_reference(point)
+    np.testing.assert_allclose(reference, solve(point).spend)  # the demo has no integer rules
+    expected = model.pessimistic_response(campaign.minutes, CONFIDENCE, campaign.packages,
+                                          reference=reference)
+    for low, mean, want in zip(held.floor_response.paid, point.response.paid, expected.paid,
+                               strict=True):
+        assert np.all(low.scale < mean.scale)
+        np.testing.assert_allclose(low.scale, want.scale)
+    plan = solve(held)
+    floor = Forecast.of(held.floor_response, plan.spend)
+    assert floor.paid_total >= campaign.config.roi.paid_min * plan.total_spend * (1 - 1e-6)
+
+
+def test_no_reference_when_the_plan_at_expectation_spends_nothing(demo):
+    campaign, model = demo
+    unreachable = replace(pipeline.planning_problem(campaign, model), paid_roi_min=1000.0)
+    assert pipeline.floor_reference(unreachable) is None
