@@ -555,6 +555,7 @@ def _fit_view(summary):
         "package": rows.iloc[:, 0],
         "curve": rows["family"].fillna(""),
         "half-life min": rows["half_life"].map(lambda v: "" if v != v else f"{v:.1f}"),
+        "reach ¥/min": rows["seen_spend"].map(lambda v: "" if v != v else f"{v:,.0f}"),
         "marginal ROI @typical (90%)": [_ratio(*v) for v in zip(
             rows["marginal_roi"], rows["marginal_roi_low"], rows["marginal_roi_high"],
             strict=True)],

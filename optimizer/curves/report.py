@@ -39,6 +39,9 @@ SUMMARY_COLUMNS: dict[str, str] = {
          "half-saturation spend",
     "shape": "Hill shape s in (0, 1] (NaN for exponential curves)",
     "typical_spend": "the package's median positive spend in history (yuan/min)",
+    "seen_spend": "the spend history has seen: 95th percentile of the package's positive spend "
+                  "(yuan/min); past it the curve is extrapolation, and plans keep within it "
+                  "times planner.history_reach",
     "marginal_roi": "paid GMV per extra paid yuan at typical_spend held steady over a session "
                     "at average traffic: mean over minutes of scale * S'(typical_spend)",
     "marginal_roi_low": "lower end of its 90% interval (parameter draws)",
@@ -134,7 +137,7 @@ def fit_summary(model: ResponseModel, panel: PanelLike, n_draws: int = 200, seed
         se_leverage = model.organic_.standard_error(f"leverage:{package}")
         row = {
             "family": "", "half_life": np.nan, "half_life_se": np.nan, "k": np.nan,
-            "shape": np.nan, "typical_spend": x, "marginal_roi": np.nan,
+            "shape": np.nan, "typical_spend": x, "seen_spend": np.nan, "marginal_roi": np.nan,
             "marginal_roi_low": np.nan, "marginal_roi_high": np.nan,
             "organic_leverage": leverage[package],
             "organic_leverage_low": leverage[package] - _Z * se_leverage,
@@ -154,6 +157,7 @@ def fit_summary(model: ResponseModel, panel: PanelLike, n_draws: int = 200, seed
                 "half_life": curve.half_life(),
                 "half_life_se": curve.half_life() * curve.standard_error("log_half_life"),
                 "k": saturation.k,
+                "seen_spend": np.nan if curve.seen_spend is None else curve.seen_spend,
                 "shape": getattr(saturation, "shape", np.nan) if curve.family == "hill"
                 else np.nan,
                 "marginal_roi": float(marginal_roi(point.paid[j], x)),
@@ -268,6 +272,9 @@ def plot_curves(model: ResponseModel, panel: PanelLike, path: str | Path, n_draw
         typical = typical_spend(panel, package)
         ax.axvline(typical, color="0.6", linestyle=":", linewidth=1.0,
                    label=f"median spend {typical:.0f}")
+        if curve.seen_spend is not None:
+            ax.axvline(curve.seen_spend, color="0.3", linestyle="--", linewidth=1.0,
+                       label=f"history's reach {curve.seen_spend:.0f}")
         shape = f", s={curve.saturation().shape:.2f}" if curve.family == "hill" else ""
         ax.set_title(f"{package}: {curve.family} k={curve.saturation().k:.0f}{shape}, "
                      f"half-life {curve.half_life():.1f} min", fontsize=10)

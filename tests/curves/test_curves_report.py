@@ -47,6 +47,8 @@ def test_summary_numbers_agree_with_the_fits(small_fit, summary):
         assert row["k"] == pytest.approx(curve.saturation().k)
         assert np.isnan(row["shape"]) == (curve.family == "exponential")
         assert row["typical_spend"] == pytest.approx(typical_spend(small_fit.panel, package))
+        spend = small_fit.panel.spend[:, list(small_fit.panel.packages).index(package)]
+        assert row["seen_spend"] == pytest.approx(np.quantile(spend[spend > 0], 0.95))
         assert row["organic_leverage"] == pytest.approx(model.organic_.leverage()[package])
         assert row["holdout_wape"] == pytest.approx(curve.diagnostics.holdout_wape[curve.family])
         assert row["noise_floor_wape"] == pytest.approx(curve.diagnostics.noise_floor_wape)
@@ -93,6 +95,7 @@ def test_unfitted_package_gets_a_row_with_its_reason(small_fit, tmp_path):
     frame = fit_summary(model, sparse, n_draws=20)
     first = frame.iloc[0]
     assert first["family"] == "" and np.isnan(first["marginal_roi"])
+    assert np.isnan(first["seen_spend"])
     assert "minutes with spend" in first["note"]
     assert first["typical_spend"] == pytest.approx(np.median(spend[:40, 0][spend[:40, 0] > 0]))
     assert frame.iloc[1:]["family"].ne("").all()
