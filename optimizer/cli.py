@@ -13,17 +13,26 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from optimizer.errors import InputError
+from optimizer.terminal import (
+    console,
+    errors,
+    fit_view,
+    forecast_view,
+    history_view,
+    plan_view,
+    policy_view,
+    print_frame,
+    print_summary,
+    progress_bar,
+    progress_steps,
+    uplift_view,
+)
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Ad-spend planning for live-stream rooms: fit response curves, plan a "
                        "session's budget over audience packages and minutes, simulate.")
-console = Console()
-errors = Console(stderr=True, soft_wrap=True)  # never break a message a script may grep
 
 EXIT_INPUT, EXIT_INTERNAL, EXIT_INFEASIBLE = 2, 1, 3
 
@@ -33,67 +42,17 @@ ModelOpt = Annotated[Path | None, typer.Option(
     "--model", help="Use this fitted model artifact instead of fitting / the cache.")]
 
 
-def _steps(title: str) -> tuple[Progress, callable]:
-    """A live progress display and the callback that names the current step."""
-    progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
-                        console=errors, transient=True, disable=not errors.is_terminal)
-    task = progress.add_task(title)
-    return progress, lambda step: progress.update(task, description=f"{title}: {step}")
-
-
-def _bar(title: str, total: int) -> tuple[Progress, callable]:
-    """A live progress bar of `total` items and the callback that advances it by n."""
-    from rich.progress import BarColumn, MofNCompleteColumn, TimeRemainingColumn
-
-    bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                   TimeElapsedColumn(), TimeRemainingColumn(), console=errors, transient=True,
-                   disable=not errors.is_terminal)
-    task = bar.add_task(title, total=total)
-    return bar, lambda n: bar.advance(task, n)
-
-
 def _load_and_fit(config: Path, model: Path | None):
     from optimizer import pipeline
 
     campaign = pipeline.load_campaign(config)
     for note in campaign.report:
         errors.print(f"[dim]note:[/dim] {note}")
-    progress, tell = _steps("fitting response curves")
+    progress, tell = progress_steps("fitting response curves")
     with progress:
         fitted, source = pipeline.campaign_model(campaign, config, model, progress=tell)
     errors.print(f"[dim]model:[/dim] {source}")
     return campaign, fitted
-
-
-def _plan_view(plan):
-    """Per-package totals of a plan, formatted (the contract's summary is in summary.json)."""
-    import pandas as pd
-
-    spend = plan.spend.sum(axis=0)
-    paid = plan.paid_gmv.sum(axis=0)
-    uplift = plan.organic_uplift_by_package.sum(axis=0)
-    prices = plan.shadow_prices.get("packages", {})
-    return pd.DataFrame({
-        "package": plan.packages,
-        "spend ¥": [_money(v) for v in spend],
-        "paid GMV ¥": [_money(v) for v in paid],
-        "paid ROI": [_ratio(p / s) if s > 0 else "" for p, s in zip(paid, spend, strict=True)],
-        "organic uplift ¥": [_money(v) for v in uplift],
-        "marginal ROI": [_ratio(prices.get(p, {}).get("marginal_roi", float("nan")))
-                         for p in plan.packages],
-    })
-
-
-def _print_summary(summary: dict, title: str) -> None:
-    """The headline numbers of summary.json."""
-    table = Table(title=title, title_justify="left", show_header=False)
-    for key in ("status", "total_spend", "expected_paid_gmv", "expected_organic_gmv",
-                "expected_total_gmv", "paid_roi", "overall_roi", "solve_seconds"):
-        value = summary.get(key)
-        text = (f"{value:,.0f}" if isinstance(value, float) and abs(value) >= 100 else
-                f"{value:.3g}" if isinstance(value, float) else str(value))
-        table.add_row(key, text)
-    console.print(table)
 
 
 def _finish_plan(plan, campaign, out: Path, draw=None) -> None:
@@ -103,7 +62,7 @@ def _finish_plan(plan, campaign, out: Path, draw=None) -> None:
 
     paths = write_plan_outputs(plan, campaign.config.session.start, out, draw=draw)
     summary = plan.summary()
-    _print_summary(summary, f"Plan for {campaign.config.session.start:%Y-%m-%d %H:%M}, "
+    print_summary(summary, f"Plan for {campaign.config.session.start:%Y-%m-%d %H:%M}, "
                             f"{campaign.minutes} minutes")
     for warning in plan.warnings:
         errors.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
@@ -112,7 +71,7 @@ def _finish_plan(plan, campaign, out: Path, draw=None) -> None:
                      highlight=False)
         console.print(f"summary: {paths['summary']}")
         raise typer.Exit(EXIT_INFEASIBLE)
-    _print_frame(_plan_view(plan), "By package")
+    print_frame(plan_view(plan), "By package")
     for name, path in paths.items():
         console.print(f"{name}: {path}")
 
@@ -126,7 +85,7 @@ def plan(config: ConfigArg, out: OutDir, model: ModelOpt = None) -> None:
         from optimizer import pipeline
 
         campaign, fitted = _load_and_fit(config, model)
-        with _steps("planning")[0]:
+        with progress_steps("planning")[0]:
             result = pipeline.plan_campaign(campaign, fitted)
         _finish_plan(result, campaign, out, chart.draw)
 
@@ -156,7 +115,7 @@ def evaluate(
                                table="forecast.csv")
     summary = forecast.summary() | {"intervals_90": intervals}
     paths["summary"].write_text(json.dumps(summary, indent=2, ensure_ascii=False))
-    _print_summary(summary, f"Forecast of {plan_csv}")
+    print_summary(summary, f"Forecast of {plan_csv}")
     for name, (low, high) in intervals.items():
         console.print(f"{name}: 90% interval {low:,.0f} to {high:,.0f} yuan")
     for warning in forecast.warnings:
@@ -175,11 +134,11 @@ def fit(config: ConfigArg,
     from optimizer.curves.report import fit_summary, plot_curves
 
     campaign = pipeline.load_campaign(config)
-    progress, tell = _steps("fitting response curves")
+    progress, tell = progress_steps("fitting response curves")
     with progress:
         model = pipeline.fit_campaign(campaign, progress=tell)
     path = save_model(to_artifact(model), out)
-    _print_frame(_fit_view(fit_summary(model, campaign.panel())), "Fitted response curves")
+    print_frame(fit_view(fit_summary(model, campaign.panel())), "Fitted response curves")
     chart = plot_curves(model, campaign.panel(), path.with_suffix(".png"))
     console.print(f"model: {path}\ncurves chart: {chart}")
 
@@ -234,7 +193,7 @@ def backtest(
     sessions = len(campaign.history.sessions)
     first = rolling.MIN_TRAIN if first is None else first
     rolling.check_first(first, sessions, "--first")
-    bar, advance = _bar("back-testing sessions", sessions - first)
+    bar, advance = progress_bar("back-testing sessions", sessions - first)
     with bar:
         frame = rolling.backtest(campaign, first, budget, workers=workers,
                                  progress=lambda _session: advance(1))
@@ -244,54 +203,15 @@ def backtest(
     result = summary(frame) | {"budget": budget, "first_session": first}
     paths["summary"].write_text(json.dumps(result, indent=2, ensure_ascii=False))
     paths["chart"] = plot_backtest(frame, out / "backtest.png")
-    _print_frame(_forecast_view(forecast_summary(frame)),
+    print_frame(forecast_view(forecast_summary(frame)),
                  f"Forecasts under the actual spend, sessions {first} to {sessions - 1}")
-    _print_frame(_uplift_view(result["uplift"]), f"Predicted uplift of plans over the actual "
+    print_frame(uplift_view(result["uplift"]), f"Predicted uplift of plans over the actual "
                                                  f"spend (budget: {budget})")
     for row in frame[frame["uplift"].isna()].itertuples():
         errors.print(f"[yellow]{row.start:%Y-%m-%d} {row.status}:[/yellow] {row.reason}",
                      highlight=False)
     for name, path in paths.items():
         console.print(f"{name}: {path}")
-
-
-def _percent(value: float | None, low: float | None = None, high: float | None = None) -> str:
-    """A fraction as a signed percentage, with an interval when given (a None end, e.g. draws
-    that overflowed: "unbounded")."""
-    if value is None or value != value:
-        return ""
-    if low is None and high is None:
-        return f"{value:+.1%}"
-    low_text, high_text = ("unbounded" if end is None else f"{end:+.1%}" for end in (low, high))
-    return f"{value:+.1%} ({low_text} to {high_text})"
-
-
-def _forecast_view(table):
-    """The back-test's forecast summary, formatted: one row per GMV kind."""
-    import pandas as pd
-
-    return pd.DataFrame({
-        "GMV": table.index,
-        "sessions": table["sessions"],
-        "median WAPE": table["wape_median"].map(lambda v: f"{v:.1%}"),
-        "mean WAPE": table["wape_mean"].map(lambda v: f"{v:.1%}"),
-        "mean error": table["error_mean"].map(_percent),
-        "actual in 90% interval": table["coverage"].map(lambda v: f"{v:.0%}"),
-    })
-
-
-def _uplift_view(uplift: dict):
-    """The back-test's uplift summary, formatted: one row per figure."""
-    import pandas as pd
-
-    above = uplift["beats_actual"]
-    return pd.DataFrame({"figure": [
-        "sessions", "planned", "infeasible", "by status", "mean uplift (mean 90% interval)",
-        "median uplift", "planned sessions with the interval above 0"], "value": [
-        uplift["sessions"], uplift["planned"], uplift["infeasible"],
-        ", ".join(f"{status} {n}" for status, n in uplift["statuses"].items()),
-        _percent(uplift["uplift_mean"], uplift["uplift_low"], uplift["uplift_high"]),
-        _percent(uplift["uplift_median"]), "" if above is None else f"{above:.0%}"]})
 
 
 @app.command()
@@ -378,12 +298,12 @@ def simulate_policy(
     problem = replace(pipeline.planning_problem(campaign, fitted),
                       **{key: value for key, value in given.items() if value is not None})
     try:
-        with _steps("planning before the session")[0]:
+        with progress_steps("planning before the session")[0]:
             factories = standard_policies(problem, sim, campaign.panel(), replan_every)
     except NoPlan as error:
         errors.print(f"[bold red]infeasible:[/bold red] {error}", highlight=False)
         raise typer.Exit(EXIT_INFEASIBLE) from None
-    bar, advance = _bar(f"simulating {len(factories)} policies: sessions",
+    bar, advance = progress_bar(f"simulating {len(factories)} policies: sessions",
                         len(factories) * sessions)
     with bar:
         runs = simulate_policies(sim, factories, range(seed, seed + sessions), problem.budget,
@@ -399,7 +319,7 @@ def simulate_policy(
         paths["distribution"])
     plot_runs(runs, paths["chart"])
     floors = {"paid": problem.paid_roi_min, "overall": problem.overall_roi_min}
-    _print_frame(_policy_view(table, floors), f"{sessions} noisy sessions per policy, budget "
+    print_frame(policy_view(table, floors), f"{sessions} noisy sessions per policy, budget "
                                               f"{problem.budget:,.0f} yuan: mean (P10 to P90)")
     for name, path in paths.items():
         console.print(f"{name}: {path}")
@@ -453,35 +373,6 @@ def _simulator_of(config):
     return sim
 
 
-def _policy_view(table, floors: dict):
-    """`distribution`'s table, formatted: a row per metric, a column per policy with its mean
-    (P10 to P90); with a floor, the share of sessions that missed it."""
-    import pandas as pd
-
-    from optimizer.sim.closed_loop import FLOOR_MISS
-
-    def share(value: float) -> str:
-        return f"{value:.1%}"
-
-    shown = [("total GMV ¥", "total_gmv", _money), ("paid GMV ¥", "paid_gmv", _money),
-             ("organic GMV ¥", "organic_gmv", _money), ("spend ¥", "spend", _money),
-             ("paid ROI", "paid_roi", _ratio), ("overall ROI", "overall_roi", _ratio),
-             ("budget error", "budget_error", share), ("pacing error", "pacing_error", share),
-             ("regret vs oracle", "regret", share)]
-    shown = [row for row in shown if row[1] in table]
-    view = {"metric": [label for label, _, _ in shown]}
-    for policy, row in table.iterrows():
-        view[policy] = [f"{fmt(row[m, 'mean'])} ({fmt(row[m, 'p10'])} to {fmt(row[m, 'p90'])})"
-                        for _, m, fmt in shown]
-    for kind, floor in floors.items():
-        if floor:
-            view["metric"].append(f"{kind} ROI under {floor:g} by > {FLOOR_MISS:.0%} "
-                                  "(sessions)")
-            for policy, row in table.iterrows():
-                view[policy].append(f"{row[f'{kind}_floor_missed', 'mean']:.0%}")
-    return pd.DataFrame(view)
-
-
 def demo_config() -> Path:
     """The shipped demo config (`configs/demo.yaml` of the project checkout)."""
     path = Path(__file__).resolve().parents[1] / "configs" / "demo.yaml"
@@ -503,68 +394,12 @@ def demo(out: OutDir = Path("out/demo")) -> None:
 
     config = demo_config()
     campaign, model = _load_and_fit(config, None)
-    _print_frame(_history_view(history_summary(campaign.history)), f"Demo history: {config}")
-    _print_frame(_fit_view(fit_summary(model, campaign.panel())), "Fitted response curves")
+    print_frame(history_view(history_summary(campaign.history)), f"Demo history: {config}")
+    print_frame(fit_view(fit_summary(model, campaign.panel())), "Fitted response curves")
     out.mkdir(parents=True, exist_ok=True)
     console.print(f"model: {save_model(to_artifact(model), out / 'model.json')}")
     console.print(f"curves chart: {plot_curves(model, campaign.panel(), out / 'curves.png')}")
     _finish_plan(pipeline.plan_campaign(campaign, model), campaign, out)
-
-
-def _print_frame(frame, title: str) -> None:
-    """A pandas frame of display strings as a rich table (text left, numbers right)."""
-    table = Table(title=title, title_justify="left")
-    for column in frame.columns:
-        numeric = frame[column].astype(str).str.match(r"^[-+\d.,% ()]+$|^$").all()
-        table.add_column(str(column), justify="right" if numeric else "left")
-    for row in frame.astype(str).itertuples(index=False):
-        table.add_row(*row)
-    console.print(table)
-
-
-def _money(value: float) -> str:
-    return "" if value != value else f"{value:,.0f}"
-
-
-def _ratio(value: float, low: float | None = None, high: float | None = None) -> str:
-    if value != value:
-        return ""
-    return f"{value:.2f}" if low is None else f"{value:.2f} ({low:.2f} to {high:.2f})"
-
-
-def _history_view(summary):
-    """The history summary, formatted: one row per package and the room's organic GMV."""
-    import pandas as pd
-
-    return pd.DataFrame({
-        "package": summary["package"],
-        "active min": summary["active_minutes"].map(lambda v: f"{v:,.0f}"),
-        "spend ¥": summary["spend"].map(_money),
-        "paid GMV ¥": summary["paid_gmv"].map(_money),
-        "paid ROI": summary["paid_roi"].map(_ratio),
-        "organic GMV ¥": summary["organic_gmv"].map(_money),
-    })
-
-
-def _fit_view(summary):
-    """The fit summary, formatted: curve, carryover, marginal ROI and leverage with 90% bands."""
-    import pandas as pd
-
-    rows = summary.reset_index()
-    return pd.DataFrame({
-        "package": rows.iloc[:, 0],
-        "curve": rows["family"].fillna(""),
-        "half-life min": rows["half_life"].map(lambda v: "" if v != v else f"{v:.1f}"),
-        "reach ¥/min": rows["seen_spend"].map(lambda v: "" if v != v else f"{v:,.0f}"),
-        "marginal ROI @typical (90%)": [_ratio(*v) for v in zip(
-            rows["marginal_roi"], rows["marginal_roi_low"], rows["marginal_roi_high"],
-            strict=True)],
-        "organic leverage (90%)": [_ratio(*v) for v in zip(
-            rows["organic_leverage"], rows["organic_leverage_low"],
-            rows["organic_leverage_high"], strict=True)],
-        "held-out WAPE": rows["holdout_wape"].map(lambda v: "" if v != v else f"{v:.0%}"),
-        "noise floor": rows["noise_floor_wape"].map(lambda v: "" if v != v else f"{v:.0%}"),
-    })
 
 
 def main() -> None:

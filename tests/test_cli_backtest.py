@@ -46,8 +46,8 @@ def test_unknown_budget_is_bad_input_naming_the_option(monkeypatch, capsys, tmp_
 
 
 def test_an_unbounded_interval_end_is_said_in_words():
-    from optimizer.cli import _percent
+    from optimizer.terminal import percent
 
-    assert _percent(0.05, -0.01, None) == "+5.0% (-1.0% to unbounded)"
-    assert _percent(0.05, -0.01, 0.2) == "+5.0% (-1.0% to +20.0%)"
-    assert _percent(None) == "" and _percent(float("nan")) == ""
+    assert percent(0.05, -0.01, None) == "+5.0% (-1.0% to unbounded)"
+    assert percent(0.05, -0.01, 0.2) == "+5.0% (-1.0% to +20.0%)"
+    assert percent(None) == "" and percent(float("nan")) == ""

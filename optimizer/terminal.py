@@ -1,0 +1,188 @@
+"""What the CLI shows in a terminal: rich consoles, progress displays and formatted tables.
+
+Each `*_view` turns a stage's frame or dict into a pandas frame of display strings (money in
+yuan without decimals, ratios with two, fractions as percentages) for `print_frame`.
+"""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+console = Console()
+errors = Console(stderr=True, soft_wrap=True)  # never break a message a script may grep
+
+
+def progress_steps(title: str) -> tuple[Progress, callable]:
+    """A live progress display and the callback that names the current step."""
+    progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+                        console=errors, transient=True, disable=not errors.is_terminal)
+    task = progress.add_task(title)
+    return progress, lambda step: progress.update(task, description=f"{title}: {step}")
+
+
+def progress_bar(title: str, total: int) -> tuple[Progress, callable]:
+    """A live progress bar of `total` items and the callback that advances it by n."""
+    from rich.progress import BarColumn, MofNCompleteColumn, TimeRemainingColumn
+
+    bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                   TimeElapsedColumn(), TimeRemainingColumn(), console=errors, transient=True,
+                   disable=not errors.is_terminal)
+    task = bar.add_task(title, total=total)
+    return bar, lambda n: bar.advance(task, n)
+
+
+def plan_view(plan):
+    """Per-package totals of a plan, formatted (the contract's summary is in summary.json)."""
+    import pandas as pd
+
+    spend = plan.spend.sum(axis=0)
+    paid = plan.paid_gmv.sum(axis=0)
+    uplift = plan.organic_uplift_by_package.sum(axis=0)
+    prices = plan.shadow_prices.get("packages", {})
+    return pd.DataFrame({
+        "package": plan.packages,
+        "spend ¥": [money(v) for v in spend],
+        "paid GMV ¥": [money(v) for v in paid],
+        "paid ROI": [ratio(p / s) if s > 0 else "" for p, s in zip(paid, spend, strict=True)],
+        "organic uplift ¥": [money(v) for v in uplift],
+        "marginal ROI": [ratio(prices.get(p, {}).get("marginal_roi", float("nan")))
+                         for p in plan.packages],
+    })
+
+
+def print_summary(summary: dict, title: str) -> None:
+    """The headline numbers of summary.json."""
+    table = Table(title=title, title_justify="left", show_header=False)
+    for key in ("status", "total_spend", "expected_paid_gmv", "expected_organic_gmv",
+                "expected_total_gmv", "paid_roi", "overall_roi", "solve_seconds"):
+        value = summary.get(key)
+        text = (f"{value:,.0f}" if isinstance(value, float) and abs(value) >= 100 else
+                f"{value:.3g}" if isinstance(value, float) else str(value))
+        table.add_row(key, text)
+    console.print(table)
+
+
+def percent(value: float | None, low: float | None = None, high: float | None = None) -> str:
+    """A fraction as a signed percentage, with an interval when given (a None end, e.g. draws
+    that overflowed: "unbounded")."""
+    if value is None or value != value:
+        return ""
+    if low is None and high is None:
+        return f"{value:+.1%}"
+    low_text, high_text = ("unbounded" if end is None else f"{end:+.1%}" for end in (low, high))
+    return f"{value:+.1%} ({low_text} to {high_text})"
+
+
+def forecast_view(table):
+    """The back-test's forecast summary, formatted: one row per GMV kind."""
+    import pandas as pd
+
+    return pd.DataFrame({
+        "GMV": table.index,
+        "sessions": table["sessions"],
+        "median WAPE": table["wape_median"].map(lambda v: f"{v:.1%}"),
+        "mean WAPE": table["wape_mean"].map(lambda v: f"{v:.1%}"),
+        "mean error": table["error_mean"].map(percent),
+        "actual in 90% interval": table["coverage"].map(lambda v: f"{v:.0%}"),
+    })
+
+
+def uplift_view(uplift: dict):
+    """The back-test's uplift summary, formatted: one row per figure."""
+    import pandas as pd
+
+    above = uplift["beats_actual"]
+    return pd.DataFrame({"figure": [
+        "sessions", "planned", "infeasible", "by status", "mean uplift (mean 90% interval)",
+        "median uplift", "planned sessions with the interval above 0"], "value": [
+        uplift["sessions"], uplift["planned"], uplift["infeasible"],
+        ", ".join(f"{status} {n}" for status, n in uplift["statuses"].items()),
+        percent(uplift["uplift_mean"], uplift["uplift_low"], uplift["uplift_high"]),
+        percent(uplift["uplift_median"]), "" if above is None else f"{above:.0%}"]})
+
+
+def policy_view(table, floors: dict):
+    """`distribution`'s table, formatted: a row per metric, a column per policy with its mean
+    (P10 to P90); with a floor, the share of sessions that missed it."""
+    import pandas as pd
+
+    from optimizer.sim.closed_loop import FLOOR_MISS
+
+    def share(value: float) -> str:
+        return f"{value:.1%}"
+
+    shown = [("total GMV ¥", "total_gmv", money), ("paid GMV ¥", "paid_gmv", money),
+             ("organic GMV ¥", "organic_gmv", money), ("spend ¥", "spend", money),
+             ("paid ROI", "paid_roi", ratio), ("overall ROI", "overall_roi", ratio),
+             ("budget error", "budget_error", share), ("pacing error", "pacing_error", share),
+             ("regret vs oracle", "regret", share)]
+    shown = [row for row in shown if row[1] in table]
+    view = {"metric": [label for label, _, _ in shown]}
+    for policy, row in table.iterrows():
+        view[policy] = [f"{fmt(row[m, 'mean'])} ({fmt(row[m, 'p10'])} to {fmt(row[m, 'p90'])})"
+                        for _, m, fmt in shown]
+    for kind, floor in floors.items():
+        if floor:
+            view["metric"].append(f"{kind} ROI under {floor:g} by > {FLOOR_MISS:.0%} "
+                                  "(sessions)")
+            for policy, row in table.iterrows():
+                view[policy].append(f"{row[f'{kind}_floor_missed', 'mean']:.0%}")
+    return pd.DataFrame(view)
+
+
+def print_frame(frame, title: str) -> None:
+    """A pandas frame of display strings as a rich table (text left, numbers right)."""
+    table = Table(title=title, title_justify="left")
+    for column in frame.columns:
+        numeric = frame[column].astype(str).str.match(r"^[-+\d.,% ()]+$|^$").all()
+        table.add_column(str(column), justify="right" if numeric else "left")
+    for row in frame.astype(str).itertuples(index=False):
+        table.add_row(*row)
+    console.print(table)
+
+
+def money(value: float) -> str:
+    return "" if value != value else f"{value:,.0f}"
+
+
+def ratio(value: float, low: float | None = None, high: float | None = None) -> str:
+    if value != value:
+        return ""
+    return f"{value:.2f}" if low is None else f"{value:.2f} ({low:.2f} to {high:.2f})"
+
+
+def history_view(summary):
+    """The history summary, formatted: one row per package and the room's organic GMV."""
+    import pandas as pd
+
+    return pd.DataFrame({
+        "package": summary["package"],
+        "active min": summary["active_minutes"].map(lambda v: f"{v:,.0f}"),
+        "spend ¥": summary["spend"].map(money),
+        "paid GMV ¥": summary["paid_gmv"].map(money),
+        "paid ROI": summary["paid_roi"].map(ratio),
+        "organic GMV ¥": summary["organic_gmv"].map(money),
+    })
+
+
+def fit_view(summary):
+    """The fit summary, formatted: curve, carryover, marginal ROI and leverage with 90% bands."""
+    import pandas as pd
+
+    rows = summary.reset_index()
+    return pd.DataFrame({
+        "package": rows.iloc[:, 0],
+        "curve": rows["family"].fillna(""),
+        "half-life min": rows["half_life"].map(lambda v: "" if v != v else f"{v:.1f}"),
+        "reach ¥/min": rows["seen_spend"].map(lambda v: "" if v != v else f"{v:,.0f}"),
+        "marginal ROI @typical (90%)": [ratio(*v) for v in zip(
+            rows["marginal_roi"], rows["marginal_roi_low"], rows["marginal_roi_high"],
+            strict=True)],
+        "organic leverage (90%)": [ratio(*v) for v in zip(
+            rows["organic_leverage"], rows["organic_leverage_low"],
+            rows["organic_leverage_high"], strict=True)],
+        "held-out WAPE": rows["holdout_wape"].map(lambda v: "" if v != v else f"{v:.0%}"),
+        "noise floor": rows["noise_floor_wape"].map(lambda v: "" if v != v else f"{v:.0%}"),
+    })
