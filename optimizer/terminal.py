@@ -52,8 +52,12 @@ def plan_view(plan):
     })
 
 
+_OBJECTIVE_GAIN = {"max_gmv": "expected GMV", "max_profit": "expected profit"}
+"""What the budget's shadow price is in, per objective (min_spend: not a gain)."""
+
+
 def print_summary(summary: dict, title: str) -> None:
-    """The headline numbers of summary.json."""
+    """The headline numbers of summary.json, then what binds (with the budget's shadow price)."""
     table = Table(title=title, title_justify="left", show_header=False)
     for key in ("status", "total_spend", "expected_paid_gmv", "expected_organic_gmv",
                 "expected_total_gmv", "paid_roi", "overall_roi", "solve_seconds"):
@@ -62,6 +66,15 @@ def print_summary(summary: dict, title: str) -> None:
                 f"{value:.3g}" if isinstance(value, float) else str(value))
         table.add_row(key, text)
     console.print(table)
+    binding = summary.get("binding") or []
+    if binding:
+        price = (summary.get("shadow_prices") or {}).get("budget")
+        gain = _OBJECTIVE_GAIN.get(summary.get("objective"))
+        extra = "" if not price or not gain else (f" (each extra yuan of budget adds "
+                                                  f"{price:,.2f} yuan of {gain})")
+        console.print(f"Holding the plan back{extra}:", soft_wrap=True)
+        for name in binding:
+            console.print(f"  - {name}", highlight=False, soft_wrap=True)
 
 
 def percent(value: float | None, low: float | None = None, high: float | None = None) -> str:

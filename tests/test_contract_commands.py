@@ -41,6 +41,8 @@ def test_plan_writes_the_contract_files(monkeypatch, capsys, tmp_path):
     assert summary["total_spend"] == pytest.approx(frame["spend"].sum(), rel=1e-6)
     assert summary["paid_roi"] >= 2.0 - 1e-6
     assert (frame.loc[frame["package"] == "retarget", "spend"] <= 150 + 1e-6).all()
+    assert "budget" in summary["binding"]  # the terminal says what holds the plan back
+    assert all(f"  - {name}" in text for name in summary["binding"])
 
 
 def test_unreachable_target_exits_3_with_reason_and_summary(monkeypatch, capsys, tmp_path):
