@@ -22,6 +22,7 @@ from optimizer.curves import (
     save_model,
     to_artifact,
 )
+from optimizer.curves.basis import TAIL_MINUTES
 from optimizer.curves.model import Progress
 from optimizer.data import CampaignConfig, History, LoadReport, Panel, load_config, load_history
 from optimizer.planner import (
@@ -201,7 +202,19 @@ def floor_reference(problem: PlanningProblem) -> np.ndarray | None:
 
 def plan_campaign(campaign: Campaign, model: ResponseModel) -> Plan:
     """The best plan for the campaign's session (status infeasible with the reason if none)."""
-    return solve(planning_problem(campaign, model))
+    plan = solve(planning_problem(campaign, model))
+    plan.warnings.extend(session_warnings(campaign, model))
+    return plan
+
+
+def session_warnings(campaign: Campaign, model: ResponseModel) -> list[str]:
+    """What a plan or forecast of the campaign's session must say about the fit behind it."""
+    seen = model.session_minutes_
+    if campaign.minutes <= seen:
+        return []
+    return [f"the session runs {campaign.minutes} minutes, the longest in history {seen}: "
+            f"minutes {seen}-{campaign.minutes - 1} are planned with the mean traffic profile "
+            f"of the last {TAIL_MINUTES} minutes that history saw"]
 
 
 def evaluate_campaign(campaign: Campaign, model: ResponseModel, spend: np.ndarray,
@@ -214,6 +227,7 @@ def evaluate_campaign(campaign: Campaign, model: ResponseModel, spend: np.ndarra
     """
     problem = planning_problem(campaign, model)
     forecast = evaluate_schedule(problem.response, spend, problem)
+    forecast.warnings.extend(session_warnings(campaign, model))
     draws = session_draws(campaign, model, n_draws, seed)
     paid = np.array([d.paid_gmv(spend).sum() for d in draws])
     organic = np.array([d.organic_gmv(spend).sum() for d in draws])

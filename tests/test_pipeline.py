@@ -50,3 +50,17 @@ def test_no_reference_when_the_plan_at_expectation_spends_nothing(demo):
     campaign, model = demo
     unreachable = replace(pipeline.planning_problem(campaign, model), paid_roi_min=1000.0)
     assert pipeline.floor_reference(unreachable) is None
+
+
+def test_a_session_longer_than_history_keeps_its_last_profile_and_says_so(demo):
+    campaign, model = demo
+    session = campaign.config.session
+    longer = session.model_copy(update={"end": session.end + (session.end - session.start) / 2})
+    campaign = replace(campaign, config=campaign.config.model_copy(update={"session": longer}))
+    assert campaign.minutes == 360 and model.session_minutes_ == 240
+    plan = pipeline.plan_campaign(campaign, model)
+    assert plan.status == "optimal"
+    assert any("the longest in history 240: minutes 240-359" in w for w in plan.warnings)
+    baseline = plan.problem.response.baseline
+    np.testing.assert_allclose(baseline[240:], baseline[240])
+    assert baseline[225:240].min() <= baseline[240] <= baseline[225:240].max()

@@ -11,12 +11,17 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict
 
 _DEGREE = 3
+TAIL_MINUTES = 15
+"""Minutes at the end of history's sessions whose mean profile a longer session keeps."""
 
 
 class SessionBasis(BaseModel):
     """A cubic B-spline over minutes of session ``[0, horizon]`` (minutes).
 
-    Minutes past `horizon` (a session longer than any in history) get the value at `horizon`.
+    History has minutes 0 to ``horizon - 1``. A later minute (a session longer than any in
+    history) gets the spline's mean over the last `TAIL_MINUTES` minutes history saw: the
+    spline's value at `horizon` rests on no data (it was seen 2.2 times the value a minute
+    before), and its last few minutes on little.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -41,8 +46,15 @@ class SessionBasis(BaseModel):
 
     def design(self, minute: np.ndarray) -> np.ndarray:
         """Basis values, shape (n, size), for minutes of session ``minute`` (n,)."""
-        clipped = np.clip(np.asarray(minute, dtype=float), 0.0, self.horizon * (1 - 1e-12))
-        return bspline_design(clipped, np.asarray(self.knots), _DEGREE)
+        minute = np.asarray(minute, dtype=float)
+        knots = np.asarray(self.knots)
+        seen = np.clip(minute, 0.0, self.horizon * (1 - 1e-12))
+        values = bspline_design(seen, knots, _DEGREE)
+        past = minute >= self.horizon
+        if past.any():
+            tail = np.arange(max(self.horizon - TAIL_MINUTES, 0.0), self.horizon)
+            values[past] = bspline_design(tail, knots, _DEGREE).mean(axis=0)
+        return values
 
 
 def bspline_design(x: np.ndarray, knots: np.ndarray, degree: int) -> np.ndarray:
