@@ -13,13 +13,17 @@ of its positive spend in history:
   `optimizer.curves.report.paid_draws`), relative to the estimate, and whether it covers the
   truth at the history's days.
 
-Not a speed benchmark: one run, written to `benchmarks/results/curves_truth.txt`.
+Not a speed benchmark: one run, written to `benchmarks/results/curves_truth.txt`. With
+`--seeds N` the same over history seeds 1..N, per package the mean and SD of the errors (is a
+miss bias or sampling noise?) and how often each check holds, written to
+`benchmarks/results/curves_truth_seeds.txt`.
 
-Run: `.venv/bin/python benchmarks/bench_curves_truth.py`
+Run: `.venv/bin/python benchmarks/bench_curves_truth.py [--seeds N]`
 """
 
 from __future__ import annotations
 
+import os
 import platform
 import sys
 from datetime import datetime
@@ -46,7 +50,40 @@ from optimizer.data import History  # noqa: E402
 from optimizer.sim import LiveRoomSimulator  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "curves_truth.txt"
+RESULTS_SEEDS = ROOT / "benchmarks" / "results" / "curves_truth_seeds.txt"
 DRAWS = 400
+SEED_DRAWS = 200  # per package and seed in --seeds
+
+
+def measure(name: str, seed: int, n_draws: int = DRAWS) -> list[dict]:
+    """One scenario's history (`seed`) fitted; per package: truth's and chosen family, relative
+    errors of marginal ROI at the spend percentiles (days 1, history days), the interval's
+    relative half-width and whether it covers the truth at the history's days."""
+    sim = LiveRoomSimulator(build_scenario(name))
+    simulated = sim.history(DAYS, seed=seed)
+    history, _ = History.from_frames(simulated.spend, simulated.room)
+    panel = history.panel(list(sim.packages))
+    model = ResponseModel().fit(panel)
+    fitted, truth = model.response(MINUTES, list(panel.packages)), sim.response(MINUTES)
+    day = np.array([s.day_factor for s in simulated.truth.sessions])
+    out = []
+    for j, package in enumerate(panel.packages):
+        factors = np.array([s.package_factors[package] for s in simulated.truth.sessions])
+        spend = panel.spend[:, j]
+        levels = np.quantile(spend[spend > 0], QUANTILES)
+        estimate = marginal_roi(fitted.paid[j], levels)
+        true = marginal_roi(truth.paid[j], levels)
+        at_days = true * float(np.mean(day * factors))
+        draws = np.array([marginal_roi(term, levels)
+                          for term in paid_draws(model, package, MINUTES, n_draws)])
+        low, high = np.quantile(draws, [(1 - LEVEL) / 2, (1 + LEVEL) / 2], axis=0)
+        out.append({"scenario": name, "seed": seed, "package": package,
+                    "truth": sim.scenario.packages[package].saturation.family,
+                    "chosen": model.paid_[package].family, "error": estimate / true - 1,
+                    "error_days": estimate / at_days - 1,
+                    "half_width": (high - low) / 2 / estimate,
+                    "covers": (low <= at_days) & (at_days <= high)})
+    return out
 
 
 def main() -> None:
@@ -58,45 +95,67 @@ def main() -> None:
              "",
              f"{'scenario':<19}{'package':<11}{'truth':<7}{'chosen':<7}{'error (days 1)':<22}"
              f"{'error (history days)':<22}{f'{LEVEL:.0%} half-width':<22}covers"]
-    covered, families, within = [], [], []
-    for name in SCENARIOS:
-        sim = LiveRoomSimulator(build_scenario(name))
-        simulated = sim.history(DAYS, seed=HISTORY_SEED)
-        history, _ = History.from_frames(simulated.spend, simulated.room)
-        panel = history.panel(list(sim.packages))
-        model = ResponseModel().fit(panel)
-        fitted, truth = model.response(MINUTES, list(panel.packages)), sim.response(MINUTES)
-        day = np.array([s.day_factor for s in simulated.truth.sessions])
-        for j, package in enumerate(panel.packages):
-            factors = np.array([s.package_factors[package] for s in simulated.truth.sessions])
-            spend = panel.spend[:, j]
-            levels = np.quantile(spend[spend > 0], QUANTILES)
-            estimate = marginal_roi(fitted.paid[j], levels)
-            true = marginal_roi(truth.paid[j], levels)
-            at_days = true * float(np.mean(day * factors))
-            draws = np.array([marginal_roi(term, levels)
-                              for term in paid_draws(model, package, MINUTES, DRAWS)])
-            low, high = np.quantile(draws, [(1 - LEVEL) / 2, (1 + LEVEL) / 2], axis=0)
-            covers = (low <= at_days) & (at_days <= high)
-            chosen, family = model.paid_[package].family, sim.scenario.packages[package]
-            covered += covers.tolist()
-            families.append(chosen == family.saturation.family)
-            within.append(bool(np.all(np.abs(estimate / true - 1) <= 0.15)))
-            lines.append(
-                f"{name:<19}{package:<11}{family.saturation.family[:5]:<7}{chosen[:5]:<7}"
-                f"{_percent(estimate / true - 1):<22}{_percent(estimate / at_days - 1):<22}"
-                f"{_percent((high - low) / 2 / estimate, signed=False):<22}"
-                f"{''.join('y' if c else '.' for c in covers)}")
-            print(lines[-1], flush=True)
-    lines += ["",
-              f"packages within 15% at all three percentiles: {sum(within)} of {len(within)}",
-              f"family chosen = the truth's: {sum(families)} of {len(families)}",
-              f"{LEVEL:.0%} intervals covering the truth at the history's days: "
-              f"{np.mean(covered):.0%} of {len(covered)}"]
+    rows = [row for name in SCENARIOS for row in measure(name, HISTORY_SEED)]
+    for r in rows:
+        lines.append(
+            f"{r['scenario']:<19}{r['package']:<11}{r['truth'][:5]:<7}{r['chosen'][:5]:<7}"
+            f"{_percent(r['error']):<22}{_percent(r['error_days']):<22}"
+            f"{_percent(r['half_width'], signed=False):<22}"
+            f"{''.join('y' if c else '.' for c in r['covers'])}")
+        print(lines[-1], flush=True)
+    lines += ["", *_totals(rows)]
     print("\n".join(lines[-3:]))
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text("\n".join(lines) + "\n")
-    print(f"written: {RESULTS.relative_to(ROOT)}")
+    _write(RESULTS, lines)
+
+
+def main_seeds(seeds: int) -> None:
+    """The same fits over history seeds 1..`seeds`: per package, the mean and SD of the error
+    at the history's days (bias against sampling noise), and how often each check holds."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    jobs = [(name, seed) for name in SCENARIOS for seed in range(1, seeds + 1)]
+    with ProcessPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        names, numbers = zip(*jobs, strict=True)
+        parts = pool.map(measure, names, numbers, [SEED_DRAWS] * len(jobs))
+        rows = [row for part in parts for row in part]
+    lines = [f"bench_curves_truth --seeds {seeds}  {datetime.now():%Y-%m-%d %H:%M:%S}  python "
+             f"{platform.python_version()}",
+             f"{DAYS} sessions x {MINUTES} min, history seeds 1-{seeds}; error = fitted / true "
+             "marginal ROI - 1 at the history's days, mean (SD) over seeds at the "
+             f"{', '.join(f'{q:.0%}' for q in QUANTILES)} spend percentiles",
+             "",
+             f"{'scenario':<19}{'package':<11}{'truth':<7}{'chosen = truth':<16}"
+             f"{'error mean (SD) over seeds':<44}{'within 15%':<12}covers"]
+    for name in SCENARIOS:
+        for package in dict.fromkeys(r["package"] for r in rows if r["scenario"] == name):
+            mine = [r for r in rows if r["scenario"] == name and r["package"] == package]
+            errors = np.array([r["error_days"] for r in mine])
+            cells = " ".join(f"{m:+.0%} ({s:.0%})" for m, s in
+                             zip(errors.mean(axis=0), errors.std(axis=0), strict=True))
+            same = np.mean([r["chosen"] == r["truth"] for r in mine])
+            within = np.mean([np.all(np.abs(r["error"]) <= 0.15) for r in mine])
+            covers = np.mean([r["covers"] for r in mine])
+            lines.append(f"{name:<19}{package:<11}{mine[0]['truth'][:5]:<7}{same:<16.0%}"
+                         f"{cells:<44}{within:<12.0%}{covers:.0%}")
+    lines += ["", *_totals(rows)]
+    print("\n".join(lines))
+    _write(RESULTS_SEEDS, lines)
+
+
+def _totals(rows: list[dict]) -> list[str]:
+    within = [bool(np.all(np.abs(r["error"]) <= 0.15)) for r in rows]
+    families = [r["chosen"] == r["truth"] for r in rows]
+    covered = np.concatenate([r["covers"] for r in rows])
+    return [f"packages within 15% at all three percentiles: {sum(within)} of {len(within)}",
+            f"family chosen = the truth's: {sum(families)} of {len(families)}",
+            f"{LEVEL:.0%} intervals covering the truth at the history's days: "
+            f"{np.mean(covered):.0%} of {len(covered)}"]
+
+
+def _write(path: Path, lines: list[str]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines) + "\n")
+    print(f"written: {path.relative_to(ROOT)}")
 
 
 def _percent(values: np.ndarray, signed: bool = True) -> str:
@@ -105,4 +164,7 @@ def _percent(values: np.ndarray, signed: bool = True) -> str:
 
 
 if __name__ == "__main__":
-    main()
+    if "--seeds" in sys.argv:
+        main_seeds(int(sys.argv[sys.argv.index("--seeds") + 1]))
+    else:
+        main()

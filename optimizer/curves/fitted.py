@@ -51,13 +51,15 @@ class FittedScale(BaseModel):
     @staticmethod
     def estimate(y: np.ndarray, minute: np.ndarray, session: np.ndarray, basis: SessionBasis,
                  factor: Factor, names: tuple[str, ...], theta0: np.ndarray,
-                 bounds: list[tuple[float, float]], maxlags: int) -> dict:
+                 bounds: list[tuple[float, float]], maxlags: int, inference: bool = True
+                 ) -> dict:
         """Fit ``exp(spline(minute) + day(session)) * factor(theta)``; field values of the result.
 
         y, minute, session: (n,) rows of live minutes, sessions numbered 0.. contiguous.
+        inference: False leaves the covariance zero (see `fit_multiplicative`).
         """
         X = design(basis, minute, session)
-        fit = fit_multiplicative(y, X, factor, theta0, bounds, session, maxlags)
+        fit = fit_multiplicative(y, X, factor, theta0, bounds, session, maxlags, inference)
         return {
             "basis": basis,
             "coef": fit.coef.tolist(),

@@ -52,15 +52,18 @@ class CurveSpec(Protocol):
 class FitOptions(BaseModel):
     """How to fit. knot_minutes: spacings of the time-of-session spline to choose from
     (minutes; the first is used when no sessions can be held out); holdout_fraction: share of
-    the latest sessions held out to choose spacing and each package's saturation family by
-    quasi-deviance; hac_maxlags: Newey-West lags (minutes); min_active_minutes: fewest minutes with
-    spend a package needs to be fitted."""
+    the latest sessions held out to choose the spacing by quasi-deviance (and to report
+    held-out WAPE); family_folds: each package's saturation family is chosen by quasi-deviance
+    over this many blocks of consecutive sessions, each held out in turn (0: on the held-out
+    latest sessions alone); hac_maxlags: Newey-West lags (minutes); min_active_minutes: fewest
+    minutes with spend a package needs to be fitted."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     families: tuple[Family, ...] = ("exponential", "hill")
     knot_minutes: tuple[float, ...] = (5.0, 10.0, 20.0, 40.0)
     holdout_fraction: float = Field(default=0.2, ge=0, lt=1)
+    family_folds: int = Field(default=4, ge=0)
     hac_maxlags: int = Field(default=15, ge=0)
     min_active_minutes: int = Field(default=60, ge=1)
 
@@ -150,6 +153,14 @@ class ResponseModel:
             return None
         return session < self.n_sessions_ - held
 
+    def _family_blocks(self) -> list[np.ndarray] | None:
+        """Blocks of consecutive sessions held out in turn to choose families; None when
+        `family_folds` is under 2 or a fit would keep fewer than 3 sessions."""
+        folds = self.options.family_folds
+        if folds < 2 or self.n_sessions_ - int(np.ceil(self.n_sessions_ / folds)) < 3:
+            return None
+        return np.array_split(np.arange(self.n_sessions_), folds)
+
     def _candidates(self, rows: _Rows) -> dict[float, SessionBasis]:
         """Time-of-session splines to choose from (one when nothing is held out)."""
         spacings = self.options.knot_minutes if rows.train is not None else \
@@ -172,18 +183,29 @@ class ResponseModel:
 
     def _fit_package(self, trial: _Trials, candidates: dict[float, SessionBasis],
                      knots: float) -> PackageCurve:
-        """Choose the family by held-out quasi-deviance at `knots`; refit it on every session."""
-        families = self.options.families
+        """Choose the family by quasi-deviance on held-out sessions at `knots` (over
+        `family_folds` blocks when there are enough sessions, else on the latest ones); refit
+        it on every session."""
+        families, basis = self.options.families, candidates[knots]
         if trial.rows.train is None:
-            return trial.fit(families[0], candidates[knots])
+            return trial.fit(families[0], basis)
         for family in families:
-            trial.held_out(family, knots, candidates[knots])
-        family = min(families, key=lambda f: trial.done[(f, knots)][0])
+            trial.held_out(family, knots, basis)
+        scores = {f: trial.done[(f, knots)][0] for f in families}
+        blocks = self._family_blocks()
+        if blocks is not None:
+            scores = {f: trial.cross_validated(f, basis, blocks,
+                                               np.asarray(trial.done[(f, knots)][1].theta))
+                      for f in families}
+        family = min(families, key=scores.get)
         _, chosen, predicted = trial.done[(family, knots)]
-        curve = trial.fit(family, candidates[knots], np.asarray(chosen.theta))
+        curve = trial.fit(family, basis, np.asarray(chosen.theta))
         held = trial.y[~trial.rows.train]
         curve.diagnostics.holdout_deviance = {f"{f} @{k:g}min": d for (f, k), (d, _, _)
                                               in trial.done.items()}
+        if blocks is not None:
+            curve.diagnostics.holdout_deviance |= {
+                f"{f} @{knots:g}min, {len(blocks)} folds": d for f, d in scores.items()}
         curve.diagnostics.holdout_wape = {f: wape(held, trial.done[(f, knots)][2])
                                           for f in families}
         curve.diagnostics.noise_floor_wape = noise_floor_wape(held, predicted,
@@ -329,16 +351,34 @@ class _Trials:
 
     def fit(self, family: str, basis: SessionBasis, theta0: np.ndarray | None = None,
             rows: np.ndarray | None = None) -> PackageCurve:
-        """Fit on `rows` (default: every row)."""
+        """Fit on `rows` (default: every row, with inference; a subset only scores)."""
+        scoring = rows is not None
         rows = np.ones(len(self.y), bool) if rows is None else rows
+        _, session = np.unique(self.rows.session[rows], return_inverse=True)
         return PackageCurve.fit(self.package, family, self.y[rows], self.spend[rows],
-                                self.rows.minute[rows], self.rows.session[rows], basis,
-                                self.lags, theta0)
+                                self.rows.minute[rows], session, basis, self.lags, theta0,
+                                inference=not scoring)
+
+    def cross_validated(self, family: str, basis: SessionBasis, blocks: list[np.ndarray],
+                        theta0: np.ndarray) -> float:
+        """Quasi-deviance summed over `blocks` of sessions, each predicted (at the average
+        day) by a fit on the other sessions started from `theta0`."""
+        total = 0.0
+        for block in blocks:
+            held = np.isin(self.rows.session, block)
+            curve = self.fit(family, basis, theta0, rows=~held)
+            total += poisson_deviance(self.y[held], curve.predict_new(
+                self.spend[held], self.rows.minute[held], self.rows.session[held]))
+        return total
 
     def held_out(self, family: str, knots: float, basis: SessionBasis
                  ) -> tuple[float, PackageCurve, np.ndarray]:
+        """The (family, knots) entry of `done`, fitted on the first sessions when missing
+        (started from a fit of the same family at other knots: theta barely depends on them)."""
         if (family, knots) not in self.done:
-            curve = self.fit(family, basis, rows=self.rows.train)
+            start = next((np.asarray(c.theta) for (f, _), (_, c, _) in self.done.items()
+                          if f == family), None)
+            curve = self.fit(family, basis, start, rows=self.rows.train)
             h = ~self.rows.train
             predicted = curve.predict_new(self.spend[h], self.rows.minute[h],
                                           self.rows.session[h])

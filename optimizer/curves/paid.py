@@ -41,8 +41,9 @@ class PackageCurve(FittedScale):
     @classmethod
     def fit(cls, package: str, family: Family, y: np.ndarray, spend: np.ndarray,
             minute: np.ndarray, session: np.ndarray, basis: SessionBasis, maxlags: int,
-            theta0: np.ndarray | None = None) -> PackageCurve:
-        """Fit on rows of live minutes: y paid GMV (n,) yuan, spend (n,) yuan/min."""
+            theta0: np.ndarray | None = None, inference: bool = True) -> PackageCurve:
+        """Fit on rows of live minutes: y paid GMV (n,) yuan, spend (n,) yuan/min; without
+        `inference` the covariance is left zero (a fit that only scores a candidate)."""
         factor = PaidFactor(spend, session, family)
         active = spend[spend > 0]
         typical = float(np.median(active)) if len(active) else 1.0
@@ -53,7 +54,7 @@ class PackageCurve(FittedScale):
         seen = float(np.quantile(active, SEEN_QUANTILE)) if len(active) else None
         return cls(package=package, family=family, seen_spend=seen, **cls.estimate(
             y, minute, session, basis, factor, factor.names, theta0,
-            bounds[: len(factor.names)], maxlags))
+            bounds[: len(factor.names)], maxlags, inference))
 
     def half_life(self, params: np.ndarray | None = None) -> float:
         """Carryover half-life in minutes."""
