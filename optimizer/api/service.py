@@ -17,12 +17,14 @@ import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 from sqlalchemy import Engine, Row
 from sqlalchemy.exc import IntegrityError
 
+from optimizer import pipeline
 from optimizer.api import actuals as posts
 from optimizer.api import schemas, store, views
 from optimizer.api.campaign import (
@@ -153,6 +155,9 @@ class PlanService(PlanReader):
         if not solved.valid:
             message = solved.message or "no plan meets every requirement"
             raise Invalid(f"infeasible: {message}", infeasible_field(message))
+        notes = pipeline.session_warnings(context.campaign.as_pipeline(), context.campaign.model)
+        if notes:  # said with the first revision, as `spendplan plan` says it in its summary
+            solved = replace(solved, message="; ".join(m for m in (solved.message, *notes) if m))
         return solved
 
     def _new_context(self, campaign: Campaign) -> Context:

@@ -109,3 +109,10 @@ def test_infeasible_plan_is_422_naming_the_requirement(app_settings):
     with LiveServer(app_settings, Infeasible()) as live:
         error = check(httpx.post(f"{live.url}/v1/plans", json=create_body(), timeout=30), 422)
     assert error["field"] == "config.roi.paid_min" and "3.1" in error["detail"]
+
+
+def test_a_session_longer_than_history_says_so_in_its_first_revision(client):
+    created = check(client.post("/v1/plans", json=create_body(
+        session={"start": "2026-11-16 19:00", "end": "2026-11-17 01:00"})), 201)
+    assert created["session"]["minutes"] == 360
+    assert "the longest in history 240: minutes 240-359" in created["revision"]["notes"]
