@@ -113,11 +113,16 @@ class Planner:
     def problem(self, campaign: Campaign, response: SessionResponse,
                 time_limit: float) -> Any:
         """The planning problem of the campaign's session (`pipeline.planning_problem`), its
-        solver time limit no more than `time_limit` seconds."""
+        solver time limit no more than `time_limit` seconds (the solve at expectation that
+        `planner.confidence` measures its bound at as well)."""
         from optimizer import pipeline
 
-        problem = pipeline.planning_problem(campaign.as_pipeline(), campaign.model, response)
-        return replace(problem, time_limit=min(problem.time_limit, time_limit))
+        config = campaign.config
+        limited = config.planner.model_copy(
+            update={"time_limit": min(config.planner.time_limit, time_limit)})
+        session = replace(campaign.as_pipeline(),
+                          config=config.model_copy(update={"planner": limited}))
+        return pipeline.planning_problem(session, campaign.model, response)
 
     def solve(self, problem: Any) -> Solved:
         """The plan made before the session starts (as `spendplan plan` makes it)."""
