@@ -194,9 +194,7 @@ def floor_reference(problem: PlanningProblem) -> np.ndarray | None:
     earned up to 16% more GMV than with the uncertainty measured at each curve's saturation
     scale (misses 2-9%); tests/planner/test_planner_truth.py checks two of them.
     """
-    relaxed = replace(problem, rules=PlatformRules(),
-                      min_spend_when_active=np.zeros_like(problem.min_spend_when_active))
-    spend = solve(relaxed).spend
+    spend = solve(problem.continuous()).spend
     return spend if spend.sum() > 0 else None
 
 

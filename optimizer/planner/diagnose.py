@@ -19,7 +19,7 @@ from optimizer.curves.response import SessionResponse
 from optimizer.planner.engine import MAX_ROUNDS, Engine
 from optimizer.planner.forecast import Forecast, marginal_gmv
 from optimizer.planner.plan import Infeasibility
-from optimizer.planner.problem import PlanningProblem, PlatformRules
+from optimizer.planner.problem import PlanningProblem
 from optimizer.planner.program import Formulation
 
 _DINKELBACH = 12
@@ -235,15 +235,8 @@ def _solved(problem: PlanningProblem, deadline: float, max_rounds: int = MAX_ROU
 
 
 def _variant(problem: PlanningProblem, **changes) -> PlanningProblem:
-    """The problem with changes, integer rules relaxed and a short time limit."""
-    remaining = max(problem.time_limit, 1.0)
-    return replace(
-        problem,
-        rules=PlatformRules(),
-        min_spend_when_active=np.zeros(len(problem.packages)),
-        time_limit=remaining,
-        **changes,
-    )
+    """The problem with changes, integer rules relaxed and a time limit of at least 1 s."""
+    return problem.continuous(time_limit=max(problem.time_limit, 1.0), **changes)
 
 
 def _yuan(value: float) -> str:

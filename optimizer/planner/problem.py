@@ -7,7 +7,7 @@ CLI can report them with the contract's exit status 2.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Literal
 
@@ -207,6 +207,12 @@ class PlanningProblem:
         """(P,) yuan/min: the configured caps within the budget, 0 where never active."""
         cap = np.minimum(self.max_spend_per_minute, self.budget / self.slot_minutes)
         return np.where(self.min_spend_when_active > cap, 0.0, cap)
+
+    def continuous(self, **changes) -> PlanningProblem:
+        """This problem, with `changes`, without what makes it an integer program: no platform
+        rules and no least spend when active (its continuous relaxation)."""
+        return replace(self, rules=PlatformRules(),
+                       min_spend_when_active=np.zeros(len(self.packages)), **changes)
 
     @property
     def needs_integers(self) -> bool:
