@@ -155,10 +155,7 @@ class PlanService(PlanReader):
         if not solved.valid:
             message = solved.message or "no plan meets every requirement"
             raise Invalid(f"infeasible: {message}", infeasible_field(message))
-        notes = pipeline.session_warnings(context.campaign.as_pipeline(), context.campaign.model)
-        if notes:  # said with the first revision, as `spendplan plan` says it in its summary
-            solved = replace(solved, message="; ".join(m for m in (solved.message, *notes) if m))
-        return solved
+        return _with_session_notes(solved, context.campaign)
 
     def _new_context(self, campaign: Campaign) -> Context:
         return Context(campaign, self.planner, self.settings.solve_time_limit,
@@ -232,7 +229,7 @@ class PlanService(PlanReader):
             solved = self.runner.run(plan.id, lambda: context.replan(actuals),
                                      self.settings.replan_time_budget)
             if solved.valid:
-                return solved
+                return _with_session_notes(solved, context.campaign)
             reason = solved.fallback or "infeasible"
             message = f"the re-plan found no plan: {solved.message}"
         except TimedOut as error:
@@ -259,6 +256,15 @@ class PlanService(PlanReader):
     def _lock(self, plan_id: str) -> threading.Lock:
         with self._guard:
             return self._locks.setdefault(plan_id, threading.Lock())
+
+
+def _with_session_notes(solved: Solved, campaign: Campaign) -> Solved:
+    """`solved` with what the fit behind it warns about the session (`session_warnings`) in its
+    notes: every planned revision says it, as `spendplan plan` says it in its summary."""
+    notes = pipeline.session_warnings(campaign.as_pipeline(), campaign.model)
+    if not notes:
+        return solved
+    return replace(solved, message="; ".join(m for m in (solved.message, *notes) if m))
 
 
 def _merge(stored: Actuals, new: list[posts.Minute]) -> Actuals:

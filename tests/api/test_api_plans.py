@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from api_support import PACKAGES, check, create_body, demo_config
+from api_support import PACKAGES, check, create_body, demo_config, minute_body
 
 
 def test_create_with_model_file_then_read_plan_revision_and_allocation(client):
@@ -111,8 +111,18 @@ def test_infeasible_plan_is_422_naming_the_requirement(app_settings):
     assert error["field"] == "config.roi.paid_min" and "3.1" in error["detail"]
 
 
-def test_a_session_longer_than_history_says_so_in_its_first_revision(client):
+def test_a_session_longer_than_history_says_so_in_every_planned_revision(client):
     created = check(client.post("/v1/plans", json=create_body(
         session={"start": "2026-11-16 19:00", "end": "2026-11-17 01:00"})), 201)
     assert created["session"]["minutes"] == 360
-    assert "the longest in history 240: minutes 240-359" in created["revision"]["notes"]
+    warning = "the longest in history 240: minutes 240-359"
+    assert warning in created["revision"]["notes"]
+    posted = check(client.post(f"/v1/plans/{created['id']}/actuals",
+                               json={"minutes": [minute_body(0)]}))
+    assert posted["replanned"] and posted["revision"]["number"] == 1
+    assert warning in posted["revision"]["notes"]
+
+
+def test_a_session_within_history_has_no_such_warning(client):
+    created = check(client.post("/v1/plans", json=create_body()), 201)
+    assert "longest in history" not in (created["revision"]["notes"] or "")
