@@ -181,13 +181,16 @@ def history_view(summary):
 
 
 def fit_view(summary):
-    """The fit summary, formatted: curve, carryover, marginal ROI and leverage with 90% bands."""
+    """The fit summary, formatted: curve (with its family's weight when another was weighed),
+    carryover, marginal ROI and leverage with 90% bands."""
     import pandas as pd
 
     rows = summary.reset_index()
     return pd.DataFrame({
         "package": rows.iloc[:, 0],
-        "curve": rows["family"].fillna(""),
+        "curve": [f"{family} {weight:.0%}" if weight < 1 else family for family, weight
+                  in zip(rows["family"].fillna(""), rows["family_weight"].fillna(1.0),
+                         strict=True)],
         "half-life min": rows["half_life"].map(lambda v: "" if v != v else f"{v:.1f}"),
         "reach ¥/min": rows["seen_spend"].map(lambda v: "" if v != v else f"{v:,.0f}"),
         "marginal ROI @typical (90%)": [ratio(*v) for v in zip(

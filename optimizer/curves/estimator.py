@@ -50,11 +50,16 @@ class MultiplicativeFit:
         return np.r_[self.coef, self.theta]
 
 
-def poisson_deviance(y: np.ndarray, mu: np.ndarray) -> float:
-    """``2 * sum(y log(y / mu) - (y - mu))`` with ``0 log 0 = 0``."""
+def unit_deviance(y: np.ndarray, mu: np.ndarray) -> np.ndarray:
+    """Each row's Poisson quasi-deviance ``2 (y log(y / mu) - (y - mu))``, ``0 log 0 = 0``."""
     mu = np.maximum(mu, _TINY)
     ratio = np.where(y > 0, y / mu, 1.0)
-    return float(2.0 * np.sum(y * np.log(ratio) - (y - mu)))
+    return 2.0 * (y * np.log(ratio) - (y - mu))
+
+
+def poisson_deviance(y: np.ndarray, mu: np.ndarray) -> float:
+    """The summed `unit_deviance`."""
+    return float(np.sum(unit_deviance(y, mu)))
 
 
 def _profile_coef(y: np.ndarray, X: np.ndarray, offset: np.ndarray, coef: np.ndarray) -> np.ndarray:

@@ -12,17 +12,18 @@ import hashlib
 import json
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from threadpoolctl import threadpool_limits
 
 from optimizer.curves.basis import SessionBasis
-from optimizer.curves.estimator import poisson_deviance
+from optimizer.curves.estimator import poisson_deviance, unit_deviance
 from optimizer.curves.organic import OrganicCurve
 from optimizer.curves.paid import Family, PackageCurve
 from optimizer.curves.response import ResponseTerm, SessionResponse
+from optimizer.curves.selection import family_weights
 from optimizer.curves.transforms import Carryover, Exponential, Hill, Linear
 from optimizer.errors import InputError
 
@@ -82,9 +83,12 @@ class FitOptions(BaseModel):
 
 Progress = Callable[[str], None]
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 """Version of the fitted state's JSON form (`optimizer.curves.artifact`); 2 added each paid
-curve's `seen_spend`."""
+curve's `seen_spend`, 3 its `family_weight` and `alternatives`."""
+
+MIN_FAMILY_WEIGHT = 0.01
+"""Families weighted less than this (`family_weights`) are not kept as alternatives."""
 
 
 def fingerprint(panel: PanelLike, options: FitOptions) -> str:
@@ -191,15 +195,23 @@ class ResponseModel:
             return trial.fit(families[0], basis)
         for family in families:
             trial.held_out(family, knots, basis)
+        start = {f: np.asarray(trial.done[(f, knots)][1].theta) for f in families}
         scores = {f: trial.done[(f, knots)][0] for f in families}
         blocks = self._family_blocks()
+        per_session = {}
         if blocks is not None:
-            scores = {f: trial.cross_validated(f, basis, blocks,
-                                               np.asarray(trial.done[(f, knots)][1].theta))
-                      for f in families}
+            per_session = {f: trial.cross_validated(f, basis, blocks, start[f])
+                           for f in families}
+            scores = {f: float(d.sum()) for f, d in per_session.items()}
         family = min(families, key=scores.get)
         _, chosen, predicted = trial.done[(family, knots)]
-        curve = trial.fit(family, basis, np.asarray(chosen.theta))
+        curve = trial.fit(family, basis, start[family])
+        if per_session:
+            weights = family_weights(per_session, curve.diagnostics.dispersion)
+            curve.family_weight = weights[family]
+            curve.alternatives = [
+                trial.fit(f, basis, start[f]).model_copy(update={"family_weight": w})
+                for f, w in weights.items() if f != family and w >= MIN_FAMILY_WEIGHT]
         held = trial.y[~trial.rows.train]
         curve.diagnostics.holdout_deviance = {f"{f} @{k:g}min": d for (f, k), (d, _, _)
                                               in trial.done.items()}
@@ -222,7 +234,7 @@ class ResponseModel:
             t, h = rows.train, ~rows.train
             for knots, basis in candidates.items():
                 curve = OrganicCurve.fit(packages, y[t], spend[t], rows.minute[t],
-                                         rows.session[t], basis, lags)
+                                         rows.session[t], basis, lags, inference=False)
                 scores[knots] = poisson_deviance(y[h], curve.predict_new(
                     spend[h], packages, rows.minute[h], rows.session[h]))
         knots = min(scores, key=scores.get) if scores else next(iter(candidates))
@@ -234,14 +246,15 @@ class ResponseModel:
     # -- prediction ----------------------------------------------------------------------
     def response(self, minutes: int, packages: Sequence[str] | None = None,
                  curves: Mapping[str, CurveSpec] | None = None,
-                 draw: Mapping[str, np.ndarray] | None = None,
+                 draw: Mapping[str, Any] | None = None,
                  switched_off: Collection[str] = (), day: int | None = None) -> SessionResponse:
         """Expected response of a new session of `minutes` minutes, at the average day.
 
         packages: column order of the response (default: the fitted packages). A package that
         was not fitted needs explicit settings in `curves`, or to be in `switched_off` (it gets
         no response: it will get no spend); settings in `curves` also override a fit.
-        draw: optional parameter vectors ("organic" and package ids) replacing the estimates.
+        draw: optional draws replacing the estimates: "organic" -> its parameter vector, a
+            package id -> (curve, parameter vector) from `PackageCurve.sample`.
         day: a history session whose day effects to use instead of the average day.
         """
         packages = tuple(packages or self.packages_)
@@ -254,7 +267,8 @@ class ResponseModel:
             if package in curves:
                 paid.append(_explicit_term(curves[package], baseline, eye[j]))
             elif package in self.paid_:
-                paid.append(self.paid_[package].term(minutes, eye[j], draw.get(package), day))
+                curve, params = draw.get(package, (self.paid_[package], None))
+                paid.append(curve.term(minutes, eye[j], params, day))
             elif package in switched_off:
                 paid.append(ResponseTerm(scale=np.zeros(minutes), saturation=Linear(),
                                          carryover=Carryover(), weights=eye[j]))
@@ -285,15 +299,16 @@ class ResponseModel:
                        curves: Mapping[str, CurveSpec] | None = None, seed: int = 0,
                        switched_off: Collection[str] = (), days: bool = True
                        ) -> list[SessionResponse]:
-        """`n` responses with parameters drawn from the fits' asymptotic normal distribution.
+        """`n` responses with parameters drawn from the fits' asymptotic normal distribution,
+        each package's family drawn by its weight (`PackageCurve.sample`).
 
         days: also draw which history day the session is like (its fitted day effects, the
         same day for every curve), so the draws span day-to-day variation as well: predictive
         draws. False gives the average day: parameter uncertainty alone.
         """
         rng = np.random.default_rng(seed)
-        fitted = {"organic": self.organic_, **self.paid_}
-        samples = {name: fit.draws(rng, n) for name, fit in fitted.items()}
+        samples = {"organic": self.organic_.draws(rng, n),
+                   **{package: curve.sample(rng, n) for package, curve in self.paid_.items()}}
         chosen = rng.integers(self.n_sessions_, size=n) if days else [None] * n
         return [self.response(minutes, packages, curves,
                               {name: s[i] for name, s in samples.items()}, switched_off,
@@ -360,16 +375,19 @@ class _Trials:
                                 inference=not scoring)
 
     def cross_validated(self, family: str, basis: SessionBasis, blocks: list[np.ndarray],
-                        theta0: np.ndarray) -> float:
-        """Quasi-deviance summed over `blocks` of sessions, each predicted (at the average
-        day) by a fit on the other sessions started from `theta0`."""
-        total = 0.0
+                        theta0: np.ndarray) -> np.ndarray:
+        """Quasi-deviance per session (n_sessions,), each session's from a fit on the
+        sessions outside its block of `blocks` started from `theta0`, predicting it at the
+        average day."""
+        per_session = np.zeros(int(self.rows.session.max()) + 1)
         for block in blocks:
             held = np.isin(self.rows.session, block)
             curve = self.fit(family, basis, theta0, rows=~held)
-            total += poisson_deviance(self.y[held], curve.predict_new(
-                self.spend[held], self.rows.minute[held], self.rows.session[held]))
-        return total
+            predicted = curve.predict_new(self.spend[held], self.rows.minute[held],
+                                          self.rows.session[held])
+            np.add.at(per_session, self.rows.session[held],
+                      unit_deviance(self.y[held], predicted))
+        return per_session
 
     def held_out(self, family: str, knots: float, basis: SessionBasis
                  ) -> tuple[float, PackageCurve, np.ndarray]:

@@ -28,8 +28,10 @@ class OrganicCurve(FittedScale):
 
     @classmethod
     def fit(cls, packages: list[str], y: np.ndarray, spend: np.ndarray, minute: np.ndarray,
-            session: np.ndarray, basis: SessionBasis, maxlags: int) -> OrganicCurve:
-        """Fit on all live minutes: y organic GMV (n,) yuan, spend (n, P) yuan/min."""
+            session: np.ndarray, basis: SessionBasis, maxlags: int, inference: bool = True
+            ) -> OrganicCurve:
+        """Fit on all live minutes: y organic GMV (n,) yuan, spend (n, P) yuan/min; without
+        `inference` the covariance is left zero (a fit that only scores a candidate)."""
         spent = np.flatnonzero(np.asarray(spend).any(axis=0))
         packages, spend = [packages[j] for j in spent], np.asarray(spend)[:, spent]
         level = max(float(np.mean(y)), 1e-6)
@@ -40,7 +42,7 @@ class OrganicCurve(FittedScale):
                   (np.log(level * 0.02), np.log(level * 100.0))]
         names = ("log_half_life", *(f"leverage:{p}" for p in packages), "log_c")
         return cls(packages=packages, level=level, **cls.estimate(
-            y, minute, session, basis, factor, names, theta0, bounds, maxlags))
+            y, minute, session, basis, factor, names, theta0, bounds, maxlags, inference))
 
     def half_life(self, params: np.ndarray | None = None) -> float:
         return float(np.exp(self.param("log_half_life", params)))

@@ -32,11 +32,29 @@ class PackageCurve(FittedScale):
     seen_spend: the `SEEN_QUANTILE` quantile of the package's positive per-minute spend in the
     rows fitted (yuan/min), how far the data reach: past it the curve is extrapolation (None
     when no row had spend).
+    family_weight: how much this family is believed against the others fitted
+    (`optimizer.curves.selection.family_weights`; 1.0 when no other was weighed).
+    alternatives: fits of the other families on the same rows, each with its `family_weight`
+    (those of negligible weight left out). Point predictions use this curve alone; draws
+    (`sample`) use all of them, so intervals carry the uncertainty of the family choice.
     """
 
     package: str
     family: Family
     seen_spend: float | None = None
+    family_weight: float = 1.0
+    alternatives: list[PackageCurve] = []
+
+    def sample(self, rng: np.random.Generator, n: int) -> list[tuple[PackageCurve, np.ndarray]]:
+        """`n` draws of (curve, parameters): the family drawn in proportion to the weights of
+        this curve and its `alternatives`, the parameters from that fit's asymptotic normal."""
+        if not self.alternatives:
+            return [(self, params) for params in self.draws(rng, n)]
+        curves = [self, *self.alternatives]
+        weights = np.array([c.family_weight for c in curves])
+        picked = rng.choice(len(curves), size=n, p=weights / weights.sum())
+        params = [c.draws(rng, n) for c in curves]
+        return [(curves[k], params[k][i]) for i, k in enumerate(picked)]
 
     @classmethod
     def fit(cls, package: str, family: Family, y: np.ndarray, spend: np.ndarray,

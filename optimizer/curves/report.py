@@ -33,6 +33,9 @@ _Z = 1.6448536269514722  # standard normal 95% quantile: a two-sided 90% interva
 SUMMARY_COLUMNS: dict[str, str] = {
     "family": "saturation family of the fitted curve ('exponential' or 'hill'); empty when the "
               "package was not fitted",
+    "family_weight": "how far the family is believed against the other (pseudo-BMA+ weight "
+                     "from cross-validated deviance, 0-1; 1 when no other was weighed); the "
+                     "intervals draw each family by its weight",
     "half_life": "carryover half-life of paid traffic (minutes)",
     "half_life_se": "its standard error (minutes; delta method from the SE of log half-life)",
     "k": "saturation scale (yuan/min of spend): exponential S(a) = 1 - exp(-a/k); Hill "
@@ -44,7 +47,7 @@ SUMMARY_COLUMNS: dict[str, str] = {
                   "times planner.history_reach",
     "marginal_roi": "paid GMV per extra paid yuan at typical_spend held steady over a session "
                     "at average traffic: mean over minutes of scale * S'(typical_spend)",
-    "marginal_roi_low": "lower end of its 90% interval (parameter draws)",
+    "marginal_roi_low": "lower end of its 90% interval (parameter and family draws)",
     "marginal_roi_high": "upper end of its 90% interval",
     "organic_leverage": "organic GMV per paid yuan at low spend and the room's average organic "
                         "level (any sign; < 0 cannibalises organic GMV)",
@@ -101,15 +104,15 @@ def leverage_at_zero(response: SessionResponse) -> np.ndarray:
 
 def paid_draws(model: ResponseModel, package: str, minutes: int, n: int, seed: int = 0
                ) -> list[ResponseTerm]:
-    """`n` paid terms of `package` with parameters drawn from its fit's HAC covariance.
+    """`n` paid terms of `package`: families drawn by their weights, parameters from each
+    fit's HAC covariance (`PackageCurve.sample`).
 
     The same draws `ResponseModel.response_draws` makes for a paid term, taken from the package's
     curve alone (so a degenerate organic fit, e.g. a ceiling at its bound, cannot break them).
     """
-    curve = model.paid_[package]
     rng = np.random.default_rng(seed)
     return [curve.term(minutes, np.ones(1), params)
-            for params in curve.draws(rng, n)]
+            for curve, params in model.paid_[package].sample(rng, n)]
 
 
 def typical_spend(panel: PanelLike, package: str) -> float:
@@ -136,9 +139,9 @@ def fit_summary(model: ResponseModel, panel: PanelLike, n_draws: int = 200, seed
         x = typical_spend(panel, package)
         se_leverage = model.organic_.standard_error(f"leverage:{package}")
         row = {
-            "family": "", "half_life": np.nan, "half_life_se": np.nan, "k": np.nan,
-            "shape": np.nan, "typical_spend": x, "seen_spend": np.nan, "marginal_roi": np.nan,
-            "marginal_roi_low": np.nan, "marginal_roi_high": np.nan,
+            "family": "", "family_weight": np.nan, "half_life": np.nan, "half_life_se": np.nan,
+            "k": np.nan, "shape": np.nan, "typical_spend": x, "seen_spend": np.nan,
+            "marginal_roi": np.nan, "marginal_roi_low": np.nan, "marginal_roi_high": np.nan,
             "organic_leverage": leverage[package],
             "organic_leverage_low": leverage[package] - _Z * se_leverage,
             "organic_leverage_high": leverage[package] + _Z * se_leverage,
@@ -154,6 +157,7 @@ def fit_summary(model: ResponseModel, panel: PanelLike, n_draws: int = 200, seed
             diagnostics = curve.diagnostics
             row |= {
                 "family": curve.family,
+                "family_weight": curve.family_weight,
                 "half_life": curve.half_life(),
                 "half_life_se": curve.half_life() * curve.standard_error("log_half_life"),
                 "k": saturation.k,

@@ -71,17 +71,21 @@ def test_seen_spend_is_the_95th_percentile_of_active_minutes(small_fit):
     np.testing.assert_allclose(seen[1:-1], expected[1:], rtol=1e-12)
 
 
-def test_an_artifact_of_schema_1_asks_for_a_refit(small_fit, tmp_path):
-    """Schema 1 lacks the spend history saw (`seen_spend`): refit rather than plan without it."""
+@pytest.mark.parametrize("version, missing", [(1, ("seen_spend", "family_weight", "alternatives")),
+                                               (2, ("family_weight", "alternatives"))])
+def test_an_artifact_of_an_older_schema_asks_for_a_refit(small_fit, tmp_path, version, missing):
+    """Schema 1 lacks the spend history saw (`seen_spend`), schema 2 the family weights whose
+    draws carry the family choice's uncertainty: refit rather than plan without them."""
     data = json.loads(to_artifact(small_fit.model).model_dump_json())
-    data["schema_version"] = 1
+    data["schema_version"] = version
     for curve in data["paid"].values():
-        del curve["seen_spend"]
+        for field in missing:
+            del curve[field]
     path = tmp_path / "old.json"
     path.write_text(json.dumps(data))
     with pytest.raises(InputError) as caught:
         load_model(path)
-    assert "schema 2" in str(caught.value) and "spendplan fit" in caught.value.fix
+    assert "schema 3" in str(caught.value) and "spendplan fit" in caught.value.fix
 
 
 def test_saving_twice_gives_the_same_model(small_fit, tmp_path):

@@ -41,6 +41,7 @@ def test_summary_numbers_agree_with_the_fits(small_fit, summary):
     for package, row in summary.iterrows():
         curve = model.paid_[package]
         assert row["family"] == curve.family
+        assert row["family_weight"] == curve.family_weight
         assert row["half_life"] == pytest.approx(curve.half_life())
         assert row["half_life_se"] == pytest.approx(
             curve.half_life() * curve.standard_error("log_half_life"))

@@ -1,0 +1,98 @@
+"""Family weights (pseudo-BMA+) and draws that carry the family choice's uncertainty."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy.integrate import quad
+from scipy.special import expit
+from scipy.stats import beta, binom
+
+from optimizer.curves import FitOptions, ResponseModel
+from optimizer.curves.model import MIN_FAMILY_WEIGHT
+from optimizer.curves.selection import family_weights
+
+
+@pytest.mark.parametrize("gap", [0.0, 0.3, 2.0, -1.0])
+def test_an_even_gap_in_every_session_gives_the_logistic_weight(gap):
+    # every session's deviance gap the same: each bootstrap replicate sees the total gap, and
+    # the weight is the softmax of the log quasi-likelihoods, -deviance / (2 dispersion)
+    sessions, dispersion = 20, 50.0
+    deviance = {"exponential": np.full(sessions, 1000.0),
+                "hill": np.full(sessions, 1000.0 + gap * 2 * dispersion / sessions)}
+    weights = family_weights(deviance, dispersion)
+    assert weights["exponential"] == pytest.approx(expit(gap), rel=1e-9)
+    assert sum(weights.values()) == pytest.approx(1.0)
+
+
+def test_a_win_from_one_lucky_session_weighs_less_than_a_steady_one():
+    # the same 6-nat lead, from every session or from one: in the bootstrap that one session's
+    # Dirichlet weight a ~ Beta(1, S - 1) scales the lead, and the weight is E[expit(6 S a)]
+    sessions, dispersion, lead = 20, 50.0, 6.0
+    total = lead * 2 * dispersion
+    steady = {"a": np.zeros(sessions), "b": np.full(sessions, total / sessions)}
+    lucky = {"a": np.zeros(sessions), "b": np.r_[total, np.zeros(sessions - 1)]}
+    assert family_weights(steady, dispersion)["a"] == pytest.approx(expit(lead))
+    share = beta(1, sessions - 1)
+    expected = quad(lambda a: expit(lead * sessions * a) * share.pdf(a), 0, 1, points=[0.05])[0]
+    # 1000 replicates of a weight whose SD is under 0.5: the mean is within 4 SE = 0.063
+    assert family_weights(lucky, dispersion)["a"] == pytest.approx(expected, abs=0.063)
+    assert expected < expit(lead) - 0.05
+
+
+def test_weights_are_exact_for_a_seed_and_one_family_weighs_one():
+    rng = np.random.default_rng(5)
+    deviance = {"a": rng.gamma(2.0, 50.0, 12), "b": rng.gamma(2.0, 50.0, 12)}
+    assert family_weights(deviance, 40.0) == family_weights(deviance, 40.0)
+    assert family_weights({"a": deviance["a"]}, 40.0) == {"a": 1.0}
+
+
+def test_fitted_alternatives_are_the_other_families_on_the_same_rows(small_fit):
+    weighed = 0
+    for package, curve in small_fit.model.paid_.items():
+        curves = [curve, *curve.alternatives]
+        assert len({c.family for c in curves}) == len(curves), package
+        assert all(c.family_weight >= MIN_FAMILY_WEIGHT for c in curves), package
+        assert sum(c.family_weight for c in curves) == pytest.approx(1.0, abs=MIN_FAMILY_WEIGHT)
+        # the chosen family has the least cross-validated deviance, so the most weight
+        assert all(curve.family_weight >= a.family_weight for a in curve.alternatives), package
+        for other in curve.alternatives:
+            assert other.diagnostics.n == curve.diagnostics.n
+            assert np.all(np.isfinite(other.cov)) and not other.alternatives
+        weighed += bool(curve.alternatives)
+    assert weighed > 0  # six sessions: some choice is uncertain
+
+
+def test_without_folds_no_family_is_weighed(small_fit):
+    model = ResponseModel(FitOptions(family_folds=0)).fit(small_fit.panel)
+    assert all(c.family_weight == 1.0 and not c.alternatives for c in model.paid_.values())
+
+
+def test_draws_pick_each_family_by_its_weight(small_fit):
+    curve = next(c for c in small_fit.model.paid_.values() if c.alternatives)
+    n = 2000
+    drawn = curve.sample(np.random.default_rng(1), n)
+    weights = np.array([c.family_weight for c in (curve, *curve.alternatives)])
+    share = weights[0] / weights.sum()
+    chosen = sum(c is curve for c, _ in drawn)
+    low, high = binom.ppf([0.0005, 0.9995], n, share)
+    assert low <= chosen <= high
+    for c, params in drawn[:50]:
+        assert len(params) == len(c.coef) + len(c.theta)
+
+
+def test_a_curve_without_alternatives_draws_as_its_normal(small_fit):
+    curve = next(iter(small_fit.model.paid_.values())).model_copy(update={"alternatives": []})
+    drawn = curve.sample(np.random.default_rng(2), 30)
+    np.testing.assert_array_equal(np.array([p for _, p in drawn]),
+                                  curve.draws(np.random.default_rng(2), 30))
+    assert all(c is curve for c, _ in drawn)
+
+
+def test_response_draws_use_the_alternative_families(small_fit):
+    model = small_fit.model
+    package = next(p for p, c in model.paid_.items() if c.alternatives)
+    j = model.packages_.index(package)
+    families = {type(d.paid[j].saturation).__name__
+                for d in model.response_draws(60, 200, seed=3)}
+    assert families == {"Exponential", "Hill"}
