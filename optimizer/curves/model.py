@@ -189,7 +189,8 @@ class ResponseModel:
                      knots: float) -> PackageCurve:
         """Choose the family by quasi-deviance on held-out sessions at `knots` (over
         `family_folds` blocks when there are enough sessions, else on the latest ones); refit
-        it on every session."""
+        it on every session. With the blocks, also weigh the families (`family_weights`) and
+        refit those weighted at least `MIN_FAMILY_WEIGHT` as the curve's `alternatives`."""
         families, basis = self.options.families, candidates[knots]
         if trial.rows.train is None:
             return trial.fit(families[0], basis)
@@ -198,7 +199,7 @@ class ResponseModel:
         start = {f: np.asarray(trial.done[(f, knots)][1].theta) for f in families}
         scores = {f: trial.done[(f, knots)][0] for f in families}
         blocks = self._family_blocks()
-        per_session = {}
+        per_session: dict[str, np.ndarray] = {}
         if blocks is not None:
             per_session = {f: trial.cross_validated(f, basis, blocks, start[f])
                            for f in families}
