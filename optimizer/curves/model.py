@@ -190,7 +190,9 @@ class ResponseModel:
         """Choose the family by quasi-deviance on held-out sessions at `knots` (over
         `family_folds` blocks when there are enough sessions, else on the latest ones); refit
         it on every session. With the blocks, also weigh the families (`family_weights`) and
-        refit those weighted at least `MIN_FAMILY_WEIGHT` as the curve's `alternatives`."""
+        refit those weighted at least `MIN_FAMILY_WEIGHT` as the curve's `alternatives`, the
+        ones whose half-saturation the data identify (`PackageCurve.identified`); the weights
+        are shares of the families kept."""
         families, basis = self.options.families, candidates[knots]
         if trial.rows.train is None:
             return trial.fit(families[0], basis)
@@ -209,10 +211,13 @@ class ResponseModel:
         curve = trial.fit(family, basis, start[family])
         if per_session:
             weights = family_weights(per_session, curve.diagnostics.dispersion)
-            curve.family_weight = weights[family]
-            curve.alternatives = [
-                trial.fit(f, basis, start[f]).model_copy(update={"family_weight": w})
-                for f, w in weights.items() if f != family and w >= MIN_FAMILY_WEIGHT]
+            others = [trial.fit(f, basis, start[f]).model_copy(update={"family_weight": w})
+                      for f, w in weights.items() if f != family and w >= MIN_FAMILY_WEIGHT]
+            curve.alternatives = [other for other in others if other.identified]
+            total = weights[family] + sum(other.family_weight for other in curve.alternatives)
+            curve.family_weight = weights[family] / total
+            for other in curve.alternatives:
+                other.family_weight /= total
         held = trial.y[~trial.rows.train]
         curve.diagnostics.holdout_deviance = {f"{f} @{k:g}min": d for (f, k), (d, _, _)
                                               in trial.done.items()}

@@ -25,6 +25,11 @@ _MAX_HALF_LIFE = 60.0  # minutes
 SEEN_QUANTILE = 0.95
 """The quantile of a package's active per-minute spend that stands for the spend history saw."""
 
+MAX_LOG_K_SE = 2.0
+"""Past this standard error of log k the data do not identify the half-saturation (its 90% Wald
+range spans a factor of more than 700): the fit's normal draws wander along a curved ridge and
+give absurd bands, so such a fit is not kept as another family's alternative."""
+
 
 class PackageCurve(FittedScale):
     """A fitted paid-GMV curve; theta = (log half-life [minutes], log k [yuan/min][, shape]).
@@ -32,11 +37,13 @@ class PackageCurve(FittedScale):
     seen_spend: the `SEEN_QUANTILE` quantile of the package's positive per-minute spend in the
     rows fitted (yuan/min), how far the data reach: past it the curve is extrapolation (None
     when no row had spend).
-    family_weight: how much this family is believed against the others fitted
-    (`optimizer.curves.selection.family_weights`; 1.0 when no other was weighed).
+    family_weight: how much this family is believed against the others kept
+    (`optimizer.curves.selection.family_weights`, as a share of the families kept; 1.0 when no
+    other was weighed or kept).
     alternatives: fits of the other families on the same rows, each with its `family_weight`
-    (those of negligible weight left out). Point predictions use this curve alone; draws
-    (`sample`) use all of them, so intervals carry the uncertainty of the family choice.
+    (those of negligible weight, or whose half-saturation the data do not identify, left out).
+    Point predictions use this curve alone; draws (`sample`) use all of them, so intervals carry
+    the uncertainty of the family choice.
     """
 
     package: str
@@ -44,6 +51,11 @@ class PackageCurve(FittedScale):
     seen_spend: float | None = None
     family_weight: float = 1.0
     alternatives: list[PackageCurve] = []
+
+    @property
+    def identified(self) -> bool:
+        """Whether the data identify the half-saturation (see `MAX_LOG_K_SE`)."""
+        return self.standard_error("log_k") <= MAX_LOG_K_SE
 
     def sample(self, rng: np.random.Generator, n: int) -> list[tuple[PackageCurve, np.ndarray]]:
         """`n` draws of (curve, parameters): the family drawn in proportion to the weights of

@@ -10,6 +10,7 @@ from scipy.stats import beta, binom
 
 from optimizer.curves import FitOptions, ResponseModel
 from optimizer.curves.model import MIN_FAMILY_WEIGHT
+from optimizer.curves.paid import MAX_LOG_K_SE
 from optimizer.curves.selection import family_weights
 
 
@@ -53,7 +54,8 @@ def test_fitted_alternatives_are_the_other_families_on_the_same_rows(small_fit):
         curves = [curve, *curve.alternatives]
         assert len({c.family for c in curves}) == len(curves), package
         assert all(c.family_weight >= MIN_FAMILY_WEIGHT for c in curves), package
-        assert sum(c.family_weight for c in curves) == pytest.approx(1.0, abs=MIN_FAMILY_WEIGHT)
+        assert sum(c.family_weight for c in curves) == pytest.approx(1.0, rel=1e-12)
+        assert all(other.identified for other in curve.alternatives), package
         # the chosen family has the least cross-validated deviance, so the most weight
         assert all(curve.family_weight >= a.family_weight for a in curve.alternatives), package
         for other in curve.alternatives:
@@ -96,3 +98,13 @@ def test_response_draws_use_the_alternative_families(small_fit):
     families = {type(d.paid[j].saturation).__name__
                 for d in model.response_draws(60, 200, seed=3)}
     assert families == {"Exponential", "Hill"}
+
+
+@pytest.mark.parametrize("se, identified", [(0.0, True), (MAX_LOG_K_SE, True),
+                                            (MAX_LOG_K_SE * 1.01, False), (3.56, False)])
+def test_a_half_saturation_known_within_a_factor_of_700_is_identified(small_fit, se, identified):
+    curve = next(iter(small_fit.model.paid_.values()))
+    cov = np.array(curve.cov)
+    i = len(curve.coef) + curve.theta_names.index("log_k")
+    cov[i, i] = se**2
+    assert curve.model_copy(update={"cov": cov.tolist()}).identified is identified
