@@ -310,12 +310,15 @@ class ResponseModel:
 
         days: also draw which history day the session is like (its fitted day effects, the
         same day for every curve), so the draws span day-to-day variation as well: predictive
-        draws. False gives the average day: parameter uncertainty alone.
+        draws. The days are stratified: each history day in `n // n_sessions_` or one more of
+        the draws, in random order, since with 21 days a 5% quantile sits between the worst two
+        and a plain random draw of days moved it by up to 14%. False gives the average day:
+        parameter uncertainty alone.
         """
         rng = np.random.default_rng(seed)
         samples = {"organic": self.organic_.draws(rng, n),
                    **{package: curve.sample(rng, n) for package, curve in self.paid_.items()}}
-        chosen = rng.integers(self.n_sessions_, size=n) if days else [None] * n
+        chosen = _stratified_days(rng, self.n_sessions_, n) if days else [None] * n
         return [self.response(minutes, packages, curves,
                               {name: s[i] for name, s in samples.items()}, switched_off,
                               None if chosen[i] is None else int(chosen[i]))
@@ -429,6 +432,13 @@ def _explicit_term(spec: CurveSpec, baseline: np.ndarray, weights: np.ndarray) -
     return ResponseTerm(scale=spec.max_gmv_per_minute * profile, saturation=saturation,
                         carryover=Carryover(half_lives=(spec.carryover_minutes,)),
                         weights=weights)
+
+
+def _stratified_days(rng: np.random.Generator, days: int, n: int) -> np.ndarray:
+    """(n,) history days, each in `n // days` or one more of them (which ones get the extra
+    draw is random), shuffled."""
+    extra = rng.choice(days, size=n % days, replace=False)
+    return rng.permutation(np.r_[np.tile(np.arange(days), n // days), extra])
 
 
 def wape(actual: np.ndarray, predicted: np.ndarray) -> float:
