@@ -189,10 +189,8 @@ class ResponseModel:
                      knots: float) -> PackageCurve:
         """Choose the family by quasi-deviance on held-out sessions at `knots` (over
         `family_folds` blocks when there are enough sessions, else on the latest ones); refit
-        it on every session. With the blocks, also weigh the families (`family_weights`) and
-        refit those weighted at least `MIN_FAMILY_WEIGHT` as the curve's `alternatives`, the
-        ones whose half-saturation the data identify (`PackageCurve.identified`); the weights
-        are shares of the families kept."""
+        it on every session, with the other families as `alternatives` when the blocks could
+        weigh them (`_Trials.alternatives`)."""
         families, basis = self.options.families, candidates[knots]
         if trial.rows.train is None:
             return trial.fit(families[0], basis)
@@ -201,7 +199,6 @@ class ResponseModel:
         start = {f: np.asarray(trial.done[(f, knots)][1].theta) for f in families}
         scores = {f: trial.done[(f, knots)][0] for f in families}
         blocks = self._family_blocks()
-        per_session: dict[str, np.ndarray] = {}
         if blocks is not None:
             per_session = {f: trial.cross_validated(f, basis, blocks, start[f])
                            for f in families}
@@ -209,15 +206,8 @@ class ResponseModel:
         family = min(families, key=scores.get)
         _, chosen, predicted = trial.done[(family, knots)]
         curve = trial.fit(family, basis, start[family])
-        if per_session:
-            weights = family_weights(per_session, curve.diagnostics.dispersion)
-            others = [trial.fit(f, basis, start[f]).model_copy(update={"family_weight": w})
-                      for f, w in weights.items() if f != family and w >= MIN_FAMILY_WEIGHT]
-            curve.alternatives = [other for other in others if other.identified]
-            total = weights[family] + sum(other.family_weight for other in curve.alternatives)
-            curve.family_weight = weights[family] / total
-            for other in curve.alternatives:
-                other.family_weight /= total
+        if blocks is not None:
+            trial.alternatives(curve, basis, start, per_session)
         held = trial.y[~trial.rows.train]
         curve.diagnostics.holdout_deviance = {f"{f} @{k:g}min": d for (f, k), (d, _, _)
                                               in trial.done.items()}
@@ -397,6 +387,23 @@ class _Trials:
             np.add.at(per_session, self.rows.session[held],
                       unit_deviance(self.y[held], predicted))
         return per_session
+
+    def alternatives(self, curve: PackageCurve, basis: SessionBasis,
+                     start: Mapping[str, np.ndarray], per_session: Mapping[str, np.ndarray]
+                     ) -> None:
+        """Weigh the families (`family_weights` of their cross-validated deviance per
+        session) and refit on every row, from `start`, the others weighted at least
+        `MIN_FAMILY_WEIGHT` as `curve.alternatives`, those whose half-saturation the data
+        identify (`PackageCurve.identified`); every `family_weight` is a share of the families
+        kept."""
+        weights = family_weights(per_session, curve.diagnostics.dispersion)
+        others = [self.fit(f, basis, start[f]) for f, w in weights.items()
+                  if f != curve.family and w >= MIN_FAMILY_WEIGHT]
+        kept = [other for other in others if other.identified]
+        total = weights[curve.family] + sum(weights[other.family] for other in kept)
+        curve.family_weight = weights[curve.family] / total
+        curve.alternatives = [other.model_copy(update={"family_weight": weights[other.family]
+                                                       / total}) for other in kept]
 
     def held_out(self, family: str, knots: float, basis: SessionBasis
                  ) -> tuple[float, PackageCurve, np.ndarray]:
