@@ -9,9 +9,9 @@ carried-over spend for paid GMV, one plus the uplift for organic GMV) with a few
 theta (q,). Fitting minimises the Poisson quasi-deviance, the right loss for GMV that is a sum of
 order values (its variance grows with its mean): theta by L-BFGS-B with ``coef`` profiled out by
 Newton steps (the envelope theorem gives theta's gradient from the partial derivative alone).
-Inference runs once at the optimum through statsmodels: a Poisson GLM on the linearised design
-``[X, dlogF/dtheta]`` with panel Newey-West (HAC) covariance, since minute data are
-autocorrelated within a session.
+Inference runs once at the optimum through statsmodels: the scores and Hessian of a Poisson GLM
+on the linearised design ``[X, dlogF/dtheta]``, evaluated at the estimates, in a panel
+Newey-West (HAC) sandwich, since minute data are autocorrelated within a session.
 """
 
 from __future__ import annotations
@@ -184,17 +184,23 @@ def _hac_covariance(
 
     The GLM on the linearised design ``[X, dlogF/dtheta]`` with an offset that reproduces log mu
     at the estimates has zero score there, so its sandwich covariance is that of the full
-    nonlinear quasi-likelihood estimator.
+    nonlinear quasi-likelihood estimator. Scores and Hessian are taken at the estimates
+    themselves: a GLM fit would first take an IRLS step, which on a nearly singular design (a
+    half-saturation far past the data) overflows and leaves the covariance NaN.
     """
     # imported here: statsmodels takes ~1.5 s to import, and planning from a saved fit never
     # needs it
     from statsmodels.genmod.families import Poisson
     from statsmodels.genmod.generalized_linear_model import GLM
+    from statsmodels.stats.sandwich_covariance import cov_nw_panel
 
     design = np.column_stack([X, dlogF])
     params = np.r_[coef, theta]
     offset = np.log(np.maximum(mu, _TINY)) - design @ params
     model = GLM(y, design, family=Poisson(), offset=offset)
-    result = model.fit(start_params=params, maxiter=1, cov_type="hac-panel",
-                       cov_kwds={"groups": np.asarray(groups), "maxlags": maxlags})
-    return np.asarray(result.cov_params())
+    groups = np.asarray(groups)
+    cuts = (np.flatnonzero(groups[:-1] != groups[1:]) + 1).tolist()
+    sessions = list(zip([0, *cuts], [*cuts, len(groups)], strict=True))
+    scores = model.score_obs(params, scale=1.0)
+    bread = np.linalg.pinv(model.hessian(params, scale=1.0), hermitian=True)
+    return np.asarray(cov_nw_panel((scores, bread), maxlags, sessions, use_correction="hac"))

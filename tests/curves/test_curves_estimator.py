@@ -15,6 +15,7 @@ from optimizer.curves.factors import (
     UpliftFactor,
     carryover_with_slope,
 )
+from optimizer.curves.paid import MAX_LOG_K_SE, PackageCurve
 from optimizer.curves.transforms import Carryover
 
 MINUTES = 240
@@ -245,3 +246,25 @@ def test_a_parameter_left_on_its_bound_is_held_fixed_in_the_covariance():
     np.testing.assert_allclose(held.theta, fit.theta[[0, 2]], rtol=1e-4)
     keep = np.r_[np.arange(k), k + 1]
     np.testing.assert_allclose(fit.cov[np.ix_(keep, keep)], held.cov, rtol=1e-2, atol=1e-10)
+
+
+def test_a_half_saturation_far_past_the_data_gets_a_large_finite_standard_error():
+    """One package's paid history from a simulated room (random truth, seed 1; exponential,
+    two-stage carryover) where the fitted exponential's k lies far past the spend seen: there
+    the curve is a straight line, and log k only trades off against the scale. The quasi-deviance
+    is flat in log k, so its standard error must be large (not identified), and finite. The
+    covariance once came from a GLM that took an IRLS step first, which on this nearly singular
+    design gave a standard error of 0 (from log k = 9) or NaN (from log k = 10)."""
+    data = np.load(Path(__file__).parent / "data" / "far_half_saturation.npz")
+    y, spend = data["paid_gmv"], data["spend"]
+    minute, session = data["minute"].astype(int), data["session"].astype(int)
+    basis = SessionBasis.for_horizon(MINUTES, 30.0)
+    curves = {start: PackageCurve.fit("interest", "exponential", y, spend, minute, session,
+                                      basis, 15, theta0=np.array([2.0, start]))
+              for start in (9.0, 10.0)}
+    deviances = [c.diagnostics.deviance / c.diagnostics.dispersion for c in curves.values()]
+    assert abs(deviances[0] - deviances[1]) < 0.1  # flat: a tenth of a unit of scaled deviance
+    for curve in curves.values():
+        assert np.isfinite(np.asarray(curve.cov)).all()
+        assert curve.standard_error("log_k") > 10 * MAX_LOG_K_SE
+        assert not curve.identified
