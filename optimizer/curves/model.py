@@ -83,12 +83,15 @@ class FitOptions(BaseModel):
 
 Progress = Callable[[str], None]
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 """Version of the fitted state's JSON form (`optimizer.curves.artifact`); 2 added each paid
-curve's `seen_spend`, 3 its `family_weight` and `alternatives`."""
+curve's `seen_spend`, 3 its `family_weight` and `alternatives`, 4 its `profile`."""
 
 MIN_FAMILY_WEIGHT = 0.01
 """Families weighted less than this (`family_weights`) are not kept as alternatives."""
+
+PROFILE_POINTS = 5
+"""Fits with log k held fixed behind a curve whose half-saturation is not identified."""
 
 
 def fingerprint(panel: PanelLike, options: FitOptions) -> str:
@@ -208,6 +211,8 @@ class ResponseModel:
         curve = trial.fit(family, basis, start[family])
         if blocks is not None:
             trial.alternatives(curve, basis, start, per_session)
+            if not curve.identified:
+                trial.profile(curve, basis, blocks)
         held = trial.y[~trial.rows.train]
         curve.diagnostics.holdout_deviance = {f"{f} @{k:g}min": d for (f, k), (d, _, _)
                                               in trial.done.items()}
@@ -364,24 +369,25 @@ class _Trials:
         self.done: dict[tuple[str, float], tuple[float, PackageCurve, np.ndarray]] = {}
 
     def fit(self, family: str, basis: SessionBasis, theta0: np.ndarray | None = None,
-            rows: np.ndarray | None = None) -> PackageCurve:
-        """Fit on `rows` (default: every row, with inference; a subset only scores)."""
+            rows: np.ndarray | None = None, log_k: float | None = None) -> PackageCurve:
+        """Fit on `rows` (default: every row, with inference; a subset only scores), with the
+        half-saturation held at `log_k` when given."""
         scoring = rows is not None
         rows = np.ones(len(self.y), bool) if rows is None else rows
         _, session = np.unique(self.rows.session[rows], return_inverse=True)
         return PackageCurve.fit(self.package, family, self.y[rows], self.spend[rows],
                                 self.rows.minute[rows], session, basis, self.lags, theta0,
-                                inference=not scoring)
+                                inference=not scoring, log_k=log_k)
 
     def cross_validated(self, family: str, basis: SessionBasis, blocks: list[np.ndarray],
-                        theta0: np.ndarray) -> np.ndarray:
+                        theta0: np.ndarray, log_k: float | None = None) -> np.ndarray:
         """Quasi-deviance per session (n_sessions,), each session's from a fit on the
-        sessions outside its block of `blocks` started from `theta0`, predicting it at the
-        average day."""
+        sessions outside its block of `blocks` started from `theta0` (log k held at `log_k`
+        when given), predicting it at the average day."""
         per_session = np.zeros(int(self.rows.session.max()) + 1)
         for block in blocks:
             held = np.isin(self.rows.session, block)
-            curve = self.fit(family, basis, theta0, rows=~held)
+            curve = self.fit(family, basis, theta0, rows=~held, log_k=log_k)
             predicted = curve.predict_new(self.spend[held], self.rows.minute[held],
                                           self.rows.session[held])
             np.add.at(per_session, self.rows.session[held],
@@ -404,6 +410,25 @@ class _Trials:
         curve.family_weight = weights[curve.family] / total
         curve.alternatives = [other.model_copy(update={"family_weight": weights[other.family]
                                                        / total}) for other in kept]
+
+    def profile(self, curve: PackageCurve, basis: SessionBasis, blocks: list[np.ndarray]
+                ) -> None:
+        """Set `curve.profile` for a curve whose half-saturation the data do not identify:
+        fits with log k held at `PROFILE_POINTS` values evenly spaced in log from the
+        estimate to half the spend seen (at least a factor e^2 apart), weighed like the
+        families (`family_weights` of their cross-validated deviance per session)."""
+        estimate = curve.param("log_k")
+        far = np.log(0.5 * curve.seen_spend) if curve.seen_spend else estimate - 2.0
+        if abs(far - estimate) < 2.0:
+            far = estimate - 2.0
+        low, high = curve.bounds[curve.theta_names.index("log_k")]
+        grid = np.clip(np.linspace(estimate, far, PROFILE_POINTS), low, high)
+        theta = np.asarray(curve.theta)
+        per_session = {str(i): self.cross_validated(curve.family, basis, blocks, theta, v)
+                       for i, v in enumerate(grid)}
+        weights = family_weights(per_session, curve.diagnostics.dispersion)
+        curve.profile = [self.fit(curve.family, basis, theta, log_k=v).model_copy(
+            update={"family_weight": weights[str(i)]}) for i, v in enumerate(grid)]
 
     def held_out(self, family: str, knots: float, basis: SessionBasis
                  ) -> tuple[float, PackageCurve, np.ndarray]:

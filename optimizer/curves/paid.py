@@ -28,7 +28,8 @@ SEEN_QUANTILE = 0.95
 MAX_LOG_K_SE = 2.0
 """Past this standard error of log k the data do not identify the half-saturation (its 90% Wald
 range spans a factor of more than 700): the fit's normal draws wander along a curved ridge and
-give absurd bands, so such a fit is not kept as another family's alternative."""
+give absurd bands, so such a fit is not kept as another family's alternative, and a chosen one
+draws from its `profile` instead."""
 
 
 class PackageCurve(FittedScale):
@@ -44,6 +45,11 @@ class PackageCurve(FittedScale):
     (those of negligible weight, or whose half-saturation the data do not identify, left out).
     Point predictions use this curve alone; draws (`sample`) use all of them, so intervals carry
     the uncertainty of the family choice.
+    profile: for a curve whose half-saturation the data do not identify (`identified`), fits of
+    the same family with log k held at values from the estimate to half the spend seen, each
+    with its `family_weight` as a share of this family's (cross-validated, like the families);
+    its draws come from these instead of its own normal, whose log k wanders over orders of
+    magnitude.
     """
 
     package: str
@@ -51,6 +57,7 @@ class PackageCurve(FittedScale):
     seen_spend: float | None = None
     family_weight: float = 1.0
     alternatives: list[PackageCurve] = []
+    profile: list[PackageCurve] = []
 
     @property
     def identified(self) -> bool:
@@ -59,11 +66,14 @@ class PackageCurve(FittedScale):
 
     def sample(self, rng: np.random.Generator, n: int) -> list[tuple[PackageCurve, np.ndarray]]:
         """`n` draws of (curve, parameters): the family drawn in proportion to the weights of
-        this curve and its `alternatives`, the parameters from that fit's asymptotic normal."""
-        if not self.alternatives:
+        this curve and its `alternatives`, the parameters from that fit's asymptotic normal
+        (for this family, from one of its `profile` fits in proportion to their weights)."""
+        if not self.alternatives and not self.profile:
             return [(self, params) for params in self.draws(rng, n)]
-        curves = [self, *self.alternatives]
-        weights = np.array([c.family_weight for c in curves])
+        own = [(p, self.family_weight * p.family_weight) for p in self.profile] or \
+            [(self, self.family_weight)]
+        curves = [c for c, _ in own] + self.alternatives
+        weights = np.array([w for _, w in own] + [c.family_weight for c in self.alternatives])
         picked = rng.choice(len(curves), size=n, p=weights / weights.sum())
         params = [c.draws(rng, n) for c in curves]
         return [(curves[k], params[k][i]) for i, k in enumerate(picked)]
@@ -71,9 +81,11 @@ class PackageCurve(FittedScale):
     @classmethod
     def fit(cls, package: str, family: Family, y: np.ndarray, spend: np.ndarray,
             minute: np.ndarray, session: np.ndarray, basis: SessionBasis, maxlags: int,
-            theta0: np.ndarray | None = None, inference: bool = True) -> PackageCurve:
+            theta0: np.ndarray | None = None, inference: bool = True,
+            log_k: float | None = None) -> PackageCurve:
         """Fit on rows of live minutes: y paid GMV (n,) yuan, spend (n,) yuan/min; without
-        `inference` the covariance is left zero (a fit that only scores a candidate)."""
+        `inference` the covariance is left zero (a fit that only scores a candidate); with
+        `log_k` the half-saturation is held there (zero variance, the rest conditional)."""
         factor = PaidFactor(spend, session, family)
         active = spend[spend > 0]
         typical = float(np.median(active)) if len(active) else 1.0
@@ -81,6 +93,9 @@ class PackageCurve(FittedScale):
             theta0 = np.array([np.log(2.0), np.log(typical * 2.0), 0.8][: len(factor.names)])
         bounds = [(np.log(0.1), np.log(_MAX_HALF_LIFE)),
                   (np.log(typical * 1e-2), np.log(typical * 1e3)), (0.2, 1.0)]
+        if log_k is not None:
+            theta0 = np.r_[theta0[0], log_k, theta0[2:]]
+            bounds[1] = (log_k, log_k)
         seen = float(np.quantile(active, SEEN_QUANTILE)) if len(active) else None
         return cls(package=package, family=family, seen_spend=seen, **cls.estimate(
             y, minute, session, basis, factor, factor.names, theta0,

@@ -9,8 +9,9 @@ from scipy.special import expit
 from scipy.stats import beta, binom
 
 from optimizer.curves import FitOptions, ResponseModel
-from optimizer.curves.model import MIN_FAMILY_WEIGHT
+from optimizer.curves.model import MIN_FAMILY_WEIGHT, PROFILE_POINTS
 from optimizer.curves.paid import MAX_LOG_K_SE
+from optimizer.curves.report import marginal_roi, typical_spend
 from optimizer.curves.selection import family_weights
 
 
@@ -108,3 +109,64 @@ def test_a_half_saturation_known_within_a_factor_of_700_is_identified(small_fit,
     i = len(curve.coef) + curve.theta_names.index("log_k")
     cov[i, i] = se**2
     assert curve.model_copy(update={"cov": cov.tolist()}).identified is identified
+
+
+# -- curves whose half-saturation is not identified -------------------------------------------
+def test_only_a_curve_whose_half_saturation_is_not_identified_has_a_profile(small_fit):
+    curves = small_fit.model.paid_.values()
+    assert any(not c.identified for c in curves)  # six sessions leave some k unidentified
+    for curve in curves:
+        assert bool(curve.profile) is (not curve.identified)
+
+
+def test_profile_fits_hold_log_k_from_the_estimate_to_half_the_spend_seen(small_fit):
+    """Each profile fit holds log k at its grid value (no variance: draws keep it there), and
+    the grid runs evenly in log from the estimate to half the spend seen."""
+    for curve in (c for c in small_fit.model.paid_.values() if c.profile):
+        held = np.array([p.param("log_k") for p in curve.profile])
+        assert len(held) == PROFILE_POINTS
+        assert held[0] == pytest.approx(curve.param("log_k"))
+        far = np.log(0.5 * curve.seen_spend)
+        end = far if abs(far - held[0]) >= 2.0 else held[0] - 2.0
+        np.testing.assert_allclose(held, np.linspace(held[0], end, PROFILE_POINTS))
+        assert sum(p.family_weight for p in curve.profile) == pytest.approx(1.0)
+        for fit in curve.profile:
+            assert fit.family == curve.family and fit.standard_error("log_k") == 0.0
+            draws = fit.draws(np.random.default_rng(4), 20)
+            assert np.all(draws[:, len(fit.coef) + 1] == fit.param("log_k"))
+
+
+def test_a_curve_with_a_profile_draws_from_it_by_weight(small_fit):
+    curve = next(c for c in small_fit.model.paid_.values() if c.profile)
+    n = 4000
+    drawn = curve.sample(np.random.default_rng(5), n)
+    assert all(any(c is p for p in (*curve.profile, *curve.alternatives)) for c, _ in drawn)
+    for fit in curve.profile:
+        share = curve.family_weight * fit.family_weight / (
+            curve.family_weight + sum(a.family_weight for a in curve.alternatives))
+        low, high = binom.ppf([0.0005, 0.9995], n, share)
+        assert low <= sum(c is fit for c, _ in drawn) <= high
+
+
+def test_the_profile_keeps_the_marginal_roi_band_within_reason(small_fit):
+    """Drawn from its own normal, the least identified curve's marginal ROI at typical spend
+    spans orders of magnitude (competitor: SE of log k over 100, a band of 1e-71 to 1e66);
+    drawn from its profile, the 90% band stays within a factor 3 of the estimate (every
+    profile fit is a curve the data were fitted to)."""
+    model = small_fit.model
+    package, curve = max(((p, c) for p, c in model.paid_.items() if c.profile),
+                         key=lambda pc: pc[1].standard_error("log_k"))
+    x = typical_spend(small_fit.panel, package)
+    minutes, j = model.session_minutes_, model.packages_.index(package)
+
+    def band(sampled) -> np.ndarray:
+        rois = [float(marginal_roi(c.term(minutes, np.eye(len(model.packages_))[j], p), x))
+                for c, p in sampled]
+        return np.quantile(rois, [0.05, 0.95])
+
+    point = float(marginal_roi(curve.term(minutes, np.eye(len(model.packages_))[j]), x))
+    own = band((curve, p) for p in curve.draws(np.random.default_rng(6), 400))
+    low, high = band(curve.model_copy(update={"alternatives": []}).sample(
+        np.random.default_rng(6), 400))
+    assert own[1] / max(own[0], 1e-12) > 30
+    assert point / 3 <= low <= point <= high <= point * 3
