@@ -18,11 +18,11 @@ from optimizer.errors import InputError
 from optimizer.terminal import (
     console,
     errors,
-    fit_view,
     forecast_view,
     history_view,
     plan_view,
     policy_view,
+    print_fit,
     print_frame,
     print_summary,
     progress_bar,
@@ -138,7 +138,7 @@ def fit(config: ConfigArg,
     with progress:
         model = pipeline.fit_campaign(campaign, progress=tell)
     path = save_model(to_artifact(model), out)
-    print_frame(fit_view(fit_summary(model, campaign.panel())), "Fitted response curves")
+    print_fit(fit_summary(model, campaign.panel()))
     chart = plot_curves(model, campaign.panel(), path.with_suffix(".png"))
     console.print(f"model: {path}\ncurves chart: {chart}")
 
@@ -395,7 +395,7 @@ def demo(out: OutDir = Path("out/demo")) -> None:
     config = demo_config()
     campaign, model = _load_and_fit(config, None)
     print_frame(history_view(history_summary(campaign.history)), f"Demo history: {config}")
-    print_frame(fit_view(fit_summary(model, campaign.panel())), "Fitted response curves")
+    print_fit(fit_summary(model, campaign.panel()))
     out.mkdir(parents=True, exist_ok=True)
     console.print(f"model: {save_model(to_artifact(model), out / 'model.json')}")
     console.print(f"curves chart: {plot_curves(model, campaign.panel(), out / 'curves.png')}")

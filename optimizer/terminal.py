@@ -180,6 +180,15 @@ def history_view(summary):
     })
 
 
+def print_fit(summary) -> None:
+    """The fit table (`fit_view`), then each package's note (no fitted curve, or a
+    half-saturation the data do not identify) on its own line."""
+    print_frame(fit_view(summary), "Fitted response curves")
+    for package, note in summary["note"].items():
+        if note:
+            errors.print(f"[dim]note:[/dim] {package}: {note}", highlight=False)
+
+
 def fit_view(summary):
     """The fit summary, formatted: curve (with its family's weight when another was weighed),
     carryover, marginal ROI and leverage with 90% bands."""

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from optimizer.curves.report import SUMMARY_COLUMNS
-from optimizer.terminal import fit_view
+from optimizer.terminal import fit_view, print_fit
 
 
 def test_the_curve_column_shows_the_familys_weight_when_another_was_weighed():
@@ -15,3 +15,14 @@ def test_the_curve_column_shows_the_familys_weight_when_another_was_weighed():
     summary["family"] = ["hill", "exponential", ""]
     summary["family_weight"] = [0.604, 1.0, np.nan]
     assert list(fit_view(summary)["curve"]) == ["hill 60%", "exponential", ""]
+
+
+def test_notes_print_under_the_fit_table_one_line_each(capsys):
+    summary = pd.DataFrame(np.nan, index=pd.Index(["fans", "auto"], name="package"),
+                           columns=list(SUMMARY_COLUMNS))
+    summary["family"], summary["family_weight"] = ["hill", ""], [1.0, np.nan]
+    summary["note"] = ["half-saturation not identified (SE of log k 4.5): the band is wide",
+                       "only 12 minutes with spend in history (at least 60 needed)"]
+    print_fit(summary)
+    lines = capsys.readouterr().err.splitlines()
+    assert lines == [f"note: {p}: {n}" for p, n in summary["note"].items()]

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from optimizer.curves.model import PanelLike, ResponseModel
+from optimizer.curves.paid import PackageCurve
 from optimizer.curves.response import ResponseTerm, SessionResponse
 from optimizer.curves.transforms import Carryover
 
@@ -57,7 +58,8 @@ SUMMARY_COLUMNS: dict[str, str] = {
                     "(a fraction; NaN when no sessions were held out)",
     "noise_floor_wape": "WAPE a perfect model would show on noise of the fitted dispersion "
                         "(a fraction)",
-    "note": "why the package has no fitted curve (empty when it has one)",
+    "note": "why the package has no fitted curve, or that the data do not identify its "
+            "half-saturation (empty otherwise)",
 }
 """Columns of `fit_summary` (index: package id) and what they mean."""
 
@@ -170,10 +172,17 @@ def fit_summary(model: ResponseModel, panel: PanelLike, n_draws: int = 200, seed
                 "holdout_wape": diagnostics.holdout_wape.get(curve.family, np.nan),
                 "noise_floor_wape": (np.nan if diagnostics.noise_floor_wape is None
                                      else diagnostics.noise_floor_wape),
+                "note": "" if curve.identified else _not_identified(curve),
             }
         rows.append(row)
     frame = pd.DataFrame(rows, index=pd.Index(packages, name="package"))
     return frame[list(SUMMARY_COLUMNS)]
+
+
+def _not_identified(curve: PackageCurve) -> str:
+    return (f"half-saturation not identified (SE of log k {curve.standard_error('log_k'):.1f}):"
+            " within the spend seen the curve is nearly straight and where it bends is unknown;"
+            " its bands come from fits with k held from the estimate to half the spend seen")
 
 
 def organic_summary(model: ResponseModel) -> pd.DataFrame:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 
 import numpy as np
 import pytest
 
 from optimizer.curves import ResponseModel
+from optimizer.curves.paid import MAX_LOG_K_SE
 from optimizer.curves.report import (
     ORGANIC_COLUMNS,
     SUMMARY_COLUMNS,
@@ -53,7 +55,7 @@ def test_summary_numbers_agree_with_the_fits(small_fit, summary):
         assert row["organic_leverage"] == pytest.approx(model.organic_.leverage()[package])
         assert row["holdout_wape"] == pytest.approx(curve.diagnostics.holdout_wape[curve.family])
         assert row["noise_floor_wape"] == pytest.approx(curve.diagnostics.noise_floor_wape)
-        assert row["note"] == ""
+        assert (row["note"] == "") == curve.identified
 
 
 def test_summary_intervals_bracket_the_estimates(summary):
@@ -181,3 +183,17 @@ def test_binned_means_and_standard_errors():
     assert list(table["n"]) == [25, 25, 25, 25]
     np.testing.assert_allclose(table["y"], 2 * table["x"])
     np.testing.assert_allclose(table["se"], np.std(2 * np.arange(25.0), ddof=1) / 5)
+
+
+def test_a_curve_whose_half_saturation_is_not_identified_says_so(small_fit):
+    """A chosen curve whose log k has a standard error over `MAX_LOG_K_SE` gets a note."""
+    model = copy.deepcopy(small_fit.model)
+    curve = model.paid_["fans"]
+    cov = np.asarray(curve.cov)
+    index = len(curve.coef) + curve.theta_names.index("log_k")
+    cov[index, index] = (MAX_LOG_K_SE + 0.5) ** 2  # a larger variance keeps cov positive
+    curve.cov = cov.tolist()
+    frame = fit_summary(model, small_fit.panel, n_draws=20)
+    assert frame.loc["fans", "note"].startswith("half-saturation not identified (SE of log k 2.5)")
+    identified = [p for p in frame.index if p != "fans" and model.paid_[p].identified]
+    assert identified and (frame.loc[identified, "note"] == "").all()
