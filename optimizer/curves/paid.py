@@ -12,6 +12,7 @@ from typing import Literal
 import numpy as np
 
 from optimizer.curves.basis import SessionBasis
+from optimizer.curves.estimator import at_bound
 from optimizer.curves.factors import PaidFactor
 from optimizer.curves.fitted import FittedScale
 from optimizer.curves.response import ResponseTerm
@@ -61,8 +62,13 @@ class PackageCurve(FittedScale):
 
     @property
     def identified(self) -> bool:
-        """Whether the data identify the half-saturation (see `MAX_LOG_K_SE`)."""
-        return self.standard_error("log_k") <= MAX_LOG_K_SE
+        """Whether the data identify the half-saturation: its log has a standard error of at
+        most `MAX_LOG_K_SE` and it is not on a bound of its search range (where it is held
+        fixed, with no variance, because the data would take it further: a straight or a flat
+        curve over the spend seen)."""
+        index = self.theta_names.index("log_k")
+        on_bound = at_bound(np.asarray(self.theta), self.bounds)[index]
+        return self.standard_error("log_k") <= MAX_LOG_K_SE and not on_bound
 
     def sample(self, rng: np.random.Generator, n: int) -> list[tuple[PackageCurve, np.ndarray]]:
         """`n` draws of (curve, parameters): the family drawn in proportion to the weights of

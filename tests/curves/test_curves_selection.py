@@ -170,3 +170,14 @@ def test_the_profile_keeps_the_marginal_roi_band_within_reason(small_fit):
         np.random.default_rng(6), 400))
     assert own[1] / max(own[0], 1e-12) > 30
     assert point / 3 <= low <= point <= high <= point * 3
+
+
+@pytest.mark.parametrize("end", [0, 1])
+def test_a_half_saturation_held_on_its_bound_is_not_identified(small_fit, end):
+    """On a bound log k is held fixed (no variance) because the data would take it further: a
+    straight (upper) or flat (lower) curve over the spend seen, not a known bend."""
+    curve = next(c for c in small_fit.model.paid_.values() if c.identified)
+    i = curve.theta_names.index("log_k")
+    theta = list(curve.theta)
+    theta[i] = curve.bounds[i][end]
+    assert not curve.model_copy(update={"theta": theta}).identified
