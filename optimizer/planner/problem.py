@@ -73,6 +73,8 @@ class PlanningProblem:
         limit at all. Past it a curve is extrapolation, so a plan keeps each package's spend
         per minute within it, raised for every package by one factor (`reach_factor`) when
         the budget could not be spent otherwise.
+    reach_multiples: (P,) how many times the spend history saw each `spend_reach` is, where it
+        was raised because the curve still pays past it (messages only); None: once.
     slot_minutes: planning step (any whole number of minutes that divides the session); a
         slot's spend is the same in each of its minutes.
     time_limit: seconds for the whole solve; tolerance: relative accuracy of the plan.
@@ -89,6 +91,7 @@ class PlanningProblem:
     max_spend_per_minute: np.ndarray | None = None
     min_spend_when_active: np.ndarray | None = None
     spend_reach: np.ndarray | None = None
+    reach_multiples: np.ndarray | None = None
     pacing: Pacing | None = None
     rules: PlatformRules = field(default_factory=PlatformRules)
     floor_response: SessionResponse | None = None

@@ -91,6 +91,10 @@ def _cap_name(problem: PlanningProblem, k: int) -> str | None:
     if factor > 1:
         return (f"spend reach ({cap:,.0f} yuan/min: history's spend x{factor:.2f}, raised so "
                 "that the budget can be spent)")
+    multiples = problem.reach_multiples
+    if multiples is not None and multiples[k] > 1:
+        return (f"spend reach ({cap:,.0f} yuan/min: {multiples[k]:g} x history's, as far as "
+                "even the curve's 5% bound pays)")
     return f"spend reach ({cap:,.0f} yuan/min, from history)"
 
 

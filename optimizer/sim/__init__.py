@@ -2,12 +2,13 @@
 
 `Scenario` (YAML) describes a room; `LiveRoomSimulator` turns it into the true
 `SessionResponse`, noisy draws and operator-like spend; `write_simulation` writes a history in
-the contract's format with its `truth.json`.
+the contract's format with its `truth.json`; `random_scenario` draws an off-model room.
 """
 
 from optimizer.sim.history import SimulatedHistory, write_simulation
 from optimizer.sim.outcome import Expected, Realised
 from optimizer.sim.profile import Event, TrafficProfile
+from optimizer.sim.random_truth import random_scenario
 from optimizer.sim.scenario import (
     OperatorSpec,
     PackageTruth,
@@ -34,5 +35,6 @@ __all__ = [
     "TrafficProfile",
     "Truth",
     "list_builtin",
+    "random_scenario",
     "write_simulation",
 ]

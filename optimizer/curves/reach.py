@@ -1,0 +1,49 @@
+"""How far past the spend history saw a package's fitted curve still pays, under its uncertainty.
+
+Past the spend history saw (`PackageCurve.seen_spend`) a curve is extrapolation: a wrong family
+promises GMV that is not there, so plans keep within that reach. But the best plan sometimes
+lies well past it. A curve's draws (parameters and family, `PackageCurve.sample`) widen past
+the data, and their lower bound says what the data still guarantee there: where even the lower
+bound of the marginal ROI beats what the budget earns elsewhere, spending more is safe.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from optimizer.curves.model import ResponseModel
+from optimizer.curves.report import marginal_roi, paid_draws
+
+REACH_MULTIPLES = (1.25, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0)
+"""Multiples of the spend history saw that a package's reach may be raised to."""
+
+
+def trusted_multiples(model: ResponseModel, packages: Sequence[str], reach: np.ndarray,
+                      minutes: int, threshold: float, confidence: float = 0.95,
+                      n_draws: int = 200, seed: int = 0) -> np.ndarray:
+    """(P,) per package of `packages`, the largest of `REACH_MULTIPLES` such that at that
+    multiple of its `reach` (P,) yuan/min, and at every smaller one, the lower bound of the
+    marginal ROI is at least `threshold` (yuan of GMV per yuan); 1 where none is.
+
+    The marginal ROI is paid GMV per extra paid yuan of a steady spend over a session of
+    `minutes` at average traffic (`marginal_roi`), its lower bound the `1 - confidence`
+    quantile over `n_draws` draws (`paid_draws`, `seed`); a negative organic leverage is
+    counted against it (a positive one is not counted for it). Packages without a fit, without
+    a finite reach or whose half-saturation the data do not identify (`identified`) get 1.
+    """
+    leverage = model.organic_.leverage()
+    out = np.ones(len(packages))
+    for j, package in enumerate(packages):
+        if package not in model.paid_ or not np.isfinite(reach[j]) or \
+                not model.paid_[package].identified:
+            continue
+        levels = reach[j] * np.asarray(REACH_MULTIPLES)
+        rois = np.array([marginal_roi(term, levels)
+                         for term in paid_draws(model, package, minutes, n_draws, seed)])
+        bound = np.quantile(rois, 1.0 - confidence, axis=0) + min(leverage.get(package, 0.0), 0.0)
+        pays = np.cumprod(bound >= threshold).astype(bool)
+        if pays.any():
+            out[j] = REACH_MULTIPLES[int(np.flatnonzero(pays)[-1])]
+    return out

@@ -1,0 +1,63 @@
+"""How far past the spend history saw a curve still pays: `trusted_multiples`."""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import pytest
+
+from optimizer.curves.reach import REACH_MULTIPLES, trusted_multiples
+
+
+@pytest.fixture(scope="module")
+def certain(small_fit):
+    """The small fit with every paid curve's uncertainty removed: draws are the estimate."""
+    model = copy.deepcopy(small_fit.model)
+    for curve in model.paid_.values():
+        curve.cov = np.zeros_like(np.asarray(curve.cov)).tolist()
+        curve.alternatives, curve.profile = [], []
+    return model
+
+
+def _exponential(model):
+    return next(p for p, c in model.paid_.items() if c.family == "exponential")
+
+
+def test_the_multiple_is_the_last_where_the_closed_form_marginal_roi_pays(certain):
+    """Without uncertainty the bound is the estimate: mean scale x exp(-x/k)/k for an
+    exponential curve, plus the package's organic leverage when negative."""
+    package = _exponential(certain)
+    curve, minutes, reach = certain.paid_[package], 240, 40.0
+    k = curve.saturation().k
+    scale = np.mean(curve.scale(np.arange(minutes)))
+    lever = min(certain.organic_.leverage()[package], 0.0)
+    roi = {m: scale * np.exp(-m * reach / k) / k + lever for m in REACH_MULTIPLES}
+    for m in (1.5, 2.0, 4.0):
+        found = trusted_multiples(certain, [package], np.array([reach]), minutes,
+                                  threshold=roi[m] - 1e-9)
+        assert found[0] == m
+
+
+def test_no_threshold_trusts_the_largest_multiple_and_an_unreachable_one_none(certain):
+    packages = list(certain.packages_)
+    reach = np.full(len(packages), 20.0)
+    assert (trusted_multiples(certain, packages, reach, 240, -np.inf) == REACH_MULTIPLES[-1]).all()
+    assert (trusted_multiples(certain, packages, reach, 240, np.inf) == 1.0).all()
+
+
+def test_packages_without_a_fit_or_a_finite_reach_keep_their_reach(certain):
+    package = _exponential(certain)
+    found = trusted_multiples(certain, [package, "new"], np.array([np.inf, 20.0]), 240, -np.inf)
+    assert (found == 1.0).all()
+
+
+def test_the_bound_counts_the_curves_uncertainty(small_fit, certain):
+    """With its draws, a curve is trusted no further than at its estimate, and for the least
+    identified curve strictly less far at some threshold."""
+    packages = list(small_fit.model.packages_)
+    reach = small_fit.model.seen_spend(packages)
+    for threshold in (0.5, 1.0, 2.0):
+        drawn = trusted_multiples(small_fit.model, packages, reach, 240, threshold)
+        estimate = trusted_multiples(certain, packages, reach, 240, threshold)
+        assert (drawn <= estimate).all()
