@@ -31,7 +31,8 @@ def trusted_multiples(model: ResponseModel, packages: Sequence[str], reach: np.n
     `minutes` at average traffic (`marginal_roi`), its lower bound the `1 - confidence`
     quantile over `n_draws` draws (`paid_draws`, `seed`); a negative organic leverage is
     counted against it (a positive one is not counted for it). Packages without a fit, without
-    a finite reach or whose half-saturation the data do not identify (`identified`) get 1.
+    a finite reach or whose half-saturation the data do not identify (`identified`) get 1, and
+    so does, without drawing, a package whose estimate does not pay at the first multiple.
     """
     leverage = model.organic_.leverage()
     out = np.ones(len(packages))
@@ -40,9 +41,13 @@ def trusted_multiples(model: ResponseModel, packages: Sequence[str], reach: np.n
                 not model.paid_[package].identified:
             continue
         levels = reach[j] * np.asarray(REACH_MULTIPLES)
+        lever = min(leverage.get(package, 0.0), 0.0)
+        estimate = model.paid_[package].term(minutes, np.ones(1))
+        if marginal_roi(estimate, levels[0]) + lever < threshold:
+            continue  # the estimate does not pay at the first multiple: no need to draw
         rois = np.array([marginal_roi(term, levels)
                          for term in paid_draws(model, package, minutes, n_draws, seed)])
-        bound = np.quantile(rois, 1.0 - confidence, axis=0) + min(leverage.get(package, 0.0), 0.0)
+        bound = np.quantile(rois, 1.0 - confidence, axis=0) + lever
         pays = np.cumprod(bound >= threshold).astype(bool)
         if pays.any():
             out[j] = REACH_MULTIPLES[int(np.flatnonzero(pays)[-1])]
