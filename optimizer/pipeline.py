@@ -191,7 +191,7 @@ def trusted_reach(problem: PlanningProblem, model: ResponseModel, packages: Sequ
                   ) -> PlanningProblem:
     """The problem with the spend reach of each package the plan presses against raised as far
     as even the 5% bound of its marginal ROI beats the budget's shadow price
-    (`trusted_multiples`, at least the ROI floors), for `max_gmv` with the budget binding.
+    (`trusted_multiples`, and the ROI floors that bind), for `max_gmv` with the budget binding.
 
     The continuous program at the reach finds the price and the packages held back. On 20
     random truths the fit does not assume (benchmarks/bench_random_truths.py) the hard reach
@@ -208,7 +208,10 @@ def trusted_reach(problem: PlanningProblem, model: ResponseModel, packages: Sequ
         reach < problem.max_spend_per_minute)
     if price <= 1e-9 or not pressed.any():
         return problem
-    threshold = max(price, problem.paid_roi_min or 0.0, problem.overall_roi_min or 0.0)
+    binding = [floor for key, floor in (("paid_roi_min", problem.paid_roi_min),
+                                        ("overall_roi_min", problem.overall_roi_min))
+               if abs(first.shadow_prices.get(key, 0.0)) > 1e-9]
+    threshold = max([price, *binding])
     multiples = np.ones(len(packages))
     held = [p for p, at in zip(packages, pressed, strict=True) if at]
     index = [packages.index(p) for p in held]
