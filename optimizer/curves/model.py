@@ -12,7 +12,7 @@ import hashlib
 import json
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -82,6 +82,10 @@ class FitOptions(BaseModel):
 
 
 Progress = Callable[[str], None]
+
+ParameterDraw = Mapping[str, np.ndarray | tuple[PackageCurve, np.ndarray]]
+"""One draw of a fitted model's parameters: "organic" -> the organic curve's parameter vector,
+each package id -> (curve, parameter vector) from `PackageCurve.sample`."""
 
 SCHEMA_VERSION = 4
 """Version of the fitted state's JSON form (`optimizer.curves.artifact`); 2 added each paid
@@ -247,15 +251,14 @@ class ResponseModel:
     # -- prediction ----------------------------------------------------------------------
     def response(self, minutes: int, packages: Sequence[str] | None = None,
                  curves: Mapping[str, CurveSpec] | None = None,
-                 draw: Mapping[str, Any] | None = None,
+                 draw: ParameterDraw | None = None,
                  switched_off: Collection[str] = (), day: int | None = None) -> SessionResponse:
         """Expected response of a new session of `minutes` minutes, at the average day.
 
         packages: column order of the response (default: the fitted packages). A package that
         was not fitted needs explicit settings in `curves`, or to be in `switched_off` (it gets
         no response: it will get no spend); settings in `curves` also override a fit.
-        draw: optional draws replacing the estimates: "organic" -> its parameter vector, a
-            package id -> (curve, parameter vector) from `PackageCurve.sample`.
+        draw: optional draws replacing the estimates (`ParameterDraw`).
         day: a history session whose day effects to use instead of the average day.
         """
         packages = tuple(packages or self.packages_)
