@@ -180,7 +180,9 @@ def fit_summary(model: ResponseModel, panel: PanelLike, n_draws: int = 200, seed
 
 
 def _not_identified(curve: PackageCurve) -> str:
-    return (f"half-saturation not identified (SE of log k {curve.standard_error('log_k'):.1f}):"
+    se = curve.standard_error("log_k")
+    why = f"SE of log k {se:.1f}" if se > 0 else "k on the bound of its search range"
+    return (f"half-saturation not identified ({why}):"
             " within the spend seen the curve is nearly straight and where it bends is unknown;"
             " its bands come from fits with k held from the estimate to half the spend seen")
 

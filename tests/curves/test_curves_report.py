@@ -197,3 +197,16 @@ def test_a_curve_whose_half_saturation_is_not_identified_says_so(small_fit):
     assert frame.loc["fans", "note"].startswith("half-saturation not identified (SE of log k 2.5)")
     identified = [p for p in frame.index if p != "fans" and model.paid_[p].identified]
     assert identified and (frame.loc[identified, "note"] == "").all()
+
+
+def test_a_half_saturation_on_its_bound_is_noted_as_such(small_fit):
+    """Held on a bound, log k has no variance: the note names the bound, not an SE of 0."""
+    model = copy.deepcopy(small_fit.model)
+    curve = model.paid_["fans"]
+    i = curve.theta_names.index("log_k")
+    curve.theta = [*curve.theta[:i], curve.bounds[i][1], *curve.theta[i + 1:]]
+    cov = np.asarray(curve.cov)
+    cov[len(curve.coef) + i, :] = cov[:, len(curve.coef) + i] = 0.0
+    curve.cov = cov.tolist()
+    note = fit_summary(model, small_fit.panel, n_draws=20).loc["fans", "note"]
+    assert note.startswith("half-saturation not identified (k on the bound of its search range)")
