@@ -94,7 +94,7 @@ def _cap_name(problem: PlanningProblem, k: int) -> str | None:
     multiples = problem.reach_multiples
     if multiples is not None and multiples[k] > 1:
         return (f"spend reach ({cap:,.0f} yuan/min: {multiples[k]:g} x history's, as far as "
-                "even the curve's 5% bound pays)")
+                "the curve's lower quartile pays)")
     return f"spend reach ({cap:,.0f} yuan/min, from history)"
 
 
