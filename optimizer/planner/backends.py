@@ -4,8 +4,9 @@
 starts from the previous basis (warm start). It picks dual simplex for small LPs (few rows, or
 few columns that are not fixed: presolve removes the rest) and the interior-point method (with
 crossover, so duals are clean) for large ones, and retries with the other on a numerical
-failure. `PulpBackend` builds the program in bulk (one
-`LpAffineExpression` per row) for CBC: the fallback when highspy is missing or CBC is asked.
+failure or when the first overruns its share of the time. `PulpBackend` builds the program in
+bulk (one `LpAffineExpression` per row) for CBC: the fallback when highspy is missing or CBC is
+asked.
 
 Both report the solver's status as found, never as PuLP words it: a time limit is "time_limit"
 even when the solver says "Optimal", and integer values are checked here (CBC without an
@@ -27,6 +28,10 @@ if TYPE_CHECKING:
 
 Status = Literal["optimal", "time_limit", "infeasible", "error"]
 _SIMPLEX_ROWS = 20_000
+_FIRST_SHARE, _FIRST_SECONDS = 0.25, 5.0
+"""The first method of an LP gets this share of the time limit, at most this many seconds,
+before the other takes over: dual simplex stalled for the whole limit (4,314 iterations in
+20 s) on a 3,122-row program that the interior-point method solves in 0.5 s."""
 _FEASIBILITY = 1e-5
 
 
@@ -176,13 +181,25 @@ class HighsBackend:
             open_columns = int(np.count_nonzero(lp.col_lower < lp.col_upper))
             small = min(lp.matrix.shape[0], open_columns) < _SIMPLEX_ROWS or h.getBasis().valid
             methods = ("simplex", "ipm") if small else ("ipm", "simplex")
-            for method in methods:
-                solution = self._run(method)
-                if solution.status != "error":
-                    break
-                h.clearSolver()
+            solution = self._first_of(methods, begin + float(max(time_limit, 0.01)))
         solution.seconds = _since(begin)
         return solution
+
+    def _first_of(self, methods: tuple[str, str], deadline: float) -> Solution:
+        """The first method's solution if it ends (optimal or infeasible) within its share of
+        the time (`_FIRST_SHARE`, at most `_FIRST_SECONDS`), else the other's from scratch in
+        the rest; a stopped run's plan, if any, when neither ends."""
+        h, runs = self.h, []
+        for method in methods:
+            last = len(runs) == len(methods) - 1
+            left = max(deadline - time.perf_counter(), 0.01)
+            share = left if last else min(left * _FIRST_SHARE, _FIRST_SECONDS)
+            h.setOptionValue("time_limit", h.getRunTime() + share)
+            runs.append(self._run(method))
+            if runs[-1].status in ("optimal", "infeasible"):
+                return runs[-1]
+            h.clearSolver()
+        return next((run for run in reversed(runs) if run.values is not None), runs[-1])
 
     def _run(self, method: str) -> Solution:
         h, ms = self.h, self._hs.HighsModelStatus

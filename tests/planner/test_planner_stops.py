@@ -65,6 +65,26 @@ def test_a_diagnosis_that_cannot_finish_claims_no_numbers(make_response, stop_at
     assert plan.infeasibility.best == {}
 
 
+def test_a_stalled_simplex_hands_over_to_the_interior_point_method(make_response, monkeypatch):
+    """Dual simplex once ran out a 60 s limit on a 3,122-row program that the interior-point
+    method solves in 0.5 s: the first method gets a share of the time, then the other runs."""
+    real, runs = HighsBackend._run, []
+
+    def stalling(self, method):
+        limit = self.h.getOptionValue("time_limit")  # (status, value) from highspy's core
+        limit = limit[1] if isinstance(limit, tuple) else limit
+        runs.append((method, limit - self.h.getRunTime()))
+        return Solution("time_limit") if method == "simplex" else real(self, method)
+
+    monkeypatch.setattr(HighsBackend, "_run", stalling)
+    plan = solve(problem(make_response, paid_roi_min=2.0, time_limit=40.0))
+    assert plan.status == "optimal" and not plan.warnings
+    assert plan.expected_paid_gmv >= 2.0 * plan.total_spend * (1 - 1e-9)
+    first, then = runs[0], runs[1]
+    assert first[0] == "simplex" and first[1] <= 5.0 + 1e-6
+    assert then[0] == "ipm" and then[1] > 30.0
+
+
 @pytest.mark.parametrize("budget", [1e-9, 1e12])
 def test_extreme_budgets_are_planned_with_words_that_hold(make_response, budget):
     plan = solve(problem(make_response, budget=budget, paid_roi_min=2.0))
