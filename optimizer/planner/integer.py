@@ -6,7 +6,9 @@ cells are active from the continuous relaxation (a cell is on when the relaxatio
 least half its minimum there; fewer cells, a quarter, then any spend, when that leaves the
 requirements unmet), fix those decisions and let the continuous program refill the spend. The
 relaxation's certified bound measures the gap either way. Platform rules (units, steps,
-changes) go to the MIP, warm-started with the heuristic's plan when there is one.
+changes) get their own heuristic (`_follow_rules`: the relaxation's change pattern, then
+active cells and whole units, each fixed and refilled); branch and bound, warm-started with
+the heuristic's plan, runs when that plan is not already within tolerance of the bound.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import numpy as np
 
 from optimizer.planner.engine import Engine, Outcome
 from optimizer.planner.forecast import objective_scale, objective_value
+from optimizer.planner.levels import change_pattern
 
 MIP_INTEGERS = 1_000
 _THRESHOLDS = (0.5, 0.25, 1e-9)
@@ -30,8 +33,12 @@ def solve_integer(engine: Engine, relaxation: Outcome, deadline: float) -> Outco
     """
     problem = engine.problem
     lp = engine.program(relaxed=False)
-    best = None if problem.rules.any else _fix_and_refill(engine, relaxation, deadline)
-    if lp.integer.sum() <= MIP_INTEGERS or best is None:
+    if problem.rules.any:
+        best = _follow_rules(engine, relaxation, deadline) if engine.adjust is None else None
+    else:
+        best = _fix_and_refill(engine, relaxation, deadline)
+    close = best is not None and _gap(problem, best, relaxation) <= problem.tolerance
+    if (lp.integer.sum() <= MIP_INTEGERS and not close) or best is None:
         mip = _branch_and_bound(engine, best, deadline)
         if best is None or (
             mip.spend is not None and mip.program_objective > best.program_objective
@@ -40,10 +47,8 @@ def solve_integer(engine: Engine, relaxation: Outcome, deadline: float) -> Outco
     engine.reset()
     if best.spend is None:
         return best  # proven infeasible, or failed with its cause
-    scale = objective_scale(problem, best.spend)
-    exact = objective_value(problem, best.spend)
     best.bound, best.rounds = relaxation.bound, relaxation.rounds
-    best.mip_gap = max(0.0, (relaxation.bound - exact) / scale)
+    best.mip_gap = _gap(problem, best, relaxation)
     if best.mip_gap > problem.tolerance and not best.proven:
         best.status = "feasible"
         best.warnings.append(
@@ -51,6 +56,13 @@ def solve_integer(engine: Engine, relaxation: Outcome, deadline: float) -> Outco
             f"(tolerance {problem.tolerance:.2%})"
         )
     return best
+
+
+def _gap(problem, plan: Outcome, relaxation: Outcome) -> float:
+    """How far the plan's exact objective is below the relaxation's bound, relative to the
+    objective's scale (`objective_scale`)."""
+    exact = objective_value(problem, plan.spend)
+    return max(0.0, (relaxation.bound - exact) / objective_scale(problem, plan.spend))
 
 
 def _fix_and_refill(engine: Engine, relaxation: Outcome, deadline: float) -> Outcome | None:
@@ -63,6 +75,44 @@ def _fix_and_refill(engine: Engine, relaxation: Outcome, deadline: float) -> Out
         outcome = _solve_fixed(engine, cols, on.astype(float), deadline)
         if outcome is not None:
             return outcome
+    return None
+
+
+def _follow_rules(engine: Engine, relaxation: Outcome, deadline: float) -> Outcome | None:
+    """A plan that meets the platform's rules, built from the relaxation: each package's
+    change pattern (`change_pattern`: which slots rise or fall, within max_changes) fixed and
+    the levels refilled by the continuous program; then who is active (spend at least half
+    the minimum) and the whole units below each level fixed, and refilled again. None when a
+    step finds no plan: branch and bound then starts without it."""
+    problem, rules = engine.problem, engine.problem.rules
+    columns = engine.formulation.rule_cols
+    levels = relaxation.spend[:: problem.slot_minutes]  # (S, P) yuan/min
+    cols, values = [], []
+    if "change_package" in columns:
+        owner = columns["change_package"]
+        for k in np.unique(owner):
+            up, down = change_pattern(levels[:, k], rules.max_changes, rules.change_step)
+            cols += [columns["change_up"][owner == k], columns["change_down"][owner == k]]
+            values += [up, down]
+    outcome = _solve_fixed(engine, np.concatenate(cols), np.concatenate(values), deadline) \
+        if cols else relaxation
+    if outcome is None:
+        return None
+    if "active" in columns:
+        spend = outcome.values[columns["active_spend"]]
+        cols.append(columns["active"])
+        values.append((spend >= 0.5 * columns["active_minimum"]).astype(float))
+    if "units" not in columns:
+        return _solve_fixed(engine, np.concatenate(cols), np.concatenate(values), deadline) \
+            if "active" in columns else outcome
+    owner, units = columns["units_package"], columns["units"]
+    counts = outcome.spend[:: problem.slot_minutes][np.arange(len(owner)) % (
+        problem.minutes // problem.slot_minutes), owner] / rules.spend_unit
+    for rounded in (np.round(counts), np.floor(counts + 1e-9)):  # nearest, else all down
+        fixed = _solve_fixed(engine, np.concatenate([*cols, units]),
+                             np.concatenate([*values, rounded]), deadline)
+        if fixed is not None:
+            return fixed
     return None
 
 

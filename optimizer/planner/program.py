@@ -209,7 +209,9 @@ class Formulation:
         """Columns and rows of min_spend_when_active, spend units and level changes.
 
         Returns the activity columns ("active"), with the spend column ("active_spend") and the
-        minimum ("active_minimum") each one governs.
+        minimum ("active_minimum") each one governs; the unit counts ("units", their package in
+        "units_package", slots in order) and the change flags ("change_up", "change_down", their
+        package in "change_package", one per slot after the first, in order).
 
         Per package p and slot s (first minute t_s): active a[p,s] in {0,1} with
         m a <= x <= cap a; units n[p,s] integer with x = unit n; level changes
@@ -241,14 +243,20 @@ class Formulation:
                 rows = b.add_rows(S, 0.0, 0.0, starts)
                 b.add(rows, x, 1.0)
                 b.add(rows, n, -rules.spend_unit)
+                cols.setdefault("units", []).append(n)
+                cols.setdefault("units_package", []).append(np.full(S, k))
             if (rules.max_changes is not None or rules.change_step is not None) and S > 1:
-                limit = self._changes(b, x, cap, starts[1:])
+                limit, up, dn = self._changes(b, x, cap, starts[1:])
+                cols.setdefault("change_up", []).append(up)
+                cols.setdefault("change_down", []).append(dn)
+                cols.setdefault("change_package", []).append(np.full(S - 1, k))
                 if limit is not None:
                     self.change_limits[int(k)] = limit
         return {name: np.concatenate(parts) for name, parts in cols.items()}
 
     def _changes(self, b: _Builder, x: np.ndarray, cap: float, minutes: np.ndarray):
-        """Level-change rows of one package; returns its max_changes row (or None)."""
+        """Level-change rows of one package; returns its max_changes row (or None) and its
+        up and down flag columns."""
         rules, n = self.problem.rules, len(minutes)
         inc, dec = (b.add_cols(n, 0.0, cap, minute=minutes) for _ in range(2))
         up, dn = (b.add_cols(n, 0.0, 1.0, integer=True, minute=minutes) for _ in range(2))
@@ -267,10 +275,10 @@ class Formulation:
         b.add(one, up, 1.0)
         b.add(one, dn, 1.0)
         if rules.max_changes is None:
-            return None
+            return None, up, dn
         total = b.add_rows(1, -np.inf, rules.max_changes)
         b.add(total, np.concatenate([up, dn]), 1.0)
-        return int(total[0])
+        return int(total[0]), up, dn
 
     def _usages(self) -> list[_Usage]:
         p, rows = self.problem, self.rows
