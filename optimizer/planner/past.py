@@ -20,7 +20,10 @@ class Past:
     """Edits a program so minutes [0, minute) are what happened (see module docstring).
 
     spend, paid: (minute, P) yuan/min spent and paid GMV earned; organic: (minute,) yuan/min
-    (baseline included). day: the session's level so far (`calibrate`): the floors and the
+    (baseline included). levels: (minute, P) yuan/min the bidder was told to set (default:
+    `spend`): the platform's level-change rules count the changes made so far, and the next
+    slot's change, from these settings, since delivered spend is never exactly a setting.
+    day: the session's level so far (`calibrate`): the floors and the
     GMV target hold with the rest of the session's GMV times its ratio; None: the model's
     average day.
 
@@ -33,8 +36,9 @@ class Past:
     """
 
     def __init__(self, f: Formulation, minute: int, spend, paid, organic,
-                 day: DayRatio | None = None) -> None:
+                 day: DayRatio | None = None, levels=None) -> None:
         self.f, self.minute, self.spend, self.day = f, minute, spend, day
+        self.levels = spend if levels is None else levels
         full = np.zeros((f.problem.minutes, len(f.problem.packages)))
         full[:minute] = spend
         self.index = np.concatenate([term.index(full) for term in f.terms])
@@ -86,6 +90,13 @@ class Past:
         lp.row_upper[f.rows["budget"]] = self.budget
         for k, row in f.change_limits.items():
             lp.row_upper[row] -= self._changes_so_far(k)
+        L = f.problem.slot_minutes
+        for k, rows in f.change_rows.items():
+            next_slot = -(-m // L)  # the first slot starting at or after the minute
+            if 1 <= next_slot <= len(rows):  # its level changes from the last slot's setting
+                before = (next_slot - 1) * L
+                lp.row_lower[rows[next_slot - 1]] = lp.row_upper[rows[next_slot - 1]] = \
+                    self.levels[before, k] - self.spend[before, k]
 
     def _at_days_level(self, lp: LinearProgram) -> None:
         """Scale the rest of the session's GMV in the floors and target by the day's ratio."""
@@ -120,5 +131,5 @@ class Past:
         return np.clip(self.index[cell] - a, low, high)
 
     def _changes_so_far(self, package: int) -> int:
-        levels = self.spend[:: self.f.problem.slot_minutes, package]
+        levels = self.levels[:: self.f.problem.slot_minutes, package]
         return int(np.sum(np.abs(np.diff(levels)) > 1e-9))

@@ -137,6 +137,7 @@ class Formulation:
         self.cumulative_cols = self._pacing(b)
         first, first_col = b.nrow, b.ncol
         self.change_limits: dict[int, int] = {}
+        self.change_rows: dict[int, np.ndarray] = {}  # package -> its rows x[s] - x[s-1] = ...
         self.rule_cols = self._integer_rules(b)
         rules, self.rule_col_range = (first, b.nrow), (first_col, b.ncol)
         self._cells(b)
@@ -246,7 +247,7 @@ class Formulation:
                 cols.setdefault("units", []).append(n)
                 cols.setdefault("units_package", []).append(np.full(S, k))
             if (rules.max_changes is not None or rules.change_step is not None) and S > 1:
-                limit, up, dn = self._changes(b, x, cap, starts[1:])
+                limit, up, dn, self.change_rows[int(k)] = self._changes(b, x, cap, starts[1:])
                 cols.setdefault("change_up", []).append(up)
                 cols.setdefault("change_down", []).append(dn)
                 cols.setdefault("change_package", []).append(np.full(S - 1, k))
@@ -255,8 +256,9 @@ class Formulation:
         return {name: np.concatenate(parts) for name, parts in cols.items()}
 
     def _changes(self, b: _Builder, x: np.ndarray, cap: float, minutes: np.ndarray):
-        """Level-change rows of one package; returns its max_changes row (or None) and its
-        up and down flag columns."""
+        """Level-change rows of one package; returns its max_changes row (or None), its up and
+        down flag columns and its change rows (x[s] - x[s-1] = inc - dec, one per slot after
+        the first)."""
         rules, n = self.problem.rules, len(minutes)
         inc, dec = (b.add_cols(n, 0.0, cap, minute=minutes) for _ in range(2))
         up, dn = (b.add_cols(n, 0.0, 1.0, integer=True, minute=minutes) for _ in range(2))
@@ -275,10 +277,10 @@ class Formulation:
         b.add(one, up, 1.0)
         b.add(one, dn, 1.0)
         if rules.max_changes is None:
-            return None, up, dn
+            return None, up, dn, diff
         total = b.add_rows(1, -np.inf, rules.max_changes)
         b.add(total, np.concatenate([up, dn]), 1.0)
-        return int(total[0]), up, dn
+        return int(total[0]), up, dn, diff
 
     def _usages(self) -> list[_Usage]:
         p, rows = self.problem, self.rows

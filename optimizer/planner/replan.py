@@ -34,6 +34,9 @@ class Replanner:
         A live service re-plans within a short budget but must not build with one: the
         first solve of a long session takes longer than a warm re-solve.
     plan: the plan made at construction (minute 0).
+    settings: (T, P) yuan/min, the levels planned for each minute by the plan in force when it
+        was played (the platform's level-change rules count these, not delivered spend); a
+        re-plan from an earlier minute than the last starts a new session from `plan`.
     """
 
     def __init__(self, problem: PlanningProblem, replan_time_limit: float | None = None,
@@ -45,6 +48,8 @@ class Replanner:
         self.calibrate = calibrate
         self.engine = Engine(Formulation(problem))
         self.plan = plan_with(self.engine, time.perf_counter())
+        self.settings = self.plan.spend.copy()
+        self._last_minute = 0
 
     def replan(
         self,
@@ -71,18 +76,23 @@ class Replanner:
         day = None
         if self.calibrate and minute > 0:
             day = DayRatio.of(self.problem, minute, actual_spend, paid, organic)
-        engine.adjust = Past(f, minute, actual_spend, paid, organic, day)
+        if minute < self._last_minute:  # an earlier minute: a new session of the same plan
+            self.settings = self.plan.spend.copy()
+        self._last_minute = minute
+        levels = self.settings[:minute]
+        engine.adjust = Past(f, minute, actual_spend, paid, organic, day, levels)
         plan = plan_with(engine, start, past=minute, time_limit=self.replan_time_limit)
         plan.warnings += engine.adjust.warnings
         if plan.status == "infeasible" and day is not None and day != DayRatio():
             # at the day's level nothing meets the floors: the best left is the average day's
-            engine.adjust = Past(f, minute, actual_spend, paid, organic)
+            engine.adjust = Past(f, minute, actual_spend, paid, organic, levels=levels)
             plan = plan_with(engine, start, past=minute, time_limit=self.replan_time_limit)
             plan.warnings += [*engine.adjust.warnings, *day.notes(set(f.rows)),
                               "at that level no plan for the rest of the session meets the "
                               "floors and the GMV target: planned with the model's average day"]
         if plan.status == "infeasible":
             return plan
+        self.settings[minute:] = plan.spend[minute:]
         spend = plan.spend.copy()
         spend[:minute] = actual_spend
         same = np.array_equal(spend, plan.spend)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from optimizer.planner import PlanningProblem, Replanner
+from optimizer.planner import PlanningProblem, PlatformRules, Replanner
 
 
 @pytest.fixture
@@ -87,3 +87,46 @@ def test_replans_take_their_own_time_limit_and_the_build_the_problems(make_respo
     assert limits == [30.0, 0.25]
     with pytest.raises(ValueError, match="replan_time_limit"):
         Replanner(problem, replan_time_limit=0)
+
+
+@pytest.mark.parametrize("minute", [20, 23])  # at a slot's start, and inside a slot
+def test_platform_rules_count_the_settings_not_the_delivered_spend(make_response, minute):
+    """Delivered spend is never exactly a setting: 90-95% of each planned level, varying by
+    slot, is not a whole unit, and counted as levels it made every slot a change, so the
+    re-plan came out infeasible. Changes so far and the next slot's move count from the
+    levels planned."""
+    step, unit, changes, slot = 30.0, 10.0, 3, 5
+    problem = PlanningProblem(response=make_response(3, 60, seed=2), budget=6000.0,
+                              slot_minutes=slot, paid_roi_min=1.5,
+                              rules=PlatformRules(max_changes=changes, change_step=step,
+                                                  spend_unit=unit))
+    replanner = Replanner(problem)
+    planned = replanner.plan.spend
+    truth = problem.response
+    share = np.where(np.arange(minute) // slot % 2, 0.95, 0.9)[:, None]
+    delivered = share * planned[:minute]
+    assert np.count_nonzero(planned[:minute:slot]) >= 3  # the plan spends before the minute
+    plan = replanner.replan(minute, delivered, share * truth.paid_gmv(planned)[:minute],
+                            truth.organic_gmv(planned)[:minute])
+    assert plan.status in ("optimal", "feasible")
+    assert np.array_equal(plan.spend[:minute], delivered)
+    settings = np.vstack([planned[:minute], plan.spend[minute:]])
+    next_start = -(-minute // slot) * slot
+    levels = settings[::slot]
+    assert np.allclose(levels[next_start // slot:] / unit,
+                       np.round(levels[next_start // slot:] / unit), atol=1e-6)
+    moves = np.abs(np.diff(levels, axis=0))
+    changed = moves > 1e-7
+    assert (changed.sum(axis=0) <= changes).all()
+    assert (moves[changed] >= step * (1 - 1e-9)).all()
+
+
+def test_a_replan_from_an_earlier_minute_starts_the_settings_anew(replanner):
+    """One re-planner serves session after session (the closed loop): going back in time is
+    a new session, whose settings so far are the first plan's, not the last session's."""
+    first = replanner.plan
+    replanner.replan(10, *past(first, 10, spend_factor=0.5))
+    assert not np.allclose(replanner.settings[10:15], first.spend[10:15])
+    replanner.replan(20, *past(first, 20))
+    replanner.replan(15, *past(first, 15))  # the next session
+    assert np.array_equal(replanner.settings[:15], first.spend[:15])
