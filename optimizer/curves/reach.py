@@ -3,8 +3,9 @@
 Past the spend history saw (`PackageCurve.seen_spend`) a curve is extrapolation: a wrong family
 promises GMV that is not there, so plans keep within that reach. But the best plan sometimes
 lies well past it. A curve's draws (parameters and family, `PackageCurve.sample`) widen past
-the data, and their lower bound says what the data still guarantee there: where even the lower
-bound of the marginal ROI beats what the budget earns elsewhere, spending more is safe.
+the data, and a lower bound of them says what the data still back there: where the lower
+quartile of the marginal ROI (`REACH_CONFIDENCE`) beats what the budget earns elsewhere,
+spending more pays in three draws of four.
 """
 
 from __future__ import annotations
