@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+import types
+
 import numpy as np
 import pytest
 
@@ -104,3 +107,17 @@ def test_slots_of_any_length_that_divides_the_session(make_response):
         assert plan.total_spend == pytest.approx(4000.0)
     with pytest.raises(InputError, match="not a whole number of slots"):
         PlanningProblem(response=response, budget=4000.0, slot_minutes=5)
+
+
+def test_a_mip_run_is_interrupted_at_the_wall_clock_deadline():
+    """HiGHS's branch and bound overran its own time limit (22.5 s on 9.55 s): the backend's
+    MIP callback stops it at the deadline, and clears the flag before it (HiGHS keeps it
+    from one run to the next)."""
+    backend = HighsBackend()
+    flag = types.SimpleNamespace(user_interrupt=True)
+    backend._deadline = time.perf_counter() + 60.0
+    backend._interrupt(None, "", None, flag, None)
+    assert flag.user_interrupt is False
+    backend._deadline = time.perf_counter() - 1.0
+    backend._interrupt(None, "", None, flag, None)
+    assert flag.user_interrupt is True
