@@ -82,8 +82,8 @@ def _follow_rules(engine: Engine, relaxation: Outcome, deadline: float) -> Outco
     """A plan that meets the platform's rules, built from the relaxation: each package's
     change pattern (`change_pattern`: which slots rise or fall, within max_changes) fixed and
     the levels refilled by the continuous program; then who is active (spend at least half
-    the minimum) and the whole units below each level fixed, and refilled again. None when a
-    step finds no plan: branch and bound then starts without it."""
+    the minimum) and the whole units at each level (nearest, else rounded down) fixed, and
+    refilled again. None when a step finds no plan: branch and bound then starts without it."""
     problem, rules = engine.problem, engine.problem.rules
     columns = engine.formulation.rule_cols
     levels = relaxation.spend[:: problem.slot_minutes]  # (S, P) yuan/min

@@ -23,9 +23,8 @@ class Past:
     (baseline included). levels: (minute, P) yuan/min the bidder was told to set (default:
     `spend`): the platform's level-change rules count the changes made so far, and the next
     slot's change, from these settings, since delivered spend is never exactly a setting.
-    day: the session's level so far (`calibrate`): the floors and the
-    GMV target hold with the rest of the session's GMV times its ratio; None: the model's
-    average day.
+    day: the session's level so far (`calibrate`): the floors and the GMV target hold with the
+    rest of the session's GMV times its ratio; None: the model's average day.
 
     With ratio q, a floor ``earned + q F(x) >= roi (spent + S(x))`` (F, S: the rest's GMV and
     spend) is written ``F(x) - (roi / q) S(x) >= (roi spent - earned) / q``: the rest's spend
