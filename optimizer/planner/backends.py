@@ -179,10 +179,11 @@ class HighsBackend:
         begin = time.perf_counter()
         h = self.h
         # HiGHS's clock runs on across runs of one instance: the limit is on its total
-        h.setOptionValue("time_limit", h.getRunTime() + float(max(time_limit, 0.01)))
+        limit = float(max(time_limit, 0.01))
+        h.setOptionValue("time_limit", h.getRunTime() + limit)
         h.setOptionValue("mip_rel_gap", float(mip_gap))
         if self.lp.is_mip:
-            self._deadline = begin + float(max(time_limit, 0.01))
+            self._deadline = begin + limit
             if start is not None:
                 known = self._hs.HighsSolution()
                 known.col_value = list(start)
@@ -194,7 +195,7 @@ class HighsBackend:
             open_columns = int(np.count_nonzero(lp.col_lower < lp.col_upper))
             small = min(lp.matrix.shape[0], open_columns) < _SIMPLEX_ROWS or h.getBasis().valid
             methods = ("simplex", "ipm") if small else ("ipm", "simplex")
-            solution = self._first_of(methods, begin + float(max(time_limit, 0.01)))
+            solution = self._first_of(methods, begin + limit)
         solution.seconds = _since(begin)
         return solution
 

@@ -105,11 +105,9 @@ def _follow_rules(engine: Engine, relaxation: Outcome, deadline: float) -> Outco
     if "units" not in columns:
         return _solve_fixed(engine, np.concatenate(cols), np.concatenate(values), deadline) \
             if "active" in columns else outcome
-    owner, units = columns["units_package"], columns["units"]
-    counts = outcome.spend[:: problem.slot_minutes][np.arange(len(owner)) % (
-        problem.minutes // problem.slot_minutes), owner] / rules.spend_unit
+    counts = outcome.values[columns["units_spend"]] / rules.spend_unit
     for rounded in (np.round(counts), np.floor(counts + 1e-9)):  # nearest, else all down
-        fixed = _solve_fixed(engine, np.concatenate([*cols, units]),
+        fixed = _solve_fixed(engine, np.concatenate([*cols, columns["units"]]),
                              np.concatenate([*values, rounded]), deadline)
         if fixed is not None:
             return fixed

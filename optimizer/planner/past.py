@@ -89,11 +89,10 @@ class Past:
         lp.row_upper[f.rows["budget"]] = self.budget
         for k, row in f.change_limits.items():
             lp.row_upper[row] -= self._changes_so_far(k)
-        L = f.problem.slot_minutes
+        next_slot = -(-m // f.problem.slot_minutes)  # the first starting at or after m
+        before = (next_slot - 1) * f.problem.slot_minutes  # the last slot's start, if any
         for k, rows in f.change_rows.items():
-            next_slot = -(-m // L)  # the first slot starting at or after the minute
             if 1 <= next_slot <= len(rows):  # its level changes from the last slot's setting
-                before = (next_slot - 1) * L
                 lp.row_lower[rows[next_slot - 1]] = lp.row_upper[rows[next_slot - 1]] = \
                     self.levels[before, k] - self.spend[before, k]
 

@@ -210,9 +210,10 @@ class Formulation:
         """Columns and rows of min_spend_when_active, spend units and level changes.
 
         Returns the activity columns ("active"), with the spend column ("active_spend") and the
-        minimum ("active_minimum") each one governs; the unit counts ("units", their package in
-        "units_package", slots in order) and the change flags ("change_up", "change_down", their
-        package in "change_package", one per slot after the first, in order).
+        minimum ("active_minimum") each one governs; the unit counts ("units", with the spend
+        column each one governs in "units_spend"); the change flags ("change_up",
+        "change_down", their package in "change_package", one per slot after the first, in
+        order).
 
         Per package p and slot s (first minute t_s): active a[p,s] in {0,1} with
         m a <= x <= cap a; units n[p,s] integer with x = unit n; level changes
@@ -245,7 +246,7 @@ class Formulation:
                 b.add(rows, x, 1.0)
                 b.add(rows, n, -rules.spend_unit)
                 cols.setdefault("units", []).append(n)
-                cols.setdefault("units_package", []).append(np.full(S, k))
+                cols.setdefault("units_spend", []).append(x)
             if (rules.max_changes is not None or rules.change_step is not None) and S > 1:
                 limit, up, dn, self.change_rows[int(k)] = self._changes(b, x, cap, starts[1:])
                 cols.setdefault("change_up", []).append(up)
