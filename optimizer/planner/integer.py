@@ -6,20 +6,23 @@ cells are active from the continuous relaxation (a cell is on when the relaxatio
 least half its minimum there; fewer cells, a quarter, then any spend, when that leaves the
 requirements unmet), fix those decisions and let the continuous program refill the spend. The
 relaxation's certified bound measures the gap either way. Platform rules (units, steps,
-changes) get their own heuristic (`_follow_rules`: the relaxation's change pattern, then
-active cells and whole units, each fixed and refilled); branch and bound, warm-started with
-the heuristic's plan, runs when that plan is not already within tolerance of the bound.
+changes) get their own heuristic (`_follow_rules`: the relaxation's change pattern, for all
+packages at once or else one at a time, then active cells and whole units, each fixed and
+refilled), in first plans and re-plans alike; branch and bound, warm-started with the
+heuristic's plan, runs when that plan is not already within tolerance of the bound.
 """
 
 from __future__ import annotations
 
 import time
+from functools import partial
 
 import numpy as np
 
 from optimizer.planner.engine import Engine, Outcome
 from optimizer.planner.forecast import objective_scale, objective_value
 from optimizer.planner.levels import change_pattern
+from optimizer.planner.past import Past
 
 MIP_INTEGERS = 1_000
 _THRESHOLDS = (0.5, 0.25, 1e-9)
@@ -34,7 +37,7 @@ def solve_integer(engine: Engine, relaxation: Outcome, deadline: float) -> Outco
     problem = engine.problem
     lp = engine.program(relaxed=False)
     if problem.rules.any:
-        best = _follow_rules(engine, relaxation, deadline) if engine.adjust is None else None
+        best = _follow_rules(engine, relaxation, deadline)
     else:
         best = _fix_and_refill(engine, relaxation, deadline)
     close = best is not None and _gap(problem, best, relaxation) <= problem.tolerance
@@ -83,35 +86,98 @@ def _follow_rules(engine: Engine, relaxation: Outcome, deadline: float) -> Outco
     change pattern (`change_pattern`: which slots rise or fall, within max_changes) fixed and
     the levels refilled by the continuous program; then who is active (spend at least half
     the minimum) and the whole units at each level (nearest, else rounded down) fixed, and
-    refilled again. None when a step finds no plan: branch and bound then starts without it."""
-    problem, rules = engine.problem, engine.problem.rules
-    columns = engine.formulation.rule_cols
-    levels = relaxation.spend[:: problem.slot_minutes]  # (S, P) yuan/min
-    cols, values = [], []
+    refilled again. None when a step finds no plan: branch and bound then starts without it.
+
+    In a re-plan (`engine.adjust` a `Past`) the pattern covers the slots still to come, from
+    the setting in force, within the changes left; the past's columns stay as `Past` fixes
+    them."""
+    rules, f = engine.problem.rules, engine.formulation
+    columns = f.rule_cols
+    past = engine.adjust if isinstance(engine.adjust, Past) else None
+    cols, values, outcome = [], [], relaxation
     if "change_package" in columns:
-        owner = columns["change_package"]
-        for k in np.unique(owner):
-            up, down = change_pattern(levels[:, k], rules.max_changes, rules.change_step)
-            cols += [columns["change_up"][owner == k], columns["change_down"][owner == k]]
-            values += [up, down]
-    outcome = _solve_fixed(engine, np.concatenate(cols), np.concatenate(values), deadline) \
-        if cols else relaxation
-    if outcome is None:
-        return None
+        held = _hold_changes(engine, relaxation, past, deadline)
+        if held is None:
+            return None
+        outcome, cols, values = held
     if "active" in columns:
-        spend = outcome.values[columns["active_spend"]]
-        cols.append(columns["active"])
-        values.append((spend >= 0.5 * columns["active_minimum"]).astype(float))
+        come = _to_come(f, past, columns["active"])
+        spend = outcome.values[columns["active_spend"][come]]
+        cols.append(columns["active"][come])
+        values.append((spend >= 0.5 * columns["active_minimum"][come]).astype(float))
     if "units" not in columns:
         return _solve_fixed(engine, np.concatenate(cols), np.concatenate(values), deadline) \
             if "active" in columns else outcome
-    counts = outcome.values[columns["units_spend"]] / rules.spend_unit
+    come = _to_come(f, past, columns["units"])
+    counts = outcome.values[columns["units_spend"][come]] / rules.spend_unit
     for rounded in (np.round(counts), np.floor(counts + 1e-9)):  # nearest, else all down
-        fixed = _solve_fixed(engine, np.concatenate([*cols, columns["units"]]),
+        fixed = _solve_fixed(engine, np.concatenate([*cols, columns["units"][come]]),
                              np.concatenate([*values, rounded]), deadline)
         if fixed is not None:
             return fixed
     return None
+
+
+def _hold_changes(engine: Engine, relaxation: Outcome, past: Past | None, deadline: float):
+    """(refilled plan, flag columns, their values) with every package's change pattern fixed,
+    or None. All patterns from the relaxation at once; when that leaves no plan (in a re-plan
+    the settings in force tie the levels until their first change), one package at a time,
+    each from the last refill, with fewer changes than allowed or moves of half a step made a
+    whole step if its pattern still leaves no plan (`_alternatives`)."""
+    problem, columns = engine.problem, engine.formulation.rule_cols
+    owner = columns["change_package"]
+    ahead = 0 if past is None else past.next_slot  # the first slot the plan sets
+
+    def pattern(plan: Outcome, k: int, most: int | None = None, least: float = 1.0):
+        """Package k's flag columns and values, with at most `most` changes (and those left),
+        moves from `least` x the step made (`change_pattern`)."""
+        setting, changes = (None, problem.rules.max_changes) if past is None \
+            else past.changes_left(k)
+        if most is not None:
+            changes = most if changes is None else min(changes, most)
+        levels = plan.spend[:: problem.slot_minutes][ahead:, k]  # yuan/min per slot
+        up, down = change_pattern(levels, changes, problem.rules.change_step, setting, least)
+        flags = slice(np.count_nonzero(owner == k) - len(up), None)  # flag s - 1: slot s
+        return ([columns["change_up"][owner == k][flags],
+                 columns["change_down"][owner == k][flags]], [up, down])
+
+    cols, values = [], []
+    for k in np.unique(owner):
+        more_cols, more_values = pattern(relaxation, int(k))
+        cols, values = cols + more_cols, values + more_values
+    outcome = _solve_fixed(engine, np.concatenate(cols), np.concatenate(values), deadline)
+    if outcome is not None:
+        return outcome, cols, values
+    cols, values, outcome = [], [], relaxation
+    for k in np.unique(owner):
+        for more_cols, more_values in _alternatives(partial(pattern, outcome, int(k))):
+            if time.perf_counter() > deadline:
+                return None
+            refilled = _solve_fixed(engine, np.concatenate(cols + more_cols),
+                                    np.concatenate(values + more_values), deadline)
+            if refilled is not None:
+                cols, values, outcome = cols + more_cols, values + more_values, refilled
+                break
+        else:
+            return None
+    return outcome, cols, values
+
+
+def _alternatives(pattern):
+    """A package's patterns to try in turn: `pattern(most, least)` as allowed, then with fewer
+    changes than the last one made; then the same with moves of half a step made."""
+    for least in (1.0, 0.5):
+        most = None
+        while most is None or most >= 0:
+            cols, values = pattern(most, least)
+            yield cols, values
+            most = int(sum(v.sum() for v in values)) - 1
+
+
+def _to_come(f, past: Past | None, cols: np.ndarray) -> np.ndarray:
+    """Which of the integer columns `cols` a plan decides: all, or in a re-plan those of
+    minutes at or after its first."""
+    return np.ones(len(cols), dtype=bool) if past is None else f.base_minute[cols] >= past.minute
 
 
 def _branch_and_bound(engine: Engine, start: Outcome | None, deadline: float) -> Outcome:

@@ -3,9 +3,10 @@ last minutes) solves.
 
 `Past` edits each program before it is solved: minutes [0, minute) spend what was spent (so
 the carryover into the rest comes from it), the past's slot and integer rules go, and the GMV
-earned counts in the floors and the GMV target. The past cells' segments are fixed at their
-in-order fill, so the program's value of the past is a constant that the floor rows trade for
-the realised GMV.
+earned counts in the floors and the GMV target. A minute inside a slot keeps the slot's
+setting to its end: the platform changes levels only at a slot's start. The past cells'
+segments are fixed at their in-order fill, so the program's value of the past is a constant
+that the floor rows trade for the realised GMV.
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ class Past:
     spend, paid: (minute, P) yuan/min spent and paid GMV earned; organic: (minute,) yuan/min
     (baseline included). levels: (minute, P) yuan/min the bidder was told to set (default:
     `spend`): the platform's level-change rules count the changes made so far, and the next
-    slot's change, from these settings, since delivered spend is never exactly a setting.
+    slot's change, from these settings, since delivered spend is never exactly a setting; a
+    minute inside a slot holds the rest of it at the slot's setting.
     day: the session's level so far (`calibrate`): the floors and the GMV target hold with the
     rest of the session's GMV times its ratio; None: the model's average day.
 
@@ -50,6 +52,7 @@ class Past:
         self.baseline_past = float(f.problem.floor_model.baseline[:minute].sum())
         spent, budget = float(spend.sum()), f.problem.budget
         self.budget = max(budget, spent)
+        self.held = self._slot_in_force(spent, budget)
         self.warnings = [] if day is None else day.notes(set(self.realised) & set(f.rows))
         if spent > budget:
             self.warnings.append(
@@ -61,6 +64,9 @@ class Past:
         f, m = self.f, self.minute
         lower, upper = lp.col_lower, lp.col_upper
         lower[f.spend_cols[:m]] = upper[f.spend_cols[:m]] = self.spend
+        if self.held is not None:
+            minutes, setting = self.held
+            lower[f.spend_cols[minutes]] = upper[f.spend_cols[minutes]] = setting
         past = np.zeros(len(lower), dtype=bool)
         past[: f.nbase] = (f.base_minute >= 0) & (f.base_minute < m)
         past[f.spend_cols] = False
@@ -89,12 +95,40 @@ class Past:
         lp.row_upper[f.rows["budget"]] = self.budget
         for k, row in f.change_limits.items():
             lp.row_upper[row] -= self._changes_so_far(k)
-        next_slot = -(-m // f.problem.slot_minutes)  # the first starting at or after m
+        next_slot = self.next_slot
         before = (next_slot - 1) * f.problem.slot_minutes  # the last slot's start, if any
         for k, rows in f.change_rows.items():
             if 1 <= next_slot <= len(rows):  # its level changes from the last slot's setting
                 lp.row_lower[rows[next_slot - 1]] = lp.row_upper[rows[next_slot - 1]] = \
                     self.levels[before, k] - self.spend[before, k]
+
+    def _slot_in_force(self, spent: float, budget: float):
+        """(minutes, setting): the rest of the slot the minute falls inside, and the level
+        (yuan/min, (P,)) set for it; None at a slot's start, or when the rest of the slot at
+        that level would break the budget (the rest of the session then stops or slows)."""
+        slot, m = self.f.problem.slot_minutes, self.minute
+        if m % slot == 0:
+            return None
+        minutes = slice(m, min(self.next_slot * slot, self.f.problem.minutes))
+        setting = self.levels[m - m % slot]
+        if spent + setting.sum() * (minutes.stop - m) > budget * (1 + 1e-9):
+            return None
+        return minutes, setting
+
+    @property
+    def next_slot(self) -> int:
+        """The first slot that starts at or after the minute: the first the re-plan sets."""
+        return -(-self.minute // self.f.problem.slot_minutes)
+
+    def changes_left(self, package: int) -> tuple[float | None, int | None]:
+        """(setting, changes): the level (yuan/min) in force before the next slot, None when
+        nothing was set yet, and how many level changes the rest of the session may still
+        make (None: any number)."""
+        limit = self.f.problem.rules.max_changes
+        left = None if limit is None else max(0, limit - self._changes_so_far(package))
+        if self.next_slot == 0:
+            return None, left
+        return float(self.levels[(self.next_slot - 1) * self.f.problem.slot_minutes, package]), left
 
     def _at_days_level(self, lp: LinearProgram) -> None:
         """Scale the rest of the session's GMV in the floors and target by the day's ratio."""
