@@ -37,7 +37,35 @@ app = typer.Typer(add_completion=False, no_args_is_help=True,
 EXIT_INPUT, EXIT_INTERNAL, EXIT_INFEASIBLE = 2, 1, 3
 
 ConfigArg = Annotated[Path, typer.Argument(help="Campaign config (YAML, see CONTRACT.md).")]
-OutDir = Annotated[Path, typer.Option("--out", help="Output folder (created when missing).")]
+
+
+def _usable_folder(path: Path) -> Path:
+    """`path`, created when missing; bad input (exit 2) before any work when it cannot be
+    written into (a file, a read-only place)."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        usable = os.access(path, os.W_OK | os.X_OK)
+        why = "it is not writable"
+    except OSError as error:
+        usable, why = False, error.strerror or type(error).__name__
+    if not usable:
+        raise InputError(f"cannot write into {path} ({why})", where="--out",
+                         fix="give a folder you can write to: a new one, or an existing folder "
+                             "(not a file)")
+    return path
+
+
+def _usable_file(path: Path) -> Path:
+    """`path` as a file to write: its folder usable (`_usable_folder`), itself not a folder."""
+    if path.is_dir():
+        raise InputError(f"{path} is a folder", where="--out",
+                         fix="give the file to write, e.g. models/NAME.json")
+    _usable_folder(path.parent)
+    return path
+
+
+OutDir = Annotated[Path, typer.Option("--out", help="Output folder (created when missing).",
+                                      callback=_usable_folder)]
 ModelOpt = Annotated[Path | None, typer.Option(
     "--model", help="Use this fitted model artifact instead of fitting / the cache.")]
 
@@ -126,7 +154,8 @@ def evaluate(
 
 @app.command()
 def fit(config: ConfigArg,
-        out: Annotated[Path, typer.Option("--out", help="Model artifact to write (JSON).")]
+        out: Annotated[Path, typer.Option("--out", help="Model artifact to write (JSON).",
+                                          callback=_usable_file)]
         ) -> None:
     """Fit the response curves of CONFIG's history; save them with a fit report (table, PNG)."""
     from optimizer import pipeline

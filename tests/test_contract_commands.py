@@ -46,13 +46,35 @@ def test_plan_writes_the_contract_files(monkeypatch, capsys, tmp_path):
 
 
 def test_unreachable_target_exits_3_with_reason_and_summary(monkeypatch, capsys, tmp_path):
+    """An infeasible run also removes an earlier run's plan.csv and plan.png from --out: left
+    there, they contradicted the summary."""
+    out = tmp_path / "o"
+    out.mkdir()
+    (out / "plan.csv").write_text("ts,package,spend\n")
+    (out / "plan.png").write_bytes(b"")
     config = config_like_demo(tmp_path, objective="min_spend", gmv_target=5_000_000)
-    status, text = run(monkeypatch, capsys, "plan", str(config), "--out", str(tmp_path / "o"),
+    status, text = run(monkeypatch, capsys, "plan", str(config), "--out", str(out),
                        "--model", str(MODEL))
     assert status == 3, text
     assert "5,000,000" in text
-    summary = json.loads((tmp_path / "o" / "summary.json").read_text())
+    summary = json.loads((out / "summary.json").read_text())
     assert summary["status"] == "infeasible" and "infeasibility" in summary
+    assert sorted(p.name for p in out.iterdir()) == ["summary.json"]
+
+
+@pytest.mark.parametrize("command", ["plan", "evaluate", "fit"])
+def test_an_out_that_cannot_be_written_is_bad_input_before_any_work(monkeypatch, capsys,
+                                                                     tmp_path, command):
+    """A file where the folder should be was an internal error (exit 1) after the whole fit
+    and solve."""
+    blocker = tmp_path / "taken"
+    blocker.write_text("")
+    out = blocker / "model.json" if command == "fit" else blocker
+    extra = ["--plan", str(tmp_path / "none.csv")] if command == "evaluate" else []
+    status, text = run(monkeypatch, capsys, command, str(tmp_path / "missing.yaml"), *extra,
+                       "--out", str(out))
+    assert status == 2, text
+    assert "--out" in text and "Fix:" in text
 
 
 def test_package_switched_off_in_config_is_planned_at_zero(monkeypatch, capsys, tmp_path):

@@ -23,7 +23,8 @@ def write_plan_outputs(
     plan: Plan, start: pd.Timestamp, out_dir: str | Path, table: str = "plan.csv",
     draw: Callable[[Plan, pd.Timestamp, Path], None] | None = None,
 ) -> dict[str, Path]:
-    """Write summary.json, and unless infeasible the per-minute `table` and plan.png.
+    """Write summary.json, and unless infeasible the per-minute `table` and plan.png (an
+    infeasible plan removes those of an earlier run, which would contradict its summary).
 
     start: the session's first minute (local time); draw: what draws plan.png (default
     `draw_plan`; the CLI's `ChartInBackground.draw`). Returns the paths written by kind.
@@ -33,6 +34,8 @@ def write_plan_outputs(
     paths = {"summary": out / "summary.json"}
     paths["summary"].write_text(json.dumps(plan.summary(), indent=2, ensure_ascii=False))
     if plan.status == "infeasible":
+        for stale in (out / table, out / "plan.png"):
+            stale.unlink(missing_ok=True)
         return paths
     frame = plan.to_frame(pd.Timestamp(start))
     frame["ts"] = frame["ts"].dt.strftime(TIME_FORMAT)
