@@ -65,7 +65,8 @@ def change_pattern(levels: np.ndarray, changes: int | None, step: float | None,
     path = held if start is None else np.r_[start, held]
     tiny = 1e-6 * max(float(np.abs(path).max(initial=0.0)), 1.0)
     step = max(step or 0.0, tiny)
-    low, high = path.min(initial=0.0), path.max(initial=0.0)
+    span = np.r_[levels, [] if start is None else [start]]  # the range a level may take
+    low, high = (span.min(), span.max()) if len(span) else (0.0, 0.0)
     up, down = np.zeros(max(len(path) - 1, 0)), np.zeros(max(len(path) - 1, 0))
     level = path[0] if len(path) else 0.0
     for s in np.flatnonzero(np.diff(path)):

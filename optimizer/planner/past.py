@@ -42,7 +42,7 @@ class Past:
         self.levels = spend if levels is None else levels
         full = np.zeros((f.problem.minutes, len(f.problem.packages)))
         full[:minute] = spend
-        self.index = np.concatenate([term.index(full) for term in f.terms])
+        self.index = f.cell_index(full)
         earned = float(paid.sum() + organic.sum())
         self.realised = {
             "paid_floor": float(paid.sum()),

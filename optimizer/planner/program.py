@@ -461,6 +461,10 @@ class Formulation:
             exact[s] = cell_value(term.saturation, v[s], pi[s], lo, best[s])
         return np.maximum(exact - chords, 0.0), best
 
+    def cell_index(self, spend: np.ndarray) -> np.ndarray:
+        """(cells,) each cell's index z under `spend` (T, P) yuan/min, in cell order."""
+        return np.concatenate([term.index(spend) for term in self.terms])
+
     def refine(self, cells: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, int]:
         """Add a breakpoint at index z[i] in cell cells[i].
 

@@ -66,6 +66,9 @@ def plan_with(engine: Engine, start: float, past: int = 0,
     limit = problem.time_limit if time_limit is None else time_limit
     deadline = start + limit
     outcome = engine.solve_continuous(deadline)
+    if outcome.cause != "time_limit" and outcome.status in ("infeasible", "failed") \
+            and not past and problem.gmv_target is not None:
+        outcome = _through_reachable_plan(engine, deadline) or outcome
     if outcome.status in ("optimal", "feasible") and problem.needs_integers:
         outcome = solve_integer(engine, outcome, deadline)
     if outcome.status == "infeasible" and past:
@@ -104,6 +107,34 @@ def plan_with(engine: Engine, start: float, past: int = 0,
         rounds=outcome.rounds,
         forecast=forecast,
     )
+
+
+def _through_reachable_plan(engine: Engine, deadline: float):
+    """The continuous program re-solved with breakpoints where the best plan for GMV under the
+    same floors sits, when that plan reaches the GMV target; else None.
+
+    Chords understate GMV between breakpoints, so near the most GMV the floors allow, the
+    first breakpoints can leave a target that is within reach looking infeasible (650,000 of
+    at most 679,443 on the demo with a budget of 10,000,000), and the cells' whole ranges,
+    opened then, can be too wide for the solver. At that plan's indexes the program is exact,
+    so the plan is feasible for it and the adaptive rounds go on from there.
+    """
+    problem = engine.problem
+    left = deadline - time.perf_counter()
+    if left <= 0:
+        return None
+    try:
+        best = solve(replace(problem.continuous(), objective="max_gmv", gmv_target=None,
+                             time_limit=left))
+    except (NoPlanInTime, SolverFailure):
+        return None  # the diagnosis says what it can
+    if best.status == "infeasible" or best.expected_total_gmv < problem.gmv_target:
+        return None
+    f = engine.formulation
+    f.refine(np.arange(len(f.cell_lo)), f.cell_index(best.spend))
+    engine.reset()
+    outcome = engine.solve_continuous(deadline)
+    return outcome if outcome.spend is not None else None
 
 
 def _no_plan(time_limit: float, outcome, solver: str) -> Exception:

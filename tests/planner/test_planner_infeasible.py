@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -100,3 +101,22 @@ def test_pacing_beyond_the_caps(make_response):
     )
     assert plan.status == "infeasible"
     assert "pacing needs 5,000 yuan spent by minute 1" in plan.infeasibility.message
+
+
+@pytest.mark.parametrize("share", [0.97, 0.999])
+def test_a_target_within_reach_under_a_floor_is_planned_not_called_infeasible(make_response,
+                                                                              share):
+    """Chords understate GMV between breakpoints: near the most GMV a paid floor allows, the
+    first program found no plan and `min_spend` was reported infeasible ("each one alone can"),
+    or the solver failed on the opened ranges. The best plan for GMV under the floor is a plan
+    of the target's problem: the target's plan reaches the target, holds the floor and spends
+    no more than it."""
+    response = make_response(6, 240, seed=1)
+    floor = PlanningProblem(response=response, budget=1e7, paid_roi_min=2.0)
+    most = solve(floor)
+    target = share * most.expected_total_gmv
+    plan = solve(replace(floor, objective="min_spend", gmv_target=target))
+    assert plan.status == "optimal", plan.warnings
+    assert plan.expected_total_gmv >= target * (1 - 1e-9)
+    assert plan.paid_roi >= 2.0 * (1 - 1e-9)
+    assert plan.total_spend <= most.total_spend * (1 + 1e-9)
