@@ -85,8 +85,10 @@ def _follow_rules(engine: Engine, relaxation: Outcome, deadline: float) -> Outco
     """A plan that meets the platform's rules, built from the relaxation: each package's
     change pattern (`change_pattern`: which slots rise or fall, within max_changes) fixed and
     the levels refilled by the continuous program; then who is active (spend at least half
-    the minimum) and the whole units at each level (nearest, else rounded down) fixed, and
-    refilled again. None when a step finds no plan: branch and bound then starts without it.
+    the minimum), refilled; then the whole units at each level (nearest, else all rounded
+    down; at least an active cell's minimum), refilled, or else one package at a time
+    (nearest, up, down), each refilled around. None when a step finds no plan: branch and
+    bound then starts without it.
 
     In a re-plan (`engine.adjust` a `Past`) the pattern covers the slots still to come, from
     the setting in force, within the changes left; the past's columns stay as `Past` fixes
@@ -100,22 +102,62 @@ def _follow_rules(engine: Engine, relaxation: Outcome, deadline: float) -> Outco
         if held is None:
             return None
         outcome, cols, values = held
+    active_spend, active_minimum = np.zeros(0, dtype=int), np.zeros(0)  # cells fixed active
     if "active" in columns:
         come = _to_come(f, past, columns["active"])
-        spend = outcome.values[columns["active_spend"][come]]
+        spend_cols, minimum = columns["active_spend"][come], columns["active_minimum"][come]
+        on = outcome.values[spend_cols] >= 0.5 * minimum
         cols.append(columns["active"][come])
-        values.append((spend >= 0.5 * columns["active_minimum"][come]).astype(float))
+        values.append(on.astype(float))
+        outcome = _solve_fixed(engine, np.concatenate(cols), np.concatenate(values), deadline)
+        if outcome is None or "units" not in columns:
+            return outcome
+        active_spend, active_minimum = spend_cols[on], minimum[on]
     if "units" not in columns:
-        return _solve_fixed(engine, np.concatenate(cols), np.concatenate(values), deadline) \
-            if "active" in columns else outcome
+        return outcome
     come = _to_come(f, past, columns["units"])
-    counts = outcome.values[columns["units_spend"][come]] / rules.spend_unit
-    for rounded in (np.round(counts), np.floor(counts + 1e-9)):  # nearest, else all down
-        fixed = _solve_fixed(engine, np.concatenate([*cols, columns["units"][come]]),
-                             np.concatenate([*values, rounded]), deadline)
+    units, units_spend = columns["units"][come], columns["units_spend"][come]
+    least = np.zeros(len(outcome.values))  # by spend column: the units an active cell needs
+    least[active_spend] = np.ceil(active_minimum / rules.spend_unit - 1e-9)
+    least = least[units_spend]
+
+    def whole(plan: Outcome, which, rounding) -> np.ndarray:
+        counts = plan.values[units_spend[which]] / rules.spend_unit
+        return np.maximum(rounding(counts), least[which])
+
+    everyone = np.ones(len(units), dtype=bool)
+    for rounding in (_nearest, _down):  # every package at once
+        fixed = _solve_fixed(engine, np.concatenate([*cols, units]),
+                             np.concatenate([*values, whole(outcome, everyone, rounding)]),
+                             deadline)
         if fixed is not None:
             return fixed
-    return None
+    package = np.zeros(len(outcome.values), dtype=int)
+    package[f.spend_cols] = np.arange(f.spend_cols.shape[1])
+    for k in np.unique(package[units_spend]):  # one at a time, the rest refilled around it
+        which = package[units_spend] == k
+        for rounding in (_nearest, _up, _down):
+            more = whole(outcome, which, rounding)
+            fixed = _solve_fixed(engine, np.concatenate([*cols, units[which]]),
+                                 np.concatenate([*values, more]), deadline)
+            if fixed is not None:
+                cols, values, outcome = [*cols, units[which]], [*values, more], fixed
+                break
+        else:
+            return None
+    return outcome
+
+
+def _nearest(counts: np.ndarray) -> np.ndarray:
+    return np.round(counts)
+
+
+def _down(counts: np.ndarray) -> np.ndarray:
+    return np.floor(counts + 1e-9)
+
+
+def _up(counts: np.ndarray) -> np.ndarray:
+    return np.ceil(counts - 1e-9)
 
 
 def _hold_changes(engine: Engine, relaxation: Outcome, past: Past | None, deadline: float):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -114,10 +115,12 @@ def test_moves_of_half_a_step_can_be_made_a_whole_step():
     assert up.tolist() == [0, 0, 0] and down.tolist() == [1, 0, 0]
 
 
-def _rules_problem(make_response) -> PlanningProblem:
-    return PlanningProblem(response=make_response(3, 60, seed=4), budget=9000.0,
-                           slot_minutes=5, paid_roi_min=1.5,
-                           rules=PlatformRules(max_changes=2, change_step=40.0, spend_unit=10.0))
+def _rules_problem(make_response, **changes) -> PlanningProblem:
+    problem = PlanningProblem(response=make_response(3, 60, seed=4), budget=9000.0,
+                              slot_minutes=5, paid_roi_min=1.5,
+                              rules=PlatformRules(max_changes=2, change_step=40.0,
+                                                  spend_unit=10.0))
+    return replace(problem, **changes)
 
 
 def _assert_follows_the_rules(plan, problem: PlanningProblem) -> None:
@@ -132,8 +135,14 @@ def _assert_follows_the_rules(plan, problem: PlanningProblem) -> None:
                        atol=1e-6)
     assert plan.total_spend <= problem.budget * (1 + 1e-9)
     assert plan.expected_paid_gmv >= problem.paid_roi_min * plan.total_spend * (1 - 1e-9)
+    active = plan.spend > 1e-7
+    assert (plan.spend[active] >= np.broadcast_to(problem.min_spend_when_active, active.shape)
+            [active] * (1 - 1e-9)).all()
+    if problem.gmv_target is not None:
+        assert plan.expected_total_gmv >= problem.gmv_target * (1 - 1e-9)
     relaxed = solve(problem.continuous())
-    assert plan.expected_total_gmv >= 0.9 * relaxed.expected_total_gmv
+    assert plan.objective_value >= (0.9 if problem.objective == "max_gmv" else 1.1) \
+        * relaxed.objective_value
 
 
 def test_platform_rules_get_a_plan_even_when_branch_and_bound_finds_none(make_response,
@@ -143,6 +152,23 @@ def test_platform_rules_get_a_plan_even_when_branch_and_bound_finds_none(make_re
     monkeypatch.setattr(integer, "_branch_and_bound",
                         lambda *args: Outcome("failed", cause="time_limit"))
     problem = _rules_problem(make_response)
+    _assert_follows_the_rules(solve(problem), problem)
+
+
+@pytest.mark.parametrize("changes", [
+    {"min_spend_when_active": np.full(3, 35.0), "slot_minutes": 1,
+     "rules": PlatformRules(max_changes=6, change_step=20.0, spend_unit=10.0)},
+    {"objective": "min_spend", "gmv_target": 125_000.0},
+], ids=["least spend when active", "GMV target"])
+def test_the_heuristic_meets_units_with_a_least_spend_and_a_target(make_response, monkeypatch,
+                                                                    changes):
+    """Units rounded to the nearest fell below a least spend when active (35 yuan from 34.x)
+    and rounded down fell short of a GMV target: the demo with either had no plan in 60 s.
+    Active cells now get at least their minimum's units, and packages are rounded one at a
+    time, the rest refilled around them, when all at once leave no plan."""
+    monkeypatch.setattr(integer, "_branch_and_bound",
+                        lambda *args: Outcome("failed", cause="time_limit"))
+    problem = _rules_problem(make_response, **changes)
     _assert_follows_the_rules(solve(problem), problem)
 
 
