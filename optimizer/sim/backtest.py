@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from optimizer.curves import FitOptions, ResponseModel, SessionResponse, wape
-from optimizer.curves.model import PanelLike
+from optimizer.curves.model import MIN_SESSIONS, PanelLike
 from optimizer.data import Panel
 from optimizer.errors import InputError
 from optimizer.pipeline import Campaign, planning_problem, session_draws, session_response
@@ -31,7 +31,7 @@ from optimizer.planner import NoPlanInTime, SolverFailure, evaluate_schedule, so
 LEVEL = 0.9
 """Coverage of the forecast and uplift intervals."""
 
-MIN_TRAIN = 3
+MIN_TRAIN = MIN_SESSIONS
 """Fewest sessions a back-test fit sees: the first back-tested session is at least this."""
 
 Budget = Literal["actual", "config"]

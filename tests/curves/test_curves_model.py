@@ -8,6 +8,8 @@ import numpy as np
 import pytest
 
 from optimizer.curves import FitOptions, ResponseModel
+from optimizer.curves.model import MIN_SESSIONS
+from optimizer.errors import InputError
 
 
 def _scores(curve, pattern: str) -> dict[str, float]:
@@ -58,3 +60,12 @@ def test_predictive_draws_take_every_history_day_equally_often(days, n):
     counts = np.bincount(drawn, minlength=days)
     assert len(drawn) == n and len(counts) == days
     assert set(counts) <= {n // days, n // days + 1}
+
+
+@pytest.mark.parametrize("keep", [1, 2])
+def test_fewer_than_three_sessions_are_bad_input_not_a_fit(small_fit, keep):
+    """One session's fit forecast 181,891,406 yuan of paid GMV in a minute where the
+    history's most was 1,371, and `plan` wrote it with status optimal and no warning."""
+    with pytest.raises(InputError, match=f"{keep} live session.*at least {MIN_SESSIONS}"):
+        ResponseModel().fit(small_fit.panel.sessions(range(keep)))
+    assert ResponseModel().fit(small_fit.panel.sessions(range(MIN_SESSIONS))).n_sessions_ == 3
