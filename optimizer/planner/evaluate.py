@@ -17,8 +17,9 @@ def evaluate_schedule(
 ) -> Plan:
     """Exact model values of `spend` (T, P yuan/min), status "evaluated".
 
-    With a `problem`, the rules the schedule breaks (budget, caps, min_spend_when_active,
-    floors, GMV target) are listed in `Plan.broken_rules` and as warnings.
+    With a `problem`, the rules the schedule breaks (budget, caps, min_spend_when_active, the
+    slot length and platform rules, floors, GMV target) are listed in `Plan.broken_rules` and
+    as warnings.
     """
     spend = np.asarray(spend, dtype=float)
     if problem is None:
@@ -53,6 +54,7 @@ def broken_rules(problem: PlanningProblem, spend: np.ndarray) -> list[str]:
                 f"min_spend_when_active of {name}: between 0 and {low:,.0f} yuan/min in "
                 f"{under} minute(s)"
             )
+    out += _platform_breaks(problem, spend)
     floor = Forecast.of(problem.floor_model, spend)
     checks = (
         ("paid ROI", problem.paid_roi_min, floor.roi(floor.paid_total)),
@@ -64,4 +66,35 @@ def broken_rules(problem: PlanningProblem, spend: np.ndarray) -> list[str]:
     target = problem.gmv_target
     if target is not None and floor.total_gmv < target * (1 - _TOL):
         out.append(f"GMV target {target:,.0f}: {floor.total_gmv:,.0f} expected")
+    return out
+
+
+def _platform_breaks(problem: PlanningProblem, spend: np.ndarray) -> list[str]:
+    """The slot length and the platform's rules (`PlatformRules`) that `spend` breaks, per
+    package: levels that change inside a slot, levels not in whole units, more level changes
+    than allowed, changes smaller than the step."""
+    rules, slot, out = problem.rules, problem.slot_minutes, []
+    moved = 1e-6 * max(float(np.abs(spend).max(initial=0.0)), 1.0)  # yuan/min that count
+    levels = spend[::slot]  # (slots, P) the level each slot starts at
+    within = np.abs(spend - np.repeat(levels, slot, axis=0)[: len(spend)]) > moved
+    moves = np.abs(np.diff(levels, axis=0))
+    for k, name in enumerate(problem.packages):
+        uneven = len(np.unique(np.flatnonzero(within[:, k]) // slot))
+        if uneven:
+            out.append(f"slot length of {name}: the level changes inside {uneven} slot(s) of "
+                       f"{slot} minutes")
+        if rules.spend_unit:
+            units = levels[:, k] / rules.spend_unit
+            off = int(np.count_nonzero(np.abs(units - np.round(units)) * rules.spend_unit > moved))
+            if off:
+                out.append(f"spend_unit of {name}: {off} level(s) not a whole multiple of "
+                           f"{rules.spend_unit:g} yuan/min")
+        changes = moves[:, k] > moved
+        if rules.max_changes is not None and changes.sum() > rules.max_changes:
+            out.append(f"max_changes of {name}: {int(changes.sum())} level changes, "
+                       f"{rules.max_changes} allowed")
+        small = int(np.count_nonzero(changes & (moves[:, k] < (rules.change_step or 0) - moved)))
+        if small:
+            out.append(f"change_step of {name}: {small} change(s) smaller than "
+                       f"{rules.change_step:g} yuan/min")
     return out

@@ -9,7 +9,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from optimizer.planner import PlanningProblem, evaluate_schedule, solve, write_plan_outputs
+from optimizer.planner import (
+    PlanningProblem,
+    PlatformRules,
+    evaluate_schedule,
+    solve,
+    write_plan_outputs,
+)
 from optimizer.planner.backends import HighsBackend, PulpBackend
 from optimizer.planner.program import Formulation
 
@@ -78,6 +84,28 @@ def test_evaluate_lists_broken_rules(make_response):
     assert "budget" in broken and "cap of pkg0" in broken
     assert "min_spend_when_active of pkg1" in broken
     assert forecast.expected_paid_gmv == pytest.approx(response.paid_gmv(spend).sum())
+
+
+def test_evaluate_lists_the_slot_length_and_platform_rules_a_schedule_breaks(make_response):
+    """Evaluate listed only budget, caps and least spends: a schedule breaking the config's
+    platform rules was forecast as if it could be set."""
+    response = make_response(2, 20, seed=1)
+    rules = PlatformRules(max_changes=1, change_step=30.0, spend_unit=10.0)
+    problem = PlanningProblem(response=response, budget=5000.0, slot_minutes=5, rules=rules)
+    planned = solve(problem)
+    assert evaluate_schedule(response, planned.spend, problem).broken_rules == []
+    pkg0 = np.repeat([40.0, 80.0, 40.0, 60.0], 5)  # 3 changes, one of 20 < 30
+    pkg1 = np.repeat([25.0, 25.0, 30.0, 30.0], 5)  # 25 is no whole unit; a change of 5
+    pkg1[7] = 35.0  # a move inside the second slot
+    broken = " | ".join(evaluate_schedule(response, np.column_stack([pkg0, pkg1]),
+                                          problem).broken_rules)
+    assert "max_changes of pkg0: 3 level changes, 1 allowed" in broken
+    assert "change_step of pkg0: 1 change(s) smaller than 30" in broken
+    assert "spend_unit of pkg1: 2 level(s) not a whole multiple of 10" in broken
+    assert "change_step of pkg1: 1 change(s)" in broken
+    assert "slot length of pkg1: the level changes inside 1 slot(s) of 5 minutes" in broken
+    assert "slot length of pkg0" not in broken and "spend_unit of pkg0" not in broken
+    assert "max_changes of pkg1" not in broken
 
 
 def test_cbc_through_pulp_matches_highs(make_response):
