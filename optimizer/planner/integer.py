@@ -134,18 +134,15 @@ def _follow_rules(engine: Engine, relaxation: Outcome, deadline: float) -> Outco
             return fixed
     package = np.zeros(len(outcome.values), dtype=int)
     package[f.spend_cols] = np.arange(f.spend_cols.shape[1])
-    for k in np.unique(package[units_spend]):  # one at a time, the rest refilled around it
-        which = package[units_spend] == k
-        for rounding in (_nearest, _up, _down):
-            more = whole(outcome, which, rounding)
-            fixed = _solve_fixed(engine, np.concatenate([*cols, units[which]]),
-                                 np.concatenate([*values, more]), deadline)
-            if fixed is not None:
-                cols, values, outcome = [*cols, units[which]], [*values, more], fixed
-                break
-        else:
-            return None
-    return outcome
+
+    def roundings(which: np.ndarray):
+        return lambda plan: (([units[which]], [whole(plan, which, rounding)])
+                             for rounding in (_nearest, _up, _down))
+
+    owners = package[units_spend]
+    held = _fix_in_turn(engine, cols, values, outcome,
+                        [roundings(owners == k) for k in np.unique(owners)], deadline)
+    return None if held is None else held[0]
 
 
 def _nearest(counts: np.ndarray) -> np.ndarray:
@@ -190,10 +187,20 @@ def _hold_changes(engine: Engine, relaxation: Outcome, past: Past | None, deadli
     outcome = _solve_fixed(engine, np.concatenate(cols), np.concatenate(values), deadline)
     if outcome is not None:
         return outcome, cols, values
-    cols, values, outcome = [], [], relaxation
-    for k in np.unique(owner):
-        for more_cols, more_values in _alternatives(partial(pattern, outcome, int(k))):
-            if time.perf_counter() > deadline:
+    choices = [lambda plan, k=int(k): _alternatives(partial(pattern, plan, k))
+               for k in np.unique(owner)]
+    return _fix_in_turn(engine, [], [], relaxation, choices, deadline)
+
+
+def _fix_in_turn(engine: Engine, cols: list, values: list, outcome: Outcome, choices: list,
+                 deadline: float):
+    """(refilled plan, columns, values) with, besides `cols` at `values`, each package's
+    first choice that leaves a plan fixed in turn, each made from the last refill; None when
+    one leaves none, or past the deadline when a first choice does. choices: per package,
+    plan -> iterable of (columns, values) to try."""
+    for options in choices:
+        for tried, (more_cols, more_values) in enumerate(options(outcome)):
+            if tried and time.perf_counter() > deadline:  # past it, only first choices
                 return None
             refilled = _solve_fixed(engine, np.concatenate(cols + more_cols),
                                     np.concatenate(values + more_values), deadline)
