@@ -93,6 +93,11 @@ def build_history(
     if session is not None:
         _check_before(spend, spend_source, session)
         _check_before(room, room_source, session)
+        later = int((room["ts"] >= pd.Timestamp(session[1])).sum())
+        if later:
+            report.add(f"{room_source.name}: {later} live minutes after the planned session "
+                       "are fitted on too (a what-if for a past session; a plan made before "
+                       "the session would not have seen them)")
     raise_where(
         ~spend["ts"].isin(room["ts"]),
         spend,

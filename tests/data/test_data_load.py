@@ -55,6 +55,14 @@ def test_history_inside_the_planned_session_is_an_error(config, room_csv):
     assert "in 2 rows: row 9 (line 10): 2026-12-01 19:00:00; row 10 (line 11)" in message
 
 
+def test_history_after_the_planned_session_is_fitted_on_with_a_note(config, room_csv):
+    """Only overlap is an error (CONTRACT.md); later sessions were fitted on silently."""
+    room = room_csv + "2026-12-02 19:00:00,1\n2026-12-02 19:01:00,1\n"
+    history, report = load_history(load_config(config(room=room)))
+    assert "2 live minutes after the planned session are fitted on too" in str(report)
+    assert "3 sessions" in str(report)
+
+
 def test_spend_inside_the_planned_session_is_an_error(config, spend_csv, room_csv):
     spend = spend_csv + "2026-12-01 20:00:00,fans,1,2\n"
     room = room_csv + "2026-12-01 20:00:00,1\n"
