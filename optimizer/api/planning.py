@@ -43,10 +43,12 @@ class Actuals:
 
 @dataclass(frozen=True)
 class Limits:
-    """Per-package limits (P,), yuan per minute: max_spend (inf: none), min_active (0: none)."""
+    """Per-package limits (P,), yuan per minute: max_spend (inf: none), min_active (0: none);
+    unit: the platform's spend unit, yuan per minute (None: any amount)."""
 
     max_spend: np.ndarray
     min_active: np.ndarray
+    unit: float | None = None
 
     @classmethod
     def of(cls, config: CampaignConfig, packages: tuple[str, ...]) -> Limits:
@@ -55,7 +57,8 @@ class Limits:
                 else g.max_spend_per_minute for g in given]
         low = [0.0 if g is None or g.min_spend_when_active is None
                else g.min_spend_when_active for g in given]
-        return cls(np.array(high, dtype=float), np.array(low, dtype=float))
+        return cls(np.array(high, dtype=float), np.array(low, dtype=float),
+                   config.platform.spend_unit)
 
 
 @dataclass(frozen=True)
@@ -195,9 +198,10 @@ def fallback(previous: Solved, actuals: Actuals, budget: float, limits: Limits,
 
     Minutes [m, T) keep the previous plan's spend, capped per package; when that is more
     than the budget left (`budget` minus the actual spend), every minute is scaled down by the
-    same factor, and a package whose scaled spend drops below its `min_active` gets 0 in that
-    minute (so the plan never spends more than what is left). Expected GMV comes from
-    `response` on the whole schedule (actual spend first).
+    same factor, rounded down to whole spend units when the platform has them, and a package
+    whose scaled spend drops below its `min_active` gets 0 in that minute (so the plan never
+    spends more than what is left). Scaled moves can fall under the platform's change step.
+    Expected GMV comes from `response` on the whole schedule (actual spend first).
     """
     started = time.perf_counter()
     m = actuals.minute
@@ -206,6 +210,8 @@ def fallback(previous: Solved, actuals: Actuals, budget: float, limits: Limits,
     total = float(rest.sum())
     if total > left:
         rest = rest * (left / total)
+        if limits.unit:
+            rest = np.floor(rest / limits.unit + 1e-9) * limits.unit
         rest[(rest > 0) & (rest < limits.min_active)] = 0.0
     spend = np.vstack([actuals.spend, rest])
     paid = np.vstack([actuals.paid_gmv, response.paid_gmv(spend)[m:]])

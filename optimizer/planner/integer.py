@@ -25,6 +25,10 @@ from optimizer.planner.levels import change_pattern
 from optimizer.planner.past import Past
 
 MIP_INTEGERS = 1_000
+SEARCH_SECONDS = 2.0
+"""Branch and bound improves on a heuristic's plan only given this long at least: with less
+(the API's re-plans have 0.4 s) it ran out the time, and its refill then overran it, so every
+re-plan under platform rules or least spends came back as the fallback."""
 _THRESHOLDS = (0.5, 0.25, 1e-9)
 
 
@@ -40,8 +44,10 @@ def solve_integer(engine: Engine, relaxation: Outcome, deadline: float) -> Outco
         best = _follow_rules(engine, relaxation, deadline)
     else:
         best = _fix_and_refill(engine, relaxation, deadline)
-    close = best is not None and _gap(problem, best, relaxation) <= problem.tolerance
-    if (lp.integer.sum() <= MIP_INTEGERS and not close) or best is None:
+    gap = None if best is None else _gap(problem, best, relaxation)
+    close = gap is not None and gap <= problem.tolerance
+    time_to_search = deadline - time.perf_counter() >= SEARCH_SECONDS
+    if (lp.integer.sum() <= MIP_INTEGERS and not close and time_to_search) or best is None:
         mip = _branch_and_bound(engine, best, deadline)
         if best is None or (
             mip.spend is not None and mip.program_objective > best.program_objective
@@ -52,7 +58,13 @@ def solve_integer(engine: Engine, relaxation: Outcome, deadline: float) -> Outco
         return best  # proven infeasible, or failed with its cause
     best.bound, best.rounds = relaxation.bound, relaxation.rounds
     best.mip_gap = _gap(problem, best, relaxation)
-    if best.mip_gap > problem.tolerance and not best.proven:
+    if best.proven:
+        return best
+    if best.mip_gap is None:
+        best.status = "feasible"
+        best.warnings.append("the continuous bound was not certified in time: how far the "
+                             "integer plan is from the best is not known")
+    elif best.mip_gap > problem.tolerance:
         best.status = "feasible"
         best.warnings.append(
             f"the integer plan is within {best.mip_gap:.2%} of the continuous bound "
@@ -61,9 +73,11 @@ def solve_integer(engine: Engine, relaxation: Outcome, deadline: float) -> Outco
     return best
 
 
-def _gap(problem, plan: Outcome, relaxation: Outcome) -> float:
+def _gap(problem, plan: Outcome, relaxation: Outcome) -> float | None:
     """How far the plan's exact objective is below the relaxation's bound, relative to the
-    objective's scale (`objective_scale`)."""
+    objective's scale (`objective_scale`); None when the relaxation stopped uncertified."""
+    if relaxation.bound is None:
+        return None
     exact = objective_value(problem, plan.spend)
     return max(0.0, (relaxation.bound - exact) / objective_scale(problem, plan.spend))
 

@@ -40,9 +40,6 @@ class Past:
                  day: DayRatio | None = None, levels=None) -> None:
         self.f, self.minute, self.spend, self.day = f, minute, spend, day
         self.levels = spend if levels is None else levels
-        full = np.zeros((f.problem.minutes, len(f.problem.packages)))
-        full[:minute] = spend
-        self.index = f.cell_index(full)
         earned = float(paid.sum() + organic.sum())
         self.realised = {
             "paid_floor": float(paid.sum()),
@@ -53,6 +50,11 @@ class Past:
         spent, budget = float(spend.sum()), f.problem.budget
         self.budget = max(budget, spent)
         self.held = self._slot_in_force(spent, budget)
+        full = np.zeros((f.problem.minutes, len(f.problem.packages)))
+        full[:minute] = spend
+        if self.held is not None:
+            full[self.held[0]] = self.held[1]
+        self.index = f.cell_index(full)  # (cells,) exact up to the held minutes, then the least
         self.warnings = [] if day is None else day.notes(set(self.realised) & set(f.rows))
         if spent > budget:
             self.warnings.append(
@@ -101,6 +103,20 @@ class Past:
             if 1 <= next_slot <= len(rows):  # its level changes from the last slot's setting
                 lp.row_lower[rows[next_slot - 1]] = lp.row_upper[rows[next_slot - 1]] = \
                     self.levels[before, k] - self.spend[before, k]
+
+    def widen(self) -> bool:
+        """Extend the formulation's cells to the indexes the past (and the held minutes) give
+        them at the least; whether any was extended (the engine must then load anew).
+
+        A cell's range assumes spend within the caps; delivered spend overshoots them, and
+        its carryover then put later cells past their tops: with the rest of a slot held at
+        its setting, no plan was left (1.5 times the planned spend, 5-minute slots)."""
+        f = self.f
+        ahead = f.cell_minute >= self.minute
+        over = np.flatnonzero(ahead & (self.index > f.cell_top + 1e-9 * np.abs(f.cell_top)))
+        if len(over):
+            f.refine(over, self.index[over])
+        return bool(len(over))
 
     def _slot_in_force(self, spent: float, budget: float):
         """(minutes, setting): the rest of the slot the minute falls inside, and the level

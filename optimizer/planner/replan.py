@@ -81,6 +81,8 @@ class Replanner:
         self._last_minute = minute
         levels = self.settings[:minute]
         engine.adjust = Past(f, minute, actual_spend, paid, organic, day, levels)
+        if engine.adjust.widen():
+            engine.reset()
         plan = plan_with(engine, start, past=minute, time_limit=self.replan_time_limit)
         plan.warnings += engine.adjust.warnings
         if plan.status == "infeasible" and day is not None and day != DayRatio():

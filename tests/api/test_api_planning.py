@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 from api_support import demo_config
@@ -45,11 +47,14 @@ def test_replan_keeps_the_actuals_and_the_budget(campaign):
     assert again.spend.sum() <= 80000 * (1 + 1e-9) and again.from_minute == m
 
 
-def test_fallback_scales_to_what_is_left_and_drops_spend_below_the_minimum(campaign):
+@pytest.mark.parametrize("unit", [None, 10.0])
+def test_fallback_scales_to_what_is_left_and_drops_spend_below_the_minimum(campaign, unit):
+    """With the platform's spend unit the scaled levels are whole units (rounded down): the
+    bidding service got 19.99 and 89.94 yuan/min where the unit was 10."""
     planner = Planner()
     response = campaign.response()
     first = planner.solve(planner.problem(campaign, response, 60))
-    limits = Limits.of(campaign.config, campaign.packages)
+    limits = replace(Limits.of(campaign.config, campaign.packages), unit=unit)
     m = 30
     spent = np.full((m, len(campaign.packages)), 200.0)  # far above plan: little is left
     actuals = Actuals(spent, np.zeros_like(spent), np.zeros(m))
@@ -60,4 +65,7 @@ def test_fallback_scales_to_what_is_left_and_drops_spend_below_the_minimum(campa
     rest = scaled.spend[m:]
     assert ((rest == 0) | (rest >= limits.min_active)).all()
     assert (rest <= limits.max_spend).all()
+    if unit:
+        np.testing.assert_allclose(rest / unit, np.round(rest / unit), atol=1e-9)
+        assert rest.sum() > 0
     np.testing.assert_allclose(scaled.paid_gmv[m:], response.paid_gmv(scaled.spend)[m:])

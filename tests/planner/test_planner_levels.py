@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import time
 from dataclasses import replace
 
 import numpy as np
@@ -12,8 +13,9 @@ from hypothesis import strategies as st
 from scipy.optimize import linprog
 
 from optimizer.planner import PlanningProblem, PlatformRules, integer, solve
-from optimizer.planner.engine import Outcome
+from optimizer.planner.engine import Engine, Outcome
 from optimizer.planner.levels import change_pattern, fewest_changes
+from optimizer.planner.program import Formulation
 
 
 def _brute_force(levels: np.ndarray, changes: int, start: float | None) -> float:
@@ -190,3 +192,19 @@ def test_patterns_go_one_package_at_a_time_when_all_at_once_leave_no_plan(make_r
     _assert_follows_the_rules(solve(problem), problem)
     packages = len(problem.packages)
     assert fixed[1:packages + 1] == [fixed[0] * (k + 1) // packages for k in range(packages)]
+
+
+def test_an_uncertified_relaxation_leaves_the_gap_unknown_not_an_error(make_response,
+                                                                        monkeypatch):
+    """A relaxation stopped by the time limit before its bound was certified has no bound:
+    measuring the integer plan's gap against it raised a TypeError (a re-plan under platform
+    rules with the API's 0.4 s)."""
+    monkeypatch.setattr(integer, "_branch_and_bound",
+                        lambda *args: Outcome("failed", cause="time_limit"))
+    problem = _rules_problem(make_response)
+    engine = Engine(Formulation(problem))
+    relaxation = engine.solve_continuous(time.perf_counter() + 30)
+    relaxation.bound = None
+    plan = integer.solve_integer(engine, relaxation, time.perf_counter() + 30)
+    assert plan.status == "feasible" and plan.mip_gap is None
+    assert any("not certified in time" in w for w in plan.warnings)

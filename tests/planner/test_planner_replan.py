@@ -139,3 +139,18 @@ def test_a_replan_from_an_earlier_minute_starts_the_settings_anew(replanner):
     replanner.replan(20, *past(first, 20))
     replanner.replan(15, *past(first, 15))  # the next session
     assert np.array_equal(replanner.settings[:15], first.spend[:15])
+
+
+def test_overspending_past_the_caps_inside_a_slot_still_gets_a_plan(make_response):
+    """Delivered spend 1.5 times a plan at its caps carried later cells past the ranges the
+    caps allow; with the rest of the slot held at its setting, re-plans inside the slot had
+    no plan (the API's bidder saw "infeasible" at minutes 11-14 of 5-minute slots)."""
+    problem = PlanningProblem(response=make_response(3, 40, seed=7), budget=6000.0,
+                              slot_minutes=5, max_spend_per_minute=np.full(3, 40.0))
+    replanner = Replanner(problem)
+    first = replanner.plan
+    assert np.isclose(first.spend[:11], 40.0).any()  # the plan is at its caps
+    plan = replanner.replan(11, *past(first, 11, spend_factor=1.5))
+    assert plan.status == "optimal"
+    assert np.allclose(plan.spend[11:15], first.spend[10])  # the slot keeps its setting
+    assert plan.total_spend <= problem.budget * (1 + 1e-9)
