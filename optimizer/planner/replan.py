@@ -105,5 +105,11 @@ class Replanner:
         plan.forecast = Forecast(
             spend, realised_paid, expected.organic_uplift_by_package, realised_organic
         )
+        target = self.problem.gmv_target
+        if day is not None and target is not None and plan.forecast.total_gmv < target * 0.9999:
+            plan.warnings.append(
+                f"the GMV target ({target:,.0f}) is held with the rest of the session at the "
+                f"day's level so far; at the model's average day the rest brings the session "
+                f"to {plan.forecast.total_gmv:,.0f}")
         plan.solve_seconds = time.perf_counter() - start
         return plan
