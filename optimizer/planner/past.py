@@ -54,7 +54,7 @@ class Past:
         full[:minute] = spend
         if self.held is not None:
             full[self.held[0]] = self.held[1]
-        self.index = f.cell_index(full)  # (cells,) exact up to the held minutes, then the least
+        self.index = f.cell_index(full)  # (cells,) exact up to the held minutes, then carry-in
         self.warnings = [] if day is None else day.notes(set(self.realised) & set(f.rows))
         if spent > budget:
             self.warnings.append(
@@ -105,8 +105,8 @@ class Past:
                     self.levels[before, k] - self.spend[before, k]
 
     def widen(self) -> bool:
-        """Extend the formulation's cells to the indexes the past (and the held minutes) give
-        them at the least; whether any was extended (the engine must then load anew).
+        """Extend the formulation's cells up to the indexes the past (and the held minutes)
+        carry into them; whether any was extended (the engine must then load anew).
 
         A cell's range assumes spend within the caps; delivered spend overshoots them, and
         its carryover then put later cells past their tops: with the rest of a slot held at
