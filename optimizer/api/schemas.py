@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field, Strict, StringConstraints, model_validator
 
 from optimizer.api import examples
 
-Yuan = Annotated[float, Field(ge=0, le=1e9, description="yuan")]
+Yuan = Annotated[float, Strict(), Field(ge=0, le=1e9, description="yuan")]
+"""A JSON number (strict: "12" and true were read as 12 and 1)."""
 NO_NUL = r"^[^\x00]+$"  # no database stores a NUL character
 Package = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=NO_NUL)]
 Minute = Annotated[int, Field(ge=0, le=100_000, description="minute of the session, 0-based")]

@@ -77,6 +77,8 @@ def test_conflicting_repost_is_409_and_changes_nothing(client):
     ([minute_body(-1)], "minutes[0].minute"),
     ([{**minute_body(0), "spend": {"nobody": 1.0}}], "minutes[0].spend.nobody"),
     ([{**minute_body(0), "paid_gmv": {"fans": -1.0}}], "minutes[0].paid_gmv.fans"),
+    ([{**minute_body(0), "spend": {"fans": "12"}}], "minutes[0].spend.fans"),  # was 12
+    ([{**minute_body(0), "spend": {"fans": True}}], "minutes[0].spend.fans"),  # was 1
     ([{**minute_body(0), "organic_gmv": None}], "minutes[0].organic_gmv"),
     ([{**minute_body(0), "extra": 1}], "minutes[0].extra"),
     ([{"minute": 0, "spend": {}, "paid_gmv": {}}], "minutes[0].organic_gmv"),
