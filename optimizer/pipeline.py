@@ -23,7 +23,7 @@ from optimizer.curves import (
     to_artifact,
 )
 from optimizer.curves.basis import TAIL_MINUTES
-from optimizer.curves.model import Progress
+from optimizer.curves.model import MIN_SESSIONS, Progress
 from optimizer.curves.reach import trusted_multiples
 from optimizer.data import CampaignConfig, History, LoadReport, Panel, load_config, load_history
 from optimizer.planner import (
@@ -123,7 +123,9 @@ def campaign_model(campaign: Campaign, config_path: str | Path, model_path: Path
     wanted = fingerprint(campaign.panel(), options)
     found = find_model(wanted, model_search_dirs(config_path))
     if found is not None:
-        return from_artifact(load_model(found)), f"reused fit {found}"
+        reused = from_artifact(load_model(found))
+        if reused.n_sessions_ >= MIN_SESSIONS:  # an earlier version fitted fewer
+            return reused, f"reused fit {found}"
     model = fit_campaign(campaign, options, progress)
     cache = default_cache_dir() / f"{wanted[:16]}.json"
     try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from dataclasses import replace
 from pathlib import Path
 
@@ -9,6 +10,8 @@ import numpy as np
 import pytest
 
 from optimizer import pipeline
+from optimizer.curves.artifact import save_model, to_artifact
+from optimizer.curves.model import MIN_SESSIONS
 from optimizer.planner import solve
 from optimizer.planner.forecast import Forecast
 
@@ -64,3 +67,21 @@ def test_a_session_longer_than_history_keeps_its_last_profile_and_says_so(demo):
     baseline = plan.problem.response.baseline
     np.testing.assert_allclose(baseline[240:], baseline[240])
     assert baseline[225:240].min() <= baseline[240] <= baseline[225:240].max()
+
+
+def test_a_cached_fit_of_fewer_than_three_sessions_is_refitted_not_reused(demo, monkeypatch,
+                                                                          tmp_path):
+    """Fits of 1-2 sessions are refused now (MIN_SESSIONS); one cached by an earlier version
+    must not slip through the cache."""
+    campaign, model = demo
+    stale = copy.copy(model)
+    stale.n_sessions_ = MIN_SESSIONS - 1
+    path = save_model(to_artifact(stale), tmp_path / "stale.json")
+    monkeypatch.setattr(pipeline, "find_model", lambda *args: path)
+    refits = []
+    monkeypatch.setattr(pipeline, "fit_campaign", lambda *args, **kw: refits.append(1) or model)
+    _, source = pipeline.campaign_model(campaign, CONFIG)
+    assert refits == [1] and "reused" not in source
+    stale.n_sessions_ = MIN_SESSIONS
+    save_model(to_artifact(stale), path)
+    assert "reused" in pipeline.campaign_model(campaign, CONFIG)[1] and refits == [1]
