@@ -124,8 +124,8 @@ def _follow_rules(engine: Engine, relaxation: Outcome, deadline: float) -> Outco
         cols.append(columns["active"][come])
         values.append(on.astype(float))
         outcome = _solve_fixed(engine, np.concatenate(cols), np.concatenate(values), deadline)
-        if outcome is None or "units" not in columns:
-            return outcome
+        if outcome is None:
+            return None
         active_spend, active_minimum = spend_cols[on], minimum[on]
     if "units" not in columns:
         return outcome

@@ -124,8 +124,7 @@ def _through_reachable_plan(engine: Engine, deadline: float):
     if left <= 0:
         return None
     try:
-        best = solve(replace(problem.continuous(), objective="max_gmv", gmv_target=None,
-                             time_limit=left))
+        best = solve(problem.continuous(objective="max_gmv", gmv_target=None, time_limit=left))
     except (NoPlanInTime, SolverFailure):
         return None  # the diagnosis says what it can
     if best.status == "infeasible" or best.expected_total_gmv < problem.gmv_target:
