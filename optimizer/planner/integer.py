@@ -4,7 +4,9 @@ HiGHS's branch and bound solves a few hundred binaries in about a second but sta
 thousands. For `min_spend_when_active` alone the heuristic scales: decide which (package, slot)
 cells are active from the continuous relaxation (a cell is on when the relaxation spends at
 least half its minimum there; fewer cells, a quarter, then any spend, when that leaves the
-requirements unmet), fix those decisions and let the continuous program refill the spend. The
+requirements unmet; and, the better of the two, the relaxation's spend gathered into whole
+minimums where it falls in time), fix those decisions and let the continuous program refill
+the spend. The
 relaxation's certified bound measures the gap either way. Platform rules (units, steps,
 changes) get their own heuristic (`_follow_rules`: the relaxation's change pattern, for all
 packages at once or else one at a time, then active cells and whole units, each fixed and
@@ -30,6 +32,10 @@ SEARCH_SECONDS = 2.0
 (the API's re-plans have 0.4 s) it ran out the time, and its refill then overran it, so every
 re-plan under platform rules or least spends came back as the fallback."""
 _THRESHOLDS = (0.5, 0.25, 1e-9)
+_GATHER_SHARES = (0.5, 0.75, 0.9, 1.0)
+"""`_gathered`'s shares of a minimum, tried in turn until one leaves a plan: half places each
+package's relaxed spend best, more never breaks a budget the relaxation spends (the demo with
+every least spend 1.5 times its reach, one-minute slots: 62% below the bound, now 1.6%)."""
 
 
 def solve_integer(engine: Engine, relaxation: Outcome, deadline: float) -> Outcome:
@@ -83,16 +89,58 @@ def _gap(problem, plan: Outcome, relaxation: Outcome) -> float | None:
 
 
 def _fix_and_refill(engine: Engine, relaxation: Outcome, deadline: float) -> Outcome | None:
-    """Fix activity decisions from the relaxation, then solve the continuous program."""
+    """Fix activity decisions from the relaxation, then solve the continuous program: the
+    first threshold's that leaves a plan, and the relaxation's spend gathered into whole
+    active cells (`_gathered`); the plan of the two with the higher exact objective."""
     rules = engine.formulation.rule_cols
     cols, spend_cols, minimum = rules["active"], rules["active_spend"], rules["active_minimum"]
     spend = relaxation.values[spend_cols]
+    best, tried = None, None
     for threshold in _THRESHOLDS:
-        on = spend >= threshold * minimum
-        outcome = _solve_fixed(engine, cols, on.astype(float), deadline)
-        if outcome is not None:
-            return outcome
-    return None
+        tried = spend >= threshold * minimum
+        best = _solve_fixed(engine, cols, tried.astype(float), deadline)
+        if best is not None:
+            break
+    slots = engine.problem.minutes // engine.problem.slot_minutes
+    for share in _GATHER_SHARES:
+        gathered = _gathered(spend, minimum, slots, share)
+        if np.array_equal(gathered, tried) or time.perf_counter() >= deadline:
+            return best
+        tried = gathered
+        other = _solve_fixed(engine, cols, gathered.astype(float), deadline)
+        if other is not None:
+            better = best is None or objective_value(engine.problem, other.spend) > \
+                objective_value(engine.problem, best.spend)
+            return other if better else best
+    return best
+
+
+def _gathered(spend: np.ndarray, minimum: np.ndarray, slots: int, share: float = 0.5
+              ) -> np.ndarray:
+    """Activity (bool, as `spend`) that gathers each package's relaxed spend into whole active
+    cells where it falls in time, by error diffusion: slot by slot the relaxed spend not yet
+    placed accumulates, and a slot turns active once it comes to `share` of a minimum, taking
+    a minimum (or its own relaxed spend, if more) from it. `spend`, `minimum`: yuan/min per
+    activity column, in blocks of `slots` columns per package. With a share of 1 the active
+    cells' minimums never add up to more than the relaxed spend (half: at most half a minimum
+    more per package, which can break the budget).
+
+    The thresholds leave off a package the relaxation spreads thin. On a random truth (random5)
+    with a least spend of 651 yuan/min and the relaxation at 88 in 221 of 240 minutes, they
+    switched it off, and the plan was 20% below the bound (17% on the true curves); branch and
+    bound did not repair it in 20 s. Gathered, 0.7% on both (the 30 slots where the
+    relaxation spends most instead: 12%, as active slots bunched together saturate each other
+    through carryover)."""
+    spend, minimum = spend.reshape(-1, slots), minimum.reshape(-1, slots)
+    on = np.zeros(spend.shape, dtype=bool)
+    for row, (cells, least) in enumerate(zip(spend, minimum[:, 0], strict=True)):
+        carry = 0.0
+        for slot, amount in enumerate(cells):
+            carry += amount
+            if carry >= share * least:
+                on[row, slot] = True
+                carry -= max(least, amount)
+    return on.ravel()
 
 
 def _follow_rules(engine: Engine, relaxation: Outcome, deadline: float) -> Outcome | None:

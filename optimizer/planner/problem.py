@@ -72,7 +72,10 @@ class PlanningProblem:
     spend_reach: (P,) yuan/min, how far the curves' evidence reaches (inf: no limit); None: no
         limit at all. Past it a curve is extrapolation, so a plan keeps each package's spend
         per minute within it, raised for every package by one factor (`reach_factor`) when
-        the budget could not be spent otherwise.
+        the budget could not be spent otherwise. A package's reach is never below its
+        `min_spend_when_active`: the reach holds it to its least spend, not off (on the demo,
+        fans with a least spend of 200 yuan/min, history's reach 94, was left off and the plan
+        lost 8.8% of the oracle's GMV under truth instead of 0.4%).
     reach_multiples: (P,) how many times the spend history saw each `spend_reach` is, where it
         was raised because the curve still pays past it (messages only); None: once.
     slot_minutes: planning step (any whole number of minutes that divides the session); a
@@ -111,7 +114,8 @@ class PlanningProblem:
             reach = np.asarray(self.spend_reach, dtype=float)
             if reach.shape != (n,) or np.isnan(reach).any() or (reach <= 0).any():
                 raise InputError(f"needs {n} values > 0, one per package", where="spend_reach")
-            object.__setattr__(self, "spend_reach", reach)
+            object.__setattr__(self, "spend_reach",
+                               np.maximum(reach, self.min_spend_when_active))
         _check(np.isfinite(self.budget) and self.budget >= 0, "budget", "must be >= 0 yuan")
         _check(
             self.objective in ("max_gmv", "min_spend", "max_profit"),

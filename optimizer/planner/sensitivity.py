@@ -88,6 +88,10 @@ def _cap_name(problem: PlanningProblem, k: int) -> str | None:
     factor = problem.reach_factor
     if reach is None or cap < reach[k] * factor * (1 - _AT):
         return None
+    least = problem.min_spend_when_active[k]
+    if least > 0 and cap <= least * (1 + _AT):
+        return (f"least spend when active ({cap:,.0f} yuan/min, past the spend history saw: "
+                "the package runs at it or not at all)")
     if factor > 1:
         return (f"spend reach ({cap:,.0f} yuan/min: history's spend x{factor:.2f}, raised so "
                 "that the budget can be spent)")
