@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 import traceback
 from pathlib import Path
 from typing import Annotated
@@ -44,8 +45,9 @@ def _usable_folder(path: Path) -> Path:
     written into (a file, a read-only place)."""
     try:
         path.mkdir(parents=True, exist_ok=True)
-        usable = os.access(path, os.W_OK | os.X_OK)
-        why = "it is not writable"
+        with tempfile.TemporaryFile(dir=path):  # os.access says yes to root, even in /proc
+            pass
+        usable, why = True, ""
     except OSError as error:
         usable, why = False, error.strerror or type(error).__name__
     if not usable:
@@ -55,11 +57,16 @@ def _usable_folder(path: Path) -> Path:
     return path
 
 
-def _usable_file(path: Path) -> Path:
-    """`path` as a file to write: its folder usable (`_usable_folder`), itself not a folder."""
+def _usable_model_file(path: Path) -> Path:
+    """`path` as the model artifact to write: a .json file (its chart goes beside it, as .png)
+    whose folder is usable (`_usable_folder`)."""
     if path.is_dir():
         raise InputError(f"{path} is a folder", where="--out",
                          fix="give the file to write, e.g. models/NAME.json")
+    if path.suffix.lower() != ".json":
+        raise InputError(f"{path} is not a .json file: the model is JSON, and its curves chart "
+                         "is written beside it with .png", where="--out",
+                         fix=f"give a name ending in .json, e.g. {path.with_suffix('.json')}")
     _usable_folder(path.parent)
     return path
 
@@ -70,12 +77,20 @@ ModelOpt = Annotated[Path | None, typer.Option(
     "--model", help="Use this fitted model artifact instead of fitting / the cache.")]
 
 
-def _load_and_fit(config: Path, model: Path | None):
+def _load(config: Path):
+    """The campaign of `config`, the loader's notes printed (rows left out, re-sorted...)."""
     from optimizer import pipeline
 
     campaign = pipeline.load_campaign(config)
     for note in campaign.report:
         errors.print(f"[dim]note:[/dim] {note}")
+    return campaign
+
+
+def _load_and_fit(config: Path, model: Path | None):
+    from optimizer import pipeline
+
+    campaign = _load(config)
     progress, tell = progress_steps("fitting response curves")
     with progress:
         fitted, source = pipeline.campaign_model(campaign, config, model, progress=tell)
@@ -155,14 +170,14 @@ def evaluate(
 @app.command()
 def fit(config: ConfigArg,
         out: Annotated[Path, typer.Option("--out", help="Model artifact to write (JSON).",
-                                          callback=_usable_file)]
+                                          callback=_usable_model_file)]
         ) -> None:
     """Fit the response curves of CONFIG's history; save them with a fit report (table, PNG)."""
     from optimizer import pipeline
     from optimizer.curves import save_model, to_artifact
     from optimizer.curves.report import fit_summary, plot_curves
 
-    campaign = pipeline.load_campaign(config)
+    campaign = _load(config)
     progress, tell = progress_steps("fitting response curves")
     with progress:
         model = pipeline.fit_campaign(campaign, progress=tell)
@@ -175,16 +190,14 @@ def fit(config: ConfigArg,
 @app.command()
 def simulate(
     scenario: Annotated[str, typer.Option(help="A builtin scenario name or a scenario YAML.")],
-    days: Annotated[int, typer.Option(help="Sessions to simulate, one a day.")] = 21,
-    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    days: Annotated[int, typer.Option(min=1, help="Sessions to simulate, one a day.")] = 21,
+    seed: Annotated[int, typer.Option(min=0, help="Random seed.")] = 0,
     out: OutDir = Path("simulated"),
 ) -> None:
     """Simulate a room's history in the contract's format, with its truth.json."""
-    from optimizer.sim import Scenario, list_builtin, write_simulation
+    from optimizer.sim import write_simulation
 
-    chosen = Scenario.builtin(scenario) if scenario in list_builtin() else \
-        Scenario.from_yaml(scenario)
-    paths = write_simulation(chosen, days, seed, out)
+    paths = write_simulation(_scenario(scenario), days, seed, out)
     for name, path in paths.items():
         console.print(f"{name}: {path}")
 
@@ -209,16 +222,13 @@ def backtest(
     whose plan is infeasible are reported, and the exit status stays 0."""
     import json
 
-    from optimizer import pipeline
     from optimizer.sim import backtest as rolling
     from optimizer.sim.backtest_report import forecast_summary, plot_backtest, summary
 
     if budget not in ("actual", "config"):
         raise InputError(f"--budget must be actual or config, got '{budget}'",
                          fix="use --budget actual (the spend of each session) or --budget config")
-    campaign = pipeline.load_campaign(config)
-    for note in campaign.report:
-        errors.print(f"[dim]note:[/dim] {note}")
+    campaign = _load(config)
     sessions = len(campaign.history.sessions)
     first = rolling.MIN_TRAIN if first is None else first
     rolling.check_first(first, sessions, "--first")
@@ -276,7 +286,8 @@ def simulate_policy(
         help="A builtin scenario name or a scenario YAML: simulate --days of history into "
              "--out, fit it and plan the next session.")] = None,
     days: Annotated[int, typer.Option(help="With --scenario: sessions of history.")] = 21,
-    history_seed: Annotated[int, typer.Option(help="With --scenario: the history's seed.")] = 0,
+    history_seed: Annotated[int, typer.Option(
+        min=0, help="With --scenario: the history's seed.")] = 0,
     sessions: Annotated[int, typer.Option(help="Noisy sessions per policy.")] = 100,
     replan_every: Annotated[int, typer.Option(help="Minutes between re-plans.")] = 5,
     budget: Annotated[float | None, typer.Option(
@@ -286,7 +297,7 @@ def simulate_policy(
         help="Floor on paid ROI (default: the config's; none with --scenario).")] = None,
     workers: Annotated[int | None, typer.Option(
         help="Processes (default: the machine's cores).")] = None,
-    seed: Annotated[int, typer.Option(help="Seed of the first session.")] = 0,
+    seed: Annotated[int, typer.Option(min=0, help="Seed of the first session.")] = 0,
     out: OutDir = Path("out/policies"),
     model: ModelOpt = None,
 ) -> None:
@@ -363,10 +374,9 @@ def _simulated_campaign(scenario: str, days: int, seed: int, budget: float | Non
     import pandas as pd
     import yaml
 
-    from optimizer.sim import Scenario, list_builtin, write_simulation
+    from optimizer.sim import write_simulation
 
-    chosen = Scenario.builtin(scenario) if scenario in list_builtin() else \
-        Scenario.from_yaml(scenario)
+    chosen = _scenario(scenario)
     paths = write_simulation(chosen, days, seed, out / "history")
     start = dt.datetime.combine(chosen.first_day + dt.timedelta(days=days), chosen.session.start)
     end = start + dt.timedelta(minutes=chosen.session.minutes)
@@ -382,6 +392,19 @@ def _simulated_campaign(scenario: str, days: int, seed: int, budget: float | Non
     path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
     console.print(f"simulated history and campaign: {path}")
     return path
+
+
+def _scenario(name: str):
+    """The builtin scenario `name`, or the scenario YAML at that path."""
+    from optimizer.sim import Scenario, list_builtin
+
+    if name in list_builtin():
+        return Scenario.builtin(name)
+    if not Path(name).is_file():
+        raise InputError(f"'{name}' is neither a builtin scenario nor a scenario file",
+                         where="--scenario",
+                         fix=f"give one of {', '.join(list_builtin())}, or a scenario YAML")
+    return Scenario.from_yaml(name)
 
 
 def _simulator_of(config):

@@ -26,6 +26,7 @@ from optimizer.curves.basis import TAIL_MINUTES
 from optimizer.curves.model import MIN_SESSIONS, Progress
 from optimizer.curves.reach import trusted_multiples
 from optimizer.data import CampaignConfig, History, LoadReport, Panel, load_config, load_history
+from optimizer.errors import InputError
 from optimizer.planner import (
     Pacing,
     Plan,
@@ -254,14 +255,55 @@ def session_warnings(campaign: Campaign, model: ResponseModel) -> list[str]:
             f"of the last {TAIL_MINUTES} minutes that history saw"]
 
 
+def schedule_array(campaign: Campaign, spend) -> np.ndarray:
+    """`spend` (an array, or a DataFrame with package columns) as the (T, P) float array of
+    the campaign's minutes and packages, yuan/min; bad input (`InputError`) when its shape or
+    packages do not match or a value is not a finite number >= 0."""
+    import pandas as pd
+
+    packages, shape = list(campaign.packages), (campaign.minutes, len(campaign.packages))
+    if isinstance(spend, pd.DataFrame):
+        missing = [p for p in packages if p not in spend.columns]
+        unknown = [str(c) for c in spend.columns if c not in packages]
+        if missing or unknown:
+            raise InputError(
+                f"its columns must be the campaign's packages; missing: "
+                f"{', '.join(missing) or 'none'}; unknown: {', '.join(unknown) or 'none'}",
+                where="spend", fix=f"name one column per package: {', '.join(packages)}")
+        spend = spend[packages]
+    try:
+        array = np.asarray(spend, dtype=float)
+    except (TypeError, ValueError):
+        raise InputError("is not a table of numbers", where="spend",
+                         fix=f"give yuan per minute, shape {shape}") from None
+    if array.shape != shape:
+        raise InputError(f"has shape {array.shape}, the session needs {shape} (minutes x "
+                         "packages)", where="spend",
+                         fix=f"one row per minute, one column per package "
+                             f"({', '.join(packages)})")
+    bad = ~np.isfinite(array) | (array < 0)
+    if bad.any():
+        t, p = np.argwhere(bad)[0]
+        raise InputError(f"{bad.sum()} value(s) not a number >= 0, the first at minute {t}, "
+                         f"{packages[p]}: {array[t, p]}", where="spend",
+                         fix="give yuan per minute >= 0 in every cell (0 for no spend)")
+    return array
+
+
 def evaluate_campaign(campaign: Campaign, model: ResponseModel, spend: np.ndarray,
                       n_draws: int = 200, seed: int = 0) -> tuple[Plan, dict]:
     """The forecast of a spend schedule (T, P) yuan/min, and 90% predictive intervals.
 
-    Rules the schedule breaks (budget, caps, floors...) are listed in the plan's warnings.
-    Intervals: {"paid_gmv" | "organic_gmv" | "total_gmv": [low, high]} in yuan, from response
-    draws over the fits' uncertainty and day-to-day variation.
+    `spend`: an array whose columns are `campaign.packages` in order, or a DataFrame with one
+    column per package, named (taken by name, in any order). Rules the schedule breaks
+    (budget, caps, floors...) are listed in the plan's warnings. Intervals: {"paid_gmv" |
+    "organic_gmv" | "total_gmv": [low, high]} in yuan, from `n_draws` response draws over the
+    fits' uncertainty and day-to-day variation.
     """
+    spend = schedule_array(campaign, spend)
+    if n_draws < 1:
+        raise InputError(f"must be at least 1, got {n_draws}", where="n_draws",
+                         fix="give the number of response draws for the intervals, e.g. 200")
     problem = planning_problem(campaign, model)
     forecast = evaluate_schedule(problem.response, spend, problem)
     forecast.warnings.extend(session_warnings(campaign, model))

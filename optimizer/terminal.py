@@ -98,7 +98,9 @@ def forecast_view(table):
         "median WAPE": table["wape_median"].map(lambda v: f"{v:.1%}"),
         "mean WAPE": table["wape_mean"].map(lambda v: f"{v:.1%}"),
         "mean error": table["error_mean"].map(percent),
-        "actual in 90% interval": table["coverage"].map(lambda v: f"{v:.0%}"),
+        "actual in 90% interval": [
+            ("-" if v != v else f"{v:.0%}") + (f" ({n} unbounded left out)" if n else "")
+            for v, n in zip(table["coverage"], table["unbounded"], strict=True)],
     })
 
 

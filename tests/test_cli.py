@@ -33,7 +33,8 @@ def test_simulate_writes_contract_history(monkeypatch, capsys, tmp_path):
 
 def test_missing_config_is_bad_input_naming_the_file(monkeypatch, capsys, tmp_path):
     missing = tmp_path / "nope.yaml"
-    status, text = run(monkeypatch, capsys, "fit", str(missing), "--out", str(tmp_path / "m"))
+    status, text = run(monkeypatch, capsys, "fit", str(missing), "--out",
+                       str(tmp_path / "m.json"))
     assert status == 2
     assert "nope.yaml" in text and "Traceback" not in text
 
@@ -73,3 +74,36 @@ def test_console_script_is_installed():
     done = subprocess.run([sys.executable, "-m", "optimizer", "--help"], capture_output=True,
                           text=True, check=False)
     assert done.returncode == 0 and "simulate" in done.stdout
+
+
+def _demo_config(tmp_path: Path, extra: str = "") -> Path:
+    """configs/demo.yaml with absolute history paths and `extra` YAML lines appended."""
+    text = (ROOT / "configs" / "demo.yaml").read_text()
+    path = tmp_path / "demo.yaml"
+    path.write_text(text.replace("../data/demo", str(ROOT / "data" / "demo")) + extra)
+    return path
+
+
+def test_fit_with_a_package_switched_off_that_history_lacks(monkeypatch, capsys, tmp_path):
+    """`max_spend_per_minute: 0` is the loader's own fix for a config package history lacks:
+    `fit` then failed in its report (exit 1, "'leverage:ghost' is not in list")."""
+    config = _demo_config(tmp_path, "  ghost: {max_spend_per_minute: 0}\n")
+    status, text = run(monkeypatch, capsys, "fit", str(config), "--out",
+                       str(tmp_path / "m.json"))
+    assert status == 0, text
+    assert "ghost" in text and (tmp_path / "m.json").is_file()
+    assert "note: history: 21 sessions" in text  # the loader's notes, as plan prints them
+
+
+@pytest.mark.parametrize("args, words", [
+    (["fit", "CONFIG", "--out", "OUT/model.png"], "not a .json file"),
+    (["simulate", "--scenario", "default", "--seed", "-1", "--out", "OUT"], "--seed"),
+    (["simulate", "--scenario", "nope", "--out", "OUT"], "cannibal, default, long"),
+])
+def test_bad_options_are_bad_input_before_any_work(monkeypatch, capsys, tmp_path, args, words):
+    config = _demo_config(tmp_path)
+    args = [a.replace("CONFIG", str(config)).replace("OUT", str(tmp_path / "out"))
+            for a in args]
+    status, text = run(monkeypatch, capsys, *args)
+    assert status == 2 and words in text, text
+    assert not (tmp_path / "out" / "model.png").exists()

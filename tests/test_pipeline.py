@@ -12,6 +12,7 @@ import pytest
 from optimizer import pipeline
 from optimizer.curves.artifact import save_model, to_artifact
 from optimizer.curves.model import MIN_SESSIONS
+from optimizer.errors import InputError
 from optimizer.planner import solve
 from optimizer.planner.forecast import Forecast
 
@@ -85,3 +86,32 @@ def test_a_cached_fit_of_fewer_than_three_sessions_is_refitted_not_reused(demo, 
     stale.n_sessions_ = MIN_SESSIONS
     save_model(to_artifact(stale), path)
     assert "reused" in pipeline.campaign_model(campaign, CONFIG)[1] and refits == [1]
+
+
+def test_a_schedule_frame_is_taken_by_package_name(demo):
+    """A DataFrame's columns in another order (as `pivot` sorts them) applied fans' spend to
+    another package; they are now taken by name."""
+    import pandas as pd
+
+    campaign, model = demo
+    spend = np.zeros((campaign.minutes, len(campaign.packages)))
+    spend[:, campaign.packages.index("fans")] = 50.0
+    frame = pd.DataFrame(spend, columns=list(campaign.packages))[list(campaign.packages)[::-1]]
+    by_array, _ = pipeline.evaluate_campaign(campaign, model, spend, n_draws=5)
+    by_frame, _ = pipeline.evaluate_campaign(campaign, model, frame, n_draws=5)
+    assert np.array_equal(by_frame.spend, spend)
+    assert by_frame.expected_paid_gmv == pytest.approx(by_array.expected_paid_gmv)
+
+
+@pytest.mark.parametrize("change, words", [
+    (lambda s: s[:10], "has shape (10, 6)"),
+    (lambda s: s.T, "has shape (6, 240)"),
+    (lambda s: np.where(np.arange(s.size).reshape(s.shape) == 7, np.nan, s), "minute 1"),
+    (lambda s: -s, "not a number >= 0"),
+])
+def test_a_schedule_that_does_not_fit_the_session_is_bad_input(demo, change, words):
+    campaign, model = demo
+    spend = np.full((campaign.minutes, len(campaign.packages)), 10.0)
+    with pytest.raises(InputError) as caught:
+        pipeline.evaluate_campaign(campaign, model, change(spend))
+    assert caught.value.where == "spend" and words in caught.value.message

@@ -288,7 +288,8 @@ class ResponseModel:
                 paid.append(ResponseTerm(scale=np.zeros(minutes), saturation=Linear(),
                                          carryover=Carryover(), weights=eye[j]))
             else:
-                reason = self.unfitted_.get(package, "it is not in the history")
+                reason = self.unfitted_.get(package, "the model was fitted on a history "
+                                                     "without it")
                 raise InputError(f"package '{package}' has no fitted curve: {reason}",
                                  where=f"packages.{package}",
                                  fix="give it explicit `curve:` settings in the config, or "

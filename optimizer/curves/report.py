@@ -139,14 +139,16 @@ def fit_summary(model: ResponseModel, panel: PanelLike, n_draws: int = 200, seed
     point = model.response(minutes, fitted) if fitted else None
     for package in packages:
         x = typical_spend(panel, package)
-        se_leverage = model.organic_.standard_error(f"leverage:{package}")
+        lever = leverage.get(package, np.nan)  # NaN: no spend in history, nothing fitted
+        se_leverage = model.organic_.standard_error(f"leverage:{package}") \
+            if package in leverage else np.nan
         row = {
             "family": "", "family_weight": np.nan, "half_life": np.nan, "half_life_se": np.nan,
             "k": np.nan, "shape": np.nan, "typical_spend": x, "seen_spend": np.nan,
             "marginal_roi": np.nan, "marginal_roi_low": np.nan, "marginal_roi_high": np.nan,
-            "organic_leverage": leverage[package],
-            "organic_leverage_low": leverage[package] - _Z * se_leverage,
-            "organic_leverage_high": leverage[package] + _Z * se_leverage,
+            "organic_leverage": lever,
+            "organic_leverage_low": lever - _Z * se_leverage,
+            "organic_leverage_high": lever + _Z * se_leverage,
             "holdout_wape": np.nan, "noise_floor_wape": np.nan,
             "note": model.unfitted_.get(package, ""),
         }

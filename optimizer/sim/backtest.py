@@ -24,6 +24,7 @@ import pandas as pd
 from optimizer.curves import FitOptions, ResponseModel, SessionResponse, wape
 from optimizer.curves.model import MIN_SESSIONS, PanelLike
 from optimizer.data import Panel
+from optimizer.data.config import PackageLimits
 from optimizer.errors import InputError
 from optimizer.pipeline import Campaign, planning_problem, session_draws, session_response
 from optimizer.planner import NoPlanInTime, SolverFailure, evaluate_schedule, solve
@@ -60,7 +61,8 @@ FORECAST_COLUMNS = {
 PLAN_COLUMNS = {
     "status": "the plan's status (optimal, feasible, infeasible); 'not planned' when the fit "
               "cannot make the session's planning problem, 'fit failed' when the fit fails",
-    "reason": "why the session is infeasible, not planned or not fitted (empty otherwise)",
+    "reason": "why the session is infeasible, not planned or not fitted; or which packages "
+              "were left out, with no spend before the session nor in it (empty otherwise)",
     "budget": "yuan the plan may spend: the actual spend, or the config's budget",
     "actual_breaks": "the config's rules the actual spend breaks under the fit (caps, floors, "
                      "budget; '; '-separated): a plan held to them can forecast below it",
@@ -128,6 +130,7 @@ def backtest_session(campaign: Campaign, session: int, budget: Budget = "actual"
         model = ResponseModel(options).fit(panel.sessions(range(session)))
     except ValueError as error:  # the estimators' failures on this stretch of history
         return row | {"status": "fit failed", "reason": f"{type(error).__name__}: {error}"}
+    past, left_out = _without_unseen(past, model, spend, panel.spend.sum(axis=0) > 0)
     try:
         response = session_response(past, model)
         draws = session_draws(past, model, n_draws, seed)
@@ -139,7 +142,7 @@ def backtest_session(campaign: Campaign, session: int, budget: Budget = "actual"
         plan = solve(problem)
     except (NoPlanInTime, SolverFailure) as error:  # the solver stopped without any plan
         return row | {"status": "not planned", "reason": str(error)}
-    row |= {"status": plan.status, "reason": "",
+    row |= {"status": plan.status, "reason": left_out,
             "actual_breaks": "; ".join(evaluate_schedule(response, spend, problem).broken_rules)}
     if plan.infeasibility is not None:
         return row | {"reason": plan.infeasibility.message}
@@ -149,6 +152,29 @@ def backtest_session(campaign: Campaign, session: int, budget: Budget = "actual"
         "plan_organic": plan.expected_organic_gmv, "plan_total": plan.expected_total_gmv,
         "uplift": plan.expected_total_gmv / row["total_forecast"] - 1,
         "uplift_low": low, "uplift_high": high}
+
+
+def _without_unseen(past: Campaign, model: ResponseModel, spend: np.ndarray,
+                    in_history: np.ndarray) -> tuple[Campaign, str]:
+    """`past` with the packages that start later in history switched off, and a note naming
+    them ('' when none): those the fit has no curve of, that the session (T, P) gives no spend
+    and that spend somewhere in history (`in_history`, (P,) bool). One the session spends on
+    stays, and so does one history never spends on: planning them says why they cannot be
+    forecast, as `spendplan plan` does."""
+    config, explicit = past.config, past.explicit_curves()
+    unseen = [p for j, p in enumerate(past.packages)
+              if p not in model.paid_ and p not in explicit and p not in past.switched_off()
+              and spend[:, j].sum() == 0 and in_history[j]]
+    if not unseen:
+        return past, ""
+    limits = dict(config.packages)
+    for package in unseen:
+        given = limits.get(package) or PackageLimits()
+        limits[package] = given.model_copy(update={"max_spend_per_minute": 0.0,
+                                                   "min_spend_when_active": None})
+    note = (f"{', '.join(unseen)}: no spend before this session nor in it, left out of the "
+            "plan")
+    return replace(past, config=config.model_copy(update={"packages": limits})), note
 
 
 def paired_uplift(draws: Sequence[SessionResponse], plan: np.ndarray, actual: np.ndarray,
@@ -188,25 +214,31 @@ def forecast_session(panel: Panel, session: int, options: FitOptions | None = No
 
 
 def _session_columns(panel: Panel, rows: np.ndarray, session: int) -> dict:
+    """What session `rows` was: its start, length, spend and `{kind}_actual` GMV (yuan)."""
     return {"session": session, "start": pd.Timestamp(panel.ts[rows][0]),
             "minutes": int(rows.sum()), "train_sessions": session,
-            "spend": float(panel.spend[rows].sum())}
+            "spend": float(panel.spend[rows].sum())} | {
+        f"{kind}_actual": float(values.sum()) for kind, values in _actual(panel, rows).items()}
+
+
+def _actual(panel: Panel, rows: np.ndarray) -> dict[str, np.ndarray]:
+    """Minute-level paid, organic and total GMV (T,) yuan that session `rows` had."""
+    paid = panel.paid_gmv[rows].sum(axis=1)
+    return {"paid": paid, "organic": panel.organic_gmv[rows],
+            "total": paid + panel.organic_gmv[rows]}
 
 
 def _forecast_columns(panel: Panel, rows: np.ndarray, response: SessionResponse,
                       draws: Sequence[SessionResponse]) -> dict:
     """The `{kind}_*` columns of session `rows` forecast under its actual spend."""
     spend = panel.spend[rows]
-    paid = panel.paid_gmv[rows].sum(axis=1)
-    actual = {"paid": paid, "organic": panel.organic_gmv[rows],
-              "total": paid + panel.organic_gmv[rows]}
+    actual = _actual(panel, rows)
     forecast = _minutes(response, spend)
     drawn = [_totals(d, spend) for d in draws]
     row = {}
     for kind in KINDS:
         low, high = interval([d[kind] for d in drawn])
-        row |= {f"{kind}_actual": float(actual[kind].sum()),
-                f"{kind}_forecast": float(forecast[kind].sum()),
+        row |= {f"{kind}_forecast": float(forecast[kind].sum()),
                 f"{kind}_low": low, f"{kind}_high": high,
                 f"{kind}_error": float(forecast[kind].sum() / actual[kind].sum() - 1),
                 f"{kind}_wape": wape(actual[kind], forecast[kind])}

@@ -21,7 +21,10 @@ FORECAST_SUMMARY = {
     "wape_median, wape_mean": "median and mean over sessions of the minute-level WAPE "
                               "(fraction)",
     "error_mean": "mean session forecast / actual - 1: the bias (fraction)",
-    "coverage": "share of sessions whose actual GMV is inside the forecast's 90% interval",
+    "coverage": "share of the sessions with a bounded 90% interval whose actual GMV is inside "
+                "it",
+    "unbounded": "sessions whose interval has an end at infinity (draws of a fit on too little "
+                 "history that overflow): they say nothing, and are left out of `coverage`",
 }
 """Columns of `forecast_summary` (index: paid, organic, total)."""
 
@@ -48,11 +51,14 @@ def forecast_summary(frame: pd.DataFrame) -> pd.DataFrame:
     rows = {}
     for kind in KINDS:
         wape = frame[f"{kind}_wape"]
-        inside = frame[f"{kind}_actual"].between(frame[f"{kind}_low"], frame[f"{kind}_high"])
+        low, high = frame[f"{kind}_low"], frame[f"{kind}_high"]
+        inside = frame[f"{kind}_actual"].between(low, high)
         forecast = frame[f"{kind}_forecast"].notna()
+        bounded = forecast & np.isfinite(low) & np.isfinite(high)
         rows[kind] = {"sessions": int(forecast.sum()), "wape_median": wape.median(),
                       "wape_mean": wape.mean(), "error_mean": frame[f"{kind}_error"].mean(),
-                      "coverage": inside[forecast].mean()}
+                      "coverage": inside[bounded].mean(),
+                      "unbounded": int((forecast & ~bounded).sum())}
     return pd.DataFrame.from_dict(rows, orient="index")
 
 

@@ -154,6 +154,31 @@ def test_session_the_fit_cannot_plan_is_kept_with_the_reason(simulated):
     assert "uplift" not in row
 
 
+def test_a_package_that_starts_later_is_left_out_of_earlier_sessions(simulated):
+    """A package with no spend before a session nor in it is switched off for that session
+    (it emptied every row of the back-test: all 'not planned', even the actuals NaN); the
+    session it first spends in keeps its actuals, with the reason it is not planned."""
+    spend, room = simulated.spend.copy(), simulated.room
+    day = pd.to_datetime(spend["ts"]).dt.normalize()
+    later = spend[(spend["package"] == "fans") & (day == day.max())].assign(package="newcomer")
+    campaign = campaign_of(pd.concat([spend, later], ignore_index=True), room)
+    before = backtest_session(campaign, 3, options=FAST)
+    assert before["status"] == "optimal"
+    assert before["reason"].startswith("newcomer: no spend before this session nor in it")
+    assert np.isfinite(before["uplift"])
+    first = backtest_session(campaign, 4, options=FAST)
+    assert first["status"] == "not planned" and "newcomer" in first["reason"]
+    assert first["paid_actual"] == pytest.approx(
+        room_paid(simulated, 4) + later["paid_gmv"].sum())
+
+
+def room_paid(simulated, session: int) -> float:
+    """Paid GMV (yuan) of history session `session` (0 is the earliest day)."""
+    spend = simulated.spend
+    day = pd.to_datetime(spend["ts"]).dt.normalize()
+    return float(spend.loc[day == sorted(day.unique())[session], "paid_gmv"].sum())
+
+
 def test_a_failed_fit_is_kept_with_the_reason(simulated, monkeypatch):
     def fails(*_args, **_kwargs):
         raise ValueError("NaN in weights")
