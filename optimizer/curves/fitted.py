@@ -2,7 +2,8 @@
 
 A fitted curve is ``exp(spline(minute) + day effect) * F(theta)``. Its state is plain numbers
 (JSON-ready): the spline and day coefficients, theta, and their joint HAC covariance. A new
-session's scale uses the average day: ``log mean(exp(day effects))``.
+session's scale uses the average day: ``log mean(exp(day effects))`` over the sessions that
+inform it.
 """
 
 from __future__ import annotations
@@ -36,6 +37,11 @@ class FittedScale(BaseModel):
     coef: spline coefficients then one day effect per session after the first (log scale).
     theta: the factor's parameters, named by `theta_names`, within `bounds`.
     cov: joint HAC covariance of (coef, theta), shape (len(coef) + len(theta),) * 2.
+    informative_days: the sessions whose rows inform the day effect, which a new session's
+        average day is taken over (None: all). A paid curve's are the sessions its package
+        spent in: in one it never spent, paid GMV is 0 whatever the scale, and its effect is
+        only the GLM's drift (averaged in, a package off every other day was forecast at
+        half its scale, and its draws overflowed).
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -47,6 +53,7 @@ class FittedScale(BaseModel):
     bounds: list[tuple[float, float]]
     cov: list[list[float]]
     diagnostics: FitDiagnostics
+    informative_days: list[int] | None = None
 
     @staticmethod
     def estimate(y: np.ndarray, minute: np.ndarray, session: np.ndarray, basis: SessionBasis,
@@ -94,7 +101,11 @@ class FittedScale(BaseModel):
         """
         coef = np.asarray(self.coef if params is None else params[: len(self.coef)])
         days = self.day_effects(params)
-        effect = np.log(np.mean(np.exp(days))) if day is None else days[day]
+        if day is None:
+            kept = days if not self.informative_days else days[self.informative_days]
+            effect = np.log(np.mean(np.exp(kept)))
+        else:
+            effect = days[day]
         return np.exp(self.basis.design(minute) @ coef[: self.basis.size] + effect)
 
     def history_scale(self, minute: np.ndarray, session: np.ndarray) -> np.ndarray:

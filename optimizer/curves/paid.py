@@ -103,7 +103,9 @@ class PackageCurve(FittedScale):
             theta0 = np.r_[theta0[0], log_k, theta0[2:]]
             bounds[1] = (log_k, log_k)
         seen = float(np.quantile(active, SEEN_QUANTILE)) if len(active) else None
-        return cls(package=package, family=family, seen_spend=seen, **cls.estimate(
+        spent_in = np.unique(np.asarray(session)[spend > 0]).astype(int).tolist()
+        return cls(package=package, family=family, seen_spend=seen,
+                   informative_days=spent_in or None, **cls.estimate(
             y, minute, session, basis, factor, factor.names, theta0,
             bounds[: len(factor.names)], maxlags, inference))
 
