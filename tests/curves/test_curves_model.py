@@ -9,8 +9,8 @@ import pytest
 
 from optimizer.curves import FitOptions, ResponseModel
 from optimizer.curves.model import MIN_SESSIONS
-from optimizer.errors import InputError
 from optimizer.data import History
+from optimizer.errors import InputError
 
 
 def _scores(curve, pattern: str) -> dict[str, float]:
