@@ -78,6 +78,30 @@ def describe(problem: PlanningProblem, spend: np.ndarray, prices: dict[str, floa
     return binding, {**prices, "packages": packages}
 
 
+UNSPENT_SHARE = 0.5
+"""A `max_gmv` plan spending less than this share of its budget because a floor binds says so."""
+
+
+def floor_warnings(problem: PlanningProblem, spend: np.ndarray, prices: dict[str, float]
+                   ) -> list[str]:
+    """Words for each ROI floor that binds in a `max_gmv` plan spending less than
+    `UNSPENT_SHARE` of the budget: the floor, not the budget, sets the spend (on a truth the
+    fit did not assume, a plan spent 942 of 148,900 yuan under a floor, and said nothing)."""
+    total = float(np.sum(spend))
+    if problem.objective != "max_gmv" or total >= UNSPENT_SHARE * problem.budget:
+        return []
+    words = []
+    for key, label in (("paid_roi_min", "paid ROI"), ("overall_roi_min", "overall ROI")):
+        floor = getattr(problem, key)
+        if floor and abs(prices.get(key, 0.0)) > 1e-9:
+            words.append(
+                f"{label} >= {floor:g} holds only up to {total:,.0f} yuan, "
+                f"{total / problem.budget:.0%} of the budget: spending more would take the "
+                f"plan's {label} below {floor:g} on the fitted curves; a lower floor lets it "
+                "spend more")
+    return words
+
+
 def _cap_name(problem: PlanningProblem, k: int) -> str | None:
     """What sets package k's spend cap: the config's cap, the spend history has seen (the
     spend reach), or neither (None: only the budget limits it)."""

@@ -25,7 +25,7 @@ from optimizer.planner.integer import solve_integer
 from optimizer.planner.plan import Infeasibility, NoPlanInTime, Plan, SolverFailure
 from optimizer.planner.problem import PlanningProblem
 from optimizer.planner.program import Formulation
-from optimizer.planner.sensitivity import describe, session_prices
+from optimizer.planner.sensitivity import describe, floor_warnings, session_prices
 from optimizer.planner.waterfill import applies, waterfill
 
 
@@ -90,6 +90,7 @@ def plan_with(engine: Engine, start: float, past: int = 0,
     if outcome.row_duals is not None:
         prices = session_prices(problem, engine.formulation.rows, outcome.row_duals, spend)
     binding, shadow = describe(problem, spend, prices)
+    warnings = [*outcome.warnings, *(floor_warnings(problem, spend, prices) if not past else ())]
     forecast = Forecast.of(problem.response, spend)
     return Plan(
         problem,
@@ -102,7 +103,7 @@ def plan_with(engine: Engine, start: float, past: int = 0,
         mip_gap=outcome.mip_gap,
         binding=binding,
         shadow_prices=shadow,
-        warnings=outcome.warnings,
+        warnings=warnings,
         solver=engine.backend.name,
         rounds=outcome.rounds,
         forecast=forecast,

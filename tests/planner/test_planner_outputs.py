@@ -142,3 +142,15 @@ def test_highs_prints_nothing_on_stdout(make_response, capfd):
     """HiGHS's banner must not land in the CLI's output or a notebook (fd-level capture)."""
     solve(PlanningProblem(response=make_response(), budget=2_000.0, solver="highs"))
     assert "HiGHS" not in capfd.readouterr().out
+
+
+def test_a_floor_that_leaves_most_of_the_budget_unspent_says_so(make_response):
+    """A truth the fit did not assume had a plan spend 942 of 148,900 yuan under a paid floor,
+    status optimal and not a word why."""
+    response = make_response(3, 30, seed=1, uplift=False)
+    tight = solve(PlanningProblem(response=response, budget=20_000.0, paid_roi_min=5.0))
+    assert tight.total_spend < 0.5 * 20_000
+    assert any(w.startswith("paid ROI >= 5 holds only up to") and "of the budget" in w
+               for w in tight.warnings)
+    loose = solve(PlanningProblem(response=response, budget=20_000.0, paid_roi_min=4.0))
+    assert loose.total_spend >= 0.5 * 20_000 and not loose.warnings
