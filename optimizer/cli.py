@@ -329,6 +329,10 @@ def simulate_policy(
     if scenario is not None:
         config = _simulated_campaign(scenario, days, history_seed, budget, paid_roi_min, out)
     sim = _simulator_of(load_config(config))  # before the fit, which takes a while
+    if replan_every >= sim.scenario.session.minutes:
+        raise InputError(f"{replan_every} minutes is not shorter than the session "
+                         f"({sim.scenario.session.minutes} minutes): it would never re-plan",
+                         where="--replan-every", fix="give minutes between re-plans, e.g. 5")
     campaign, fitted = _load_and_fit(config, model)
     if set(sim.packages) != set(campaign.packages):
         raise InputError(f"the campaign plans packages {', '.join(campaign.packages)}; the "
@@ -361,8 +365,21 @@ def simulate_policy(
     floors = {"paid": problem.paid_roi_min, "overall": problem.overall_roi_min}
     print_frame(policy_view(table, floors), f"{sessions} noisy sessions per policy, budget "
                                               f"{problem.budget:,.0f} yuan: mean (P10 to P90)")
+    if _same_runs(runs, "static plan", f"re-plan every {replan_every} min"):
+        errors.print("[dim]note:[/dim] re-planning spent exactly as the static plan in every "
+                     "session: with no floor that binds, a re-plan keeps the plan (give "
+                     "--paid-roi-min to see it hold a floor)", highlight=False)
     for name, path in paths.items():
         console.print(f"{name}: {path}")
+
+
+def _same_runs(runs, first: str, second: str) -> bool:
+    """Whether policies `first` and `second` spent the same in every session of `runs`."""
+    import numpy as np
+
+    a, b = (runs[runs["policy"] == name].sort_values("seed") for name in (first, second))
+    return len(a) == len(b) > 0 and np.allclose(a["spend"].to_numpy(), b["spend"].to_numpy(),
+                                                rtol=1e-9, atol=1e-6)
 
 
 def _simulated_campaign(scenario: str, days: int, seed: int, budget: float | None,

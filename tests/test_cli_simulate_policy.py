@@ -39,6 +39,9 @@ def test_demo_config_writes_runs_distribution_and_chart(monkeypatch, capsys, tmp
     assert {"policy", "metric", "mean", "p10", "p90"} <= set(table.columns)
     assert (out / "policies.png").stat().st_size > 10_000
     assert "total GMV" in text and "regret" in text
+    spent = runs.groupby("policy", sort=False)["spend"].apply(list)
+    assert spent["static plan"] == pytest.approx(spent["re-plan every 60 min"])  # slack floor
+    assert "re-planning spent exactly as the static plan" in text
 
 
 def test_scenario_simulates_history_and_campaign(monkeypatch, capsys, tmp_path):
@@ -58,6 +61,7 @@ def test_scenario_simulates_history_and_campaign(monkeypatch, capsys, tmp_path):
     ([str(DEMO), "--scenario", "default"], "--scenario"),
     ([str(DEMO), "--sessions", "0"], "--sessions"),
     ([str(DEMO), "--replan-every", "0"], "--replan-every"),
+    ([str(DEMO), "--replan-every", "240"], "--replan-every"),  # never re-plans
     ([str(DEMO), "--budget", "-5"], "--budget"),
 ])
 def test_bad_options_are_bad_input_naming_the_option(monkeypatch, capsys, tmp_path, args,

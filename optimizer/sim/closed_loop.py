@@ -172,6 +172,22 @@ def distribution(frame: pd.DataFrame) -> pd.DataFrame:
         columns={"<lambda_0>": "p10", "<lambda_1>": "p90"}, level=1)
 
 
+def _box_stats(values: list[pd.Series], labels: list[str]) -> list[dict]:
+    """Box statistics whose whiskers end at P10 and P90 as `distribution` computes them
+    (linear interpolation): matplotlib's `whis=(10, 90)` ends them at the last session inside,
+    which with a few sessions collapsed them into the box."""
+    from matplotlib.cbook import boxplot_stats
+
+    stats = []
+    for series, label in zip(values, labels, strict=True):
+        x = series.to_numpy(dtype=float)
+        low, high = np.quantile(x, [0.1, 0.9])
+        stat = boxplot_stats(x, labels=[label])[0]
+        stats.append(stat | {"whislo": low, "whishi": high,
+                             "fliers": x[(x < low) | (x > high)]})
+    return stats
+
+
 def plot_runs(frame: pd.DataFrame, path: str | Path) -> Path:
     """Chart of `simulate_policies`' rows: per policy, the spread over sessions of realised
     total GMV (thousand yuan) and, with an oracle, of regret (% of the oracle's total GMV)."""
@@ -187,8 +203,7 @@ def plot_runs(frame: pd.DataFrame, path: str | Path) -> Path:
     for ax, (column, scale, label) in zip(figure.subplots(1, len(panels), squeeze=False)[0],
                                           panels, strict=True):
         values = [frame.loc[frame["policy"] == p, column] * scale for p in policies]
-        ax.boxplot(values, tick_labels=policies, orientation="horizontal", whis=(10, 90),
-                   showmeans=True)
+        ax.bxp(_box_stats(values, policies), orientation="horizontal", showmeans=True)
         ax.set_xlabel(label)
         ax.grid(axis="x", color="0.9")
     sessions = frame.groupby("policy").size().max()

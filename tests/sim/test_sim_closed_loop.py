@@ -80,3 +80,21 @@ def test_simulate_policies_regret_against_oracle():
     assert (frame.loc[frame["policy"] == "oracle", "regret"] == 0).all()
     table = distribution(frame)
     assert ("total_gmv", "p10") in table.columns and len(table) == 2
+
+
+def test_the_chart_whiskers_end_at_the_tables_p10_and_p90(tmp_path):
+    """With 5 sessions matplotlib's percentile whiskers stopped at the last session inside P90,
+    in the box; the table's P10/P90 interpolate. The chart now shows the table's."""
+    import pandas as pd
+
+    from optimizer.sim.closed_loop import _box_stats, distribution, plot_runs
+
+    frame = pd.DataFrame({"policy": ["a"] * 5, "seed": range(5),
+                          "total_gmv": [100.0, 110.0, 120.0, 130.0, 200.0]})
+    (stat,) = _box_stats([frame["total_gmv"]], ["a"])
+    table = distribution(frame)
+    assert stat["whislo"] == pytest.approx(table.loc["a", ("total_gmv", "p10")])
+    assert stat["whishi"] == pytest.approx(table.loc["a", ("total_gmv", "p90")])
+    assert stat["whishi"] > stat["q3"]
+    assert list(stat["fliers"]) == [100.0, 200.0]
+    assert plot_runs(frame, tmp_path / "runs.png").stat().st_size > 0
