@@ -11,6 +11,7 @@ basis. The objective keeps the model's average day.
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 import numpy as np
 
@@ -18,7 +19,7 @@ from optimizer.planner.calibrate import DayRatio
 from optimizer.planner.engine import Engine
 from optimizer.planner.forecast import Forecast
 from optimizer.planner.past import Past
-from optimizer.planner.plan import Plan
+from optimizer.planner.plan import Infeasibility, Plan
 from optimizer.planner.problem import PlanningProblem
 from optimizer.planner.program import Formulation
 from optimizer.planner.solve import plan_with
@@ -93,18 +94,14 @@ class Replanner:
                               "at that level no plan for the rest of the session meets the "
                               "floors and the GMV target: planned with the model's average day"]
         if plan.status == "infeasible":
-            return plan
+            return self._stopped(plan, minute, actual_spend, paid, organic)
         self.settings[minute:] = plan.spend[minute:]
         spend = plan.spend.copy()
         spend[:minute] = actual_spend
         same = np.array_equal(spend, plan.spend)
-        expected = plan.forecast if same else Forecast.of(self.problem.response, spend)
-        realised_paid, realised_organic = expected.paid_gmv.copy(), expected.organic_gmv.copy()
-        realised_paid[:minute], realised_organic[:minute] = paid, organic
         plan.spend = spend
-        plan.forecast = Forecast(
-            spend, realised_paid, expected.organic_uplift_by_package, realised_organic
-        )
+        plan.forecast = _realised(plan.forecast if same else None, self.problem, spend, paid,
+                                  organic)
         target = self.problem.gmv_target
         if day is not None and target is not None and plan.forecast.total_gmv < target * 0.9999:
             plan.warnings.append(
@@ -113,3 +110,34 @@ class Replanner:
                 f"to {plan.forecast.total_gmv:,.0f}")
         plan.solve_seconds = time.perf_counter() - start
         return plan
+
+    def _stopped(self, plan: Plan, minute: int, spend: np.ndarray, paid: np.ndarray,
+                 organic: np.ndarray) -> Plan:
+        """An infeasible re-plan as the session stands: the realised minutes (spend, GMV)
+        and no spend after; when the budget is already overspent, that is the reason, with
+        the spend so far (yuan) as the best value."""
+        whole = np.zeros((self.problem.minutes, len(self.problem.packages)))
+        whole[:minute] = spend
+        plan.spend = whole
+        plan.forecast = _realised(None, self.problem, whole, paid, organic)
+        spent, budget = float(spend.sum()), self.problem.budget
+        if spent > budget * (1 + 1e-9):
+            words = (f"the budget is already overspent ({spent:,.0f} of {budget:,.0f} yuan by "
+                     f"minute {minute}): nothing is left to plan, and the session as it stands "
+                     "misses the floors or the GMV target")
+            plan.infeasibility = Infeasibility("budget", words, {"spend": spent})
+            plan.warnings = [words, *plan.warnings[1:]]
+        elif plan.infeasibility is not None and not plan.infeasibility.best:
+            plan.infeasibility = replace(plan.infeasibility, best={
+                "spend": spent, "total_gmv": plan.forecast.total_gmv})
+        return plan
+
+
+def _realised(expected: Forecast | None, problem: PlanningProblem, spend: np.ndarray,
+              paid: np.ndarray, organic: np.ndarray) -> Forecast:
+    """The forecast of `spend` (T, P) with the realised paid (m, P) and organic (m,) GMV in its
+    first m minutes (`expected`: the forecast of `spend` when already made)."""
+    expected = expected or Forecast.of(problem.response, spend)
+    realised_paid, realised_organic = expected.paid_gmv.copy(), expected.organic_gmv.copy()
+    realised_paid[:len(organic)], realised_organic[:len(organic)] = paid, organic
+    return Forecast(spend, realised_paid, expected.organic_uplift_by_package, realised_organic)

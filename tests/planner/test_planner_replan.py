@@ -50,6 +50,17 @@ def test_spend_over_budget_already_stops_the_rest(replanner):
     assert any("over the budget" in w for w in again.warnings)
 
 
+def test_an_overspent_budget_that_misses_the_floor_says_so(replanner):
+    first = replanner.plan
+    spend, paid, organic = past(first, 20, spend_factor=3.0)
+    stopped = replanner.replan(20, spend, paid, organic)
+    assert stopped.status == "infeasible" and stopped.infeasibility.requirement == "budget"
+    assert "already overspent" in stopped.infeasibility.message
+    assert stopped.total_spend == pytest.approx(spend.sum())
+    assert stopped.total_spend > first.problem.budget
+    assert stopped.infeasibility.best == {"spend": pytest.approx(spend.sum())}
+
+
 def test_realised_gmv_counts_in_the_floor(replanner):
     first = replanner.plan
     floor = first.problem.paid_roi_min
@@ -61,6 +72,11 @@ def test_realised_gmv_counts_in_the_floor(replanner):
     hopeless = replanner.replan(20, *past(first, 20, paid_factor=0.2))
     assert hopeless.status == "infeasible"  # what was earned cannot be made up for
     assert hopeless.infeasibility.requirement == "the rest of the session"
+    # the session as it stands: what was spent and earned, nothing after (it read 0 yuan)
+    assert hopeless.total_spend == pytest.approx(first.spend[:20].sum())
+    assert np.allclose(hopeless.paid_gmv[:20], first.paid_gmv[:20] * 0.2)
+    assert hopeless.spend[20:].sum() == 0.0
+    assert hopeless.infeasibility.best["spend"] == pytest.approx(first.spend[:20].sum())
     strong = replanner.replan(20, *past(first, 20, paid_factor=1.5))
     assert strong.expected_paid_gmv >= floor * strong.total_spend * (1 - 1e-9)
     assert np.allclose(strong.paid_gmv[:20], first.paid_gmv[:20] * 1.5)
