@@ -15,6 +15,7 @@ from dataclasses import replace
 
 import numpy as np
 
+from optimizer.errors import InputError
 from optimizer.planner.calibrate import DayRatio
 from optimizer.planner.engine import Engine
 from optimizer.planner.forecast import Forecast
@@ -68,10 +69,11 @@ class Replanner:
         start = time.perf_counter()
         P, T = len(self.problem.packages), self.problem.minutes
         if not 0 <= minute <= T:
-            raise ValueError(f"minute must be in [0, {T}], got {minute}")
-        actual_spend = np.asarray(actual_spend, dtype=float).reshape(minute, P)
-        paid = np.asarray(actual_paid_gmv, dtype=float).reshape(minute, P)
-        organic = np.asarray(actual_organic_gmv, dtype=float).reshape(minute)
+            raise InputError(f"must be a minute of the session, 0 to {T}; got {minute}",
+                             where="minute", fix="give the first minute without actuals")
+        actual_spend = _actuals(actual_spend, (minute, P), "actual_spend")
+        paid = _actuals(actual_paid_gmv, (minute, P), "actual_paid_gmv")
+        organic = _actuals(actual_organic_gmv, (minute,), "actual_organic_gmv")
         engine, f = self.engine, self.engine.formulation
         engine.frozen_cells = f.cell_minute < minute
         day = None
@@ -141,3 +143,22 @@ def _realised(expected: Forecast | None, problem: PlanningProblem, spend: np.nda
     realised_paid, realised_organic = expected.paid_gmv.copy(), expected.organic_gmv.copy()
     realised_paid[:len(organic)], realised_organic[:len(organic)] = paid, organic
     return Forecast(spend, realised_paid, expected.organic_uplift_by_package, realised_organic)
+
+
+def _actuals(values, shape: tuple[int, ...], name: str) -> np.ndarray:
+    """`values` as a float array of `shape` (yuan), every one a finite number >= 0; bad input
+    (`InputError`, naming `name`) otherwise."""
+    try:
+        array = np.asarray(values, dtype=float)
+    except (TypeError, ValueError):
+        raise InputError("is not a table of numbers", where=name,
+                         fix=f"give yuan per minute, shape {shape}") from None
+    if array.size != int(np.prod(shape)):
+        raise InputError(f"has {array.size} values, the minutes so far need {shape} "
+                         "(minutes x packages)", where=name,
+                         fix="give one row per minute before `minute`, one column per package")
+    array = array.reshape(shape)
+    if not (np.isfinite(array) & (array >= 0)).all():
+        raise InputError("has a value that is not a number >= 0", where=name,
+                         fix="give yuan per minute >= 0 (0 for none)")
+    return array

@@ -170,3 +170,19 @@ def test_overspending_past_the_caps_inside_a_slot_still_gets_a_plan(make_respons
     assert plan.status == "optimal"
     assert np.allclose(plan.spend[11:15], first.spend[10])  # the slot keeps its setting
     assert plan.total_spend <= problem.budget * (1 + 1e-9)
+
+
+@pytest.mark.parametrize("minute, change, where", [
+    (50, lambda a: a, "minute"),
+    (20, lambda a: (a[0][:19], a[1], a[2]), "actual_spend"),
+    (20, lambda a: (a[0], np.where(a[1] > 0, np.nan, a[1]), a[2]), "actual_paid_gmv"),
+    (20, lambda a: (a[0], a[1], -a[2]), "actual_organic_gmv"),
+])
+def test_actuals_that_do_not_fit_are_bad_input_naming_them(replanner, minute, change, where):
+    """They were numpy's 'cannot reshape array' and 'cannot convert float NaN to integer'."""
+    from optimizer.errors import InputError
+
+    actuals = change(past(replanner.plan, min(minute, 40)))
+    with pytest.raises(InputError) as caught:
+        replanner.replan(minute, *actuals)
+    assert caught.value.where == where
