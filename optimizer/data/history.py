@@ -112,6 +112,8 @@ def build_history(
     room = _ordered(room, ROOM, room_source, report)
     spend = _ordered(spend, SPEND, spend_source, report)
     room, sessions = _number_sessions(room)
+    _note_split_days(sessions, room_source, report)
+    _note_outliers(spend, spend_source, report)
     at = np.searchsorted(room["ts"].to_numpy(), spend["ts"].to_numpy())
     spend = _with_added(spend, SPEND, room["session"].to_numpy()[at], room["minute"].to_numpy()[at])
     packages = tuple(sorted(spend["package"].unique()))
@@ -171,6 +173,35 @@ def _ordered(
     if not frame["ts"].is_monotonic_increasing:
         report.add(f"{source.name}: rows were not in time order; sorted by {', '.join(spec.key)}")
     return frame.sort_values(list(spec.key), kind="stable")
+
+
+OUTLIER_FACTOR = 100.0
+"""A package's spend in a minute over this many times its median active spend gets a note."""
+
+
+def _note_outliers(spend: pd.DataFrame, source: TableSource, report: LoadReport) -> None:
+    """Note each package's minutes of spend over `OUTLIER_FACTOR` times its median positive
+    spend: one such minute (1e9 yuan among tens) took every package's organic leverage to 0."""
+    active = spend[spend["spend"] > 0]
+    median = active.groupby("package")["spend"].transform("median")
+    far = active[active["spend"] > OUTLIER_FACTOR * median]
+    for package, rows in far.groupby("package"):
+        top = rows.loc[rows["spend"].idxmax()]
+        report.add(f"{source.name}: {package} has {len(rows)} minute(s) of spend over "
+                   f"{OUTLIER_FACTOR:g} times its median ({top['spend']:,.0f} yuan at "
+                   f"{top['ts']:%Y-%m-%d %H:%M}; median {median[rows.index[0]]:,.2f}): check "
+                   "them, a spend like that sways the whole fit")
+
+
+def _note_split_days(sessions: pd.DataFrame, source: TableSource, report: LoadReport) -> None:
+    """Note each calendar day (of its start) with more than one session: a gap in the live
+    minutes splits a stream, and each part is fitted as a session of its own."""
+    days = pd.to_datetime(sessions["start"]).dt.date
+    for day, parts in sessions.groupby(days):
+        if len(parts) > 1:
+            report.add(f"{source.name}: {day} has {len(parts)} sessions "
+                       f"({', '.join(str(m) for m in parts['minutes'])} minutes): a gap in the "
+                       "live minutes splits a stream, and each part is a session of its own")
 
 
 def _number_sessions(room: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -37,6 +37,24 @@ def test_a_gap_of_one_minute_starts_a_new_session(tables, room_csv):
     assert history.spend[["session", "minute"]].values.tolist() == [[1, 0]]
 
 
+def test_a_day_split_by_a_gap_gets_a_note(tables, room_csv):
+    """A 10-minute outage split a stream in two, and the session count grew, without a word."""
+    room = room_csv.replace("2026-11-01 19:02:00,120\n", "")
+    _, report = load_tables(*tables("ts,package,spend,paid_gmv\n", room))
+    assert "room.csv: 2026-11-01 has 2 sessions (2, 2 minutes): a gap" in str(report)
+    _, whole = load_tables(*tables())
+    assert "a gap" not in str(whole)
+
+
+def test_a_spend_far_past_a_packages_usual_gets_a_note(tables, spend_csv):
+    """One minute of 1e9 yuan (among tens) took every package's organic leverage to 0."""
+    spend = spend_csv.replace("19:00:00,fans,10,", "19:00:00,fans,100000,")
+    _, report = load_tables(*tables(spend))
+    _, usual = load_tables(*tables())
+    assert "spend.csv: fans has 1 minute(s) of spend over 100 times its median" in str(report)
+    assert "times its median" not in str(usual)
+
+
 def test_spend_frame_columns_types_and_order(tables):
     history, _ = load_tables(*tables())
     spend = history.spend
