@@ -150,9 +150,13 @@ def policy_view(table, floors: dict):
 def print_frame(frame, title: str) -> None:
     """A pandas frame of display strings as a rich table (text left, numbers right)."""
     table = Table(title=title, title_justify="left")
-    for column in frame.columns:
-        numeric = frame[column].astype(str).str.match(r"^[-+\d.,% ()]+$|^$").all()
-        table.add_column(str(column), justify="right" if numeric else "left")
+    for k, column in enumerate(frame.columns):
+        values = frame[column].astype(str)
+        numeric = values.str.match(r"^[-+\d.,% ()]+$|^$").all()
+        # the first column names the row (a package): whole, never cut to "compet…"
+        whole = {"no_wrap": True, "min_width": int(values.str.len().max())} if k == 0 \
+            and len(values) else {}
+        table.add_column(str(column), justify="right" if numeric else "left", **whole)
     for row in frame.astype(str).itertuples(index=False):
         table.add_row(*row)
     console.print(table)
