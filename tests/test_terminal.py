@@ -26,3 +26,17 @@ def test_notes_print_under_the_fit_table_one_line_each(capsys):
     print_fit(summary)
     lines = capsys.readouterr().err.splitlines()
     assert lines == [f"note: {p}: {n}" for p, n in summary["note"].items()]
+
+
+def test_package_names_stay_whole_in_an_80_column_terminal(monkeypatch, capsys):
+    """At 80 columns competitor and competitor_2 both read "compet…"."""
+    from optimizer import terminal
+
+    monkeypatch.setattr(terminal.console, "width", 80)
+    names = ["competitor", "competitor_2", "lookalike_interest"]
+    summary = pd.DataFrame(1.0, index=pd.Index(names, name="package"),
+                           columns=list(SUMMARY_COLUMNS))
+    summary["family"], summary["note"] = "exponential", ""
+    terminal.print_frame(fit_view(summary), "Fitted response curves")
+    out = capsys.readouterr().out
+    assert all(f" {name} " in out for name in names)
