@@ -37,11 +37,12 @@ class FittedScale(BaseModel):
     coef: spline coefficients then one day effect per session after the first (log scale).
     theta: the factor's parameters, named by `theta_names`, within `bounds`.
     cov: joint HAC covariance of (coef, theta), shape (len(coef) + len(theta),) * 2.
-    informative_days: the sessions whose rows inform the day effect, which a new session's
-        average day is taken over (None: all). A paid curve's are the sessions its package
-        spent in: in one it never spent, paid GMV is 0 whatever the scale, and its effect is
-        only the GLM's drift (averaged in, a package off every other day was forecast at
-        half its scale, and its draws overflowed).
+    informative_days: the history sessions the day effects are of, in order (None: every
+        session, numbered 0..). A paid curve is fitted on the sessions its package spent in
+        only: in one it never spent, paid GMV is 0 whatever the scale, and its day effect was
+        only the GLM's drift (averaged into a new session's, a package off every other day
+        was forecast at half its scale) and left the covariance near-singular (its draws
+        overflowed). A day outside them counts as the average day.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -88,9 +89,15 @@ class FittedScale(BaseModel):
         return float(values[len(self.coef) + self.theta_names.index(name)])
 
     def day_effects(self, params: np.ndarray | None = None) -> np.ndarray:
-        """Log day effect of every history session (the first is 0), shape (n_sessions,)."""
+        """Log day effect of every session fitted (`informative_days`; the first is 0)."""
         coef = np.asarray(self.coef if params is None else params[: len(self.coef)])
         return np.r_[0.0, coef[self.basis.size:]]
+
+    def _day_index(self, day: int) -> int | None:
+        """Where history session `day` is in `day_effects` (None: not fitted, the average)."""
+        if self.informative_days is None:
+            return day
+        return self.informative_days.index(day) if day in self.informative_days else None
 
     def scale(self, minute: np.ndarray, params: np.ndarray | None = None,
               day: int | None = None) -> np.ndarray:
@@ -101,17 +108,19 @@ class FittedScale(BaseModel):
         """
         coef = np.asarray(self.coef if params is None else params[: len(self.coef)])
         days = self.day_effects(params)
-        if day is None:
-            kept = days if not self.informative_days else days[self.informative_days]
-            effect = np.log(np.mean(np.exp(kept)))
-        else:
-            effect = days[day]
+        index = None if day is None else self._day_index(day)
+        effect = np.log(np.mean(np.exp(days))) if index is None else days[index]
         return np.exp(self.basis.design(minute) @ coef[: self.basis.size] + effect)
 
     def history_scale(self, minute: np.ndarray, session: np.ndarray) -> np.ndarray:
-        """The fitted scale on history rows, each with its own session's day effect, (n,)."""
+        """The fitted scale on history rows, each with its own session's day effect (the
+        average day's in a session not fitted), (n,)."""
         spline = self.basis.design(minute) @ np.asarray(self.coef[: self.basis.size])
-        return np.exp(spline + self.day_effects()[np.asarray(session)])
+        days = self.day_effects()
+        average = np.log(np.mean(np.exp(days)))
+        effect = [average if (i := self._day_index(int(d))) is None else days[i]
+                  for d in np.asarray(session)]
+        return np.exp(spline + np.asarray(effect))
 
     def draws(self, rng: np.random.Generator, n: int) -> np.ndarray:
         """Parameter draws from the asymptotic normal, shape (n, len(coef) + len(theta)).

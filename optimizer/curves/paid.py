@@ -92,6 +92,14 @@ class PackageCurve(FittedScale):
         """Fit on rows of live minutes: y paid GMV (n,) yuan, spend (n,) yuan/min; without
         `inference` the covariance is left zero (a fit that only scores a candidate); with
         `log_k` the half-saturation is held there (zero variance, the rest conditional)."""
+        spent_in = np.unique(np.asarray(session)[spend > 0])
+        if 0 < len(spent_in) < len(np.unique(session)):  # fit the sessions it spent in only
+            keep = np.isin(session, spent_in)
+            y, spend, minute = y[keep], spend[keep], minute[keep]
+            session = np.searchsorted(spent_in, np.asarray(session)[keep])
+            informative = spent_in.astype(int).tolist()
+        else:
+            informative = None
         factor = PaidFactor(spend, session, family)
         active = spend[spend > 0]
         typical = float(np.median(active)) if len(active) else 1.0
@@ -103,9 +111,8 @@ class PackageCurve(FittedScale):
             theta0 = np.r_[theta0[0], log_k, theta0[2:]]
             bounds[1] = (log_k, log_k)
         seen = float(np.quantile(active, SEEN_QUANTILE)) if len(active) else None
-        spent_in = np.unique(np.asarray(session)[spend > 0]).astype(int).tolist()
         return cls(package=package, family=family, seen_spend=seen,
-                   informative_days=spent_in or None, **cls.estimate(
+                   informative_days=informative, **cls.estimate(
             y, minute, session, basis, factor, factor.names, theta0,
             bounds[: len(factor.names)], maxlags, inference))
 
