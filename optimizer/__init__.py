@@ -39,7 +39,7 @@ _EXPORTS = {
     "optimizer.sim.backtest_report": ("forecast_summary", "uplift_summary", "plot_backtest"),
     "optimizer.sim.closed_loop": ("simulate_policies", "distribution", "plot_runs",
                                   "run_session", "EvenPacing", "StaticSchedule"),
-    "optimizer.sim.policies": ("standard_policies", "Replanning"),
+    "optimizer.sim.policies": ("standard_policies", "Replanning", "NoPlan"),
     "optimizer.errors": ("InputError",),
 }
 _HOME = {name: module for module, names in _EXPORTS.items() for name in names}

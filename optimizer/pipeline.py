@@ -136,8 +136,23 @@ def campaign_model(campaign: Campaign, config_path: str | Path, model_path: Path
     return model, f"fitted, cached as {cache}"
 
 
+def fitted_model(model) -> ResponseModel:
+    """`model` as a fitted `ResponseModel`: a `ModelArtifact` (`load_model`'s) is read back
+    (`from_artifact`); anything else is bad input that says what to pass."""
+    from optimizer.curves.artifact import ModelArtifact
+
+    if isinstance(model, ModelArtifact):
+        return from_artifact(model)
+    if not isinstance(model, ResponseModel) or not hasattr(model, "paid_"):
+        raise InputError(f"is a {type(model).__name__}, not a fitted ResponseModel",
+                         where="model", fix="pass fit_campaign(campaign), or "
+                                            "from_artifact(load_model(path))")
+    return model
+
+
 def session_response(campaign: Campaign, model: ResponseModel) -> SessionResponse:
     """Expected response of the campaign's session, columns in `campaign.packages` order."""
+    model = fitted_model(model)
     return model.response(campaign.minutes, campaign.packages, campaign.explicit_curves(),
                           switched_off=campaign.switched_off())
 
@@ -146,6 +161,7 @@ def session_draws(campaign: Campaign, model: ResponseModel, n_draws: int = 200, 
                   ) -> list[SessionResponse]:
     """`n_draws` predictive responses of the campaign's session (the fits' uncertainty and
     day-to-day variation), columns and explicit curves as in `session_response`."""
+    model = fitted_model(model)
     return model.response_draws(campaign.minutes, n_draws, campaign.packages,
                                 campaign.explicit_curves(), seed, campaign.switched_off())
 
@@ -160,7 +176,7 @@ def planning_problem(campaign: Campaign, model: ResponseModel,
     `planner.history_reach` times the spend history has seen is the plan's spend reach,
     raised where the curve still pays (`trusted_reach`).
     """
-    config = campaign.config
+    config, model = campaign.config, fitted_model(model)
     response = response or session_response(campaign, model)
     limits = [config.packages.get(p) for p in campaign.packages]
     caps = [np.inf if lim is None or lim.max_spend_per_minute is None
@@ -240,6 +256,7 @@ def floor_reference(problem: PlanningProblem) -> np.ndarray | None:
 
 def plan_campaign(campaign: Campaign, model: ResponseModel) -> Plan:
     """The best plan for the campaign's session (status infeasible with the reason if none)."""
+    model = fitted_model(model)
     plan = solve(planning_problem(campaign, model))
     plan.warnings.extend(session_warnings(campaign, model))
     return plan
@@ -300,7 +317,7 @@ def evaluate_campaign(campaign: Campaign, model: ResponseModel, spend: np.ndarra
     "organic_gmv" | "total_gmv": [low, high]} in yuan, from `n_draws` response draws over the
     fits' uncertainty and day-to-day variation.
     """
-    spend = schedule_array(campaign, spend)
+    spend, model = schedule_array(campaign, spend), fitted_model(model)
     if n_draws < 1:
         raise InputError(f"must be at least 1, got {n_draws}", where="n_draws",
                          fix="give the number of response draws for the intervals, e.g. 200")

@@ -115,3 +115,18 @@ def test_a_schedule_that_does_not_fit_the_session_is_bad_input(demo, change, wor
     with pytest.raises(InputError) as caught:
         pipeline.evaluate_campaign(campaign, model, change(spend))
     assert caught.value.where == "spend" and words in caught.value.message
+
+
+def test_a_loaded_artifact_plans_as_its_model_and_a_wrong_model_is_bad_input(demo, tmp_path):
+    """`load_model` returns an artifact: passing it on gave an AttributeError from deep inside."""
+    from optimizer.curves import load_model
+
+    campaign, model = demo
+    artifact = load_model(save_model(to_artifact(model), tmp_path / "m.json"))
+    spend = np.full((campaign.minutes, len(campaign.packages)), 10.0)
+    by_artifact, _ = pipeline.evaluate_campaign(campaign, artifact, spend, n_draws=5)
+    by_model, _ = pipeline.evaluate_campaign(campaign, model, spend, n_draws=5)
+    assert by_artifact.expected_total_gmv == pytest.approx(by_model.expected_total_gmv)
+    with pytest.raises(InputError) as caught:
+        pipeline.plan_campaign(campaign, "models/demo.json")
+    assert caught.value.where == "model" and "from_artifact" in caught.value.fix

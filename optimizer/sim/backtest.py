@@ -110,6 +110,10 @@ def backtest(campaign: Campaign, first: int = MIN_TRAIN, budget: Budget = "actua
     plan is infeasible, that cannot be planned or whose fit fails keeps its row, with the reason.
     Sessions run in `workers` processes; `progress` is told each finished session number.
     """
+    if budget not in ("actual", "config"):
+        raise InputError(f"must be 'actual' or 'config', got {budget!r}", where="budget",
+                         fix="'actual': each session's own spend; 'config': the config's budget")
+    _check_workers(workers)
     panel = campaign.panel()
     check_first(first, panel.n_sessions)
     jobs = [(campaign, d, budget, options) for d in range(first, panel.n_sessions)]
@@ -177,6 +181,12 @@ def _without_unseen(past: Campaign, model: ResponseModel, spend: np.ndarray,
     return replace(past, config=config.model_copy(update={"packages": limits})), note
 
 
+def _check_workers(workers: int) -> None:
+    if not isinstance(workers, int) or workers < 1:
+        raise InputError(f"must be a whole number of processes >= 1, got {workers!r}",
+                         where="workers", fix="give 1 to run in this process, or more")
+
+
 def paired_uplift(draws: Sequence[SessionResponse], plan: np.ndarray, actual: np.ndarray,
                   level: float = LEVEL) -> tuple[float, float]:
     """Interval of total GMV under `plan` over total GMV under `actual`, minus 1 (fraction).
@@ -195,6 +205,7 @@ def forecast_backtest(panel: PanelLike, first: int, options: FitOptions | None =
 
     Sessions run in `workers` processes; `progress` is told each finished session number.
     """
+    _check_workers(workers)
     check_first(first, panel.n_sessions)
     jobs = [(panel, d, options) for d in range(first, panel.n_sessions)]
     return _run(forecast_session, jobs, workers, progress).reindex(

@@ -17,6 +17,7 @@ from typing import Protocol
 import numpy as np
 import pandas as pd
 
+from optimizer.errors import InputError
 from optimizer.sim.noise import draw_orders
 from optimizer.sim.simulator import LiveRoomSimulator
 
@@ -135,6 +136,13 @@ def simulate_policies(sim: LiveRoomSimulator, factories: Sequence[PolicyFactory]
     of `SESSIONS_PER_TASK` sessions; `progress` is told how many sessions a task finished.
     """
     seeds = list(seeds)
+    if not seeds or not factories:
+        raise InputError("needs at least one seed and one policy", where="seeds, factories",
+                         fix="e.g. seeds=range(100) and standard_policies(...)")
+    if not budget > 0 or not isinstance(workers, int) or workers < 1:
+        raise InputError(f"budget must be > 0 yuan and workers a whole number >= 1; got "
+                         f"{budget!r} and {workers!r}", where="budget, workers",
+                         fix="give the session's budget in yuan and 1 or more processes")
     floors = {"budget": budget, "paid_roi_min": paid_roi_min, "overall_roi_min": overall_roi_min}
     jobs = [(sim, f, seeds[i:i + SESSIONS_PER_TASK], floors)
             for f in factories for i in range(0, len(seeds), SESSIONS_PER_TASK)]

@@ -179,6 +179,16 @@ def room_paid(simulated, session: int) -> float:
     return float(spend.loc[day == sorted(day.unique())[session], "paid_gmv"].sum())
 
 
+@pytest.mark.parametrize("changes, where", [({"workers": 0}, "workers"),
+                                             ({"budget": "Actual"}, "budget")])
+def test_bad_arguments_are_bad_input_before_any_fit(simulated, changes, where):
+    """workers=0 was a concurrent.futures error; any budget but "actual" was taken as the
+    config's."""
+    with pytest.raises(InputError) as caught:
+        backtest(campaign_of(simulated.spend, simulated.room), first=3, **changes)
+    assert caught.value.where == where
+
+
 def test_a_failed_fit_is_kept_with_the_reason(simulated, monkeypatch):
     def fails(*_args, **_kwargs):
         raise ValueError("NaN in weights")

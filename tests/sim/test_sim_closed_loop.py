@@ -98,3 +98,13 @@ def test_the_chart_whiskers_end_at_the_tables_p10_and_p90(tmp_path):
     assert stat["whishi"] > stat["q3"]
     assert list(stat["fliers"]) == [100.0, 200.0]
     assert plot_runs(frame, tmp_path / "runs.png").stat().st_size > 0
+
+
+@pytest.mark.parametrize("changes", [{"seeds": []}, {"budget": 0.0}, {"workers": 0}])
+def test_no_session_no_budget_or_no_worker_is_bad_input(changes):
+    """They were a KeyError 'policy', a ZeroDivisionError and a concurrent.futures error."""
+    from optimizer.errors import InputError
+
+    arguments = {"seeds": range(2), "budget": 48_000.0, "workers": 1} | changes
+    with pytest.raises(InputError):
+        simulate_policies(SIM, [even], **arguments)
