@@ -26,11 +26,13 @@ def _grid_best(saturation, v: float, pi: float, lo: float, hi: float) -> float:
     price=st.floats(-1.0, 3.0),
     lo=st.sampled_from([0.0, -50.0]),
     span=st.floats(1.0, 5000.0),
+    below=st.sampled_from([0.0, 5.0, 200.0]),
 )
-def test_hill_maximiser_is_at_least_as_good_as_a_dense_grid(k, shape, v, price, lo, span):
+def test_hill_maximiser_is_at_least_as_good_as_a_dense_grid(k, shape, v, price, lo, span,
+                                                            below):
     # pi from a slope the curve has somewhere in range (price x S'(k)), so the optimum is
-    # interior for most draws; negative prices and values test the ends
-    hill = Hill(k=k, shape=shape)
+    # interior for most draws; negative prices and values test the ends; `below` the chord
+    hill = Hill(k=k, shape=shape, linear_below=below)
     pi = price * float(hill.derivative(k))
     hi = lo + span
     z = best_index(hill, v, pi, lo, hi)
