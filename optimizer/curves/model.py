@@ -87,7 +87,7 @@ ParameterDraw = Mapping[str, np.ndarray | tuple[PackageCurve, np.ndarray]]
 """One draw of a fitted model's parameters: "organic" -> the organic curve's parameter vector,
 each package id -> (curve, parameter vector) from `PackageCurve.sample`."""
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 6
 """Version of the fitted state's JSON form (`optimizer.curves.artifact`); 2 added each paid
 curve's `seen_spend`, 3 its `family_weight` and `alternatives`, 4 its `profile`."""
 

@@ -26,10 +26,6 @@ _MAX_HALF_LIFE = 60.0  # minutes
 SEEN_QUANTILE = 0.95
 """The quantile of a package's active per-minute spend that stands for the spend history saw."""
 
-LEAST_QUANTILE = 0.05
-"""The quantile of a package's active per-minute spend below which a Hill curve is its chord
-from 0 (`Hill.linear_below`): the least spend history saw."""
-
 MAX_LOG_K_SE = 2.0
 """Past this standard error of log k the data do not identify the half-saturation (its 90% Wald
 range spans a factor of more than 700): the fit's normal draws wander along a curved ridge and
@@ -43,8 +39,6 @@ class PackageCurve(FittedScale):
     seen_spend: the `SEEN_QUANTILE` quantile of the package's positive per-minute spend in the
     rows fitted (yuan/min), how far the data reach: past it the curve is extrapolation (None
     when no row had spend).
-    least_spend: the `LEAST_QUANTILE` quantile of it, where the data start: below it a Hill
-    curve is its chord from 0 (None: no row had spend).
     family_weight: how much this family is believed against the others kept
     (`optimizer.curves.selection.family_weights`, as a share of the families kept; 1.0 when no
     other was weighed or kept).
@@ -62,7 +56,6 @@ class PackageCurve(FittedScale):
     package: str
     family: Family
     seen_spend: float | None = None
-    least_spend: float | None = None
     family_weight: float = 1.0
     alternatives: list[PackageCurve] = []
     profile: list[PackageCurve] = []
@@ -117,9 +110,8 @@ class PackageCurve(FittedScale):
         if log_k is not None:
             theta0 = np.r_[theta0[0], log_k, theta0[2:]]
             bounds[1] = (log_k, log_k)
-        seen, least = (float(np.quantile(active, q)) if len(active) else None
-                       for q in (SEEN_QUANTILE, LEAST_QUANTILE))
-        return cls(package=package, family=family, seen_spend=seen, least_spend=least,
+        seen = float(np.quantile(active, SEEN_QUANTILE)) if len(active) else None
+        return cls(package=package, family=family, seen_spend=seen,
                    informative_days=informative, **cls.estimate(
             y, minute, session, basis, factor, factor.names, theta0,
             bounds[: len(factor.names)], maxlags, inference))
@@ -128,14 +120,10 @@ class PackageCurve(FittedScale):
         """Carryover half-life in minutes."""
         return float(np.exp(self.param("log_half_life", params)))
 
-    def saturation(self, params: np.ndarray | None = None, chord: bool = True
-                   ) -> Exponential | Hill:
-        """The fitted saturation; a Hill one with its chord below `least_spend` (`chord`), as
-        plans and forecasts of a new session use it (the fit and its held-out scores do not)."""
+    def saturation(self, params: np.ndarray | None = None) -> Exponential | Hill:
         k = float(np.exp(self.param("log_k", params)))
         if self.family == "hill":
-            return Hill(k=k, shape=float(self.param("shape", params)),
-                        linear_below=(self.least_spend or 0.0) if chord else 0.0)
+            return Hill(k=k, shape=float(self.param("shape", params)))
         return Exponential(k=k)
 
     def term(self, minutes: int, weights: np.ndarray, params: np.ndarray | None = None,
@@ -153,4 +141,4 @@ class PackageCurve(FittedScale):
         spend: (n,) yuan/min of this package; session: ids of the new sessions (any numbers).
         """
         adstock = Carryover(half_lives=(self.half_life(),)).apply_sessions(spend, session)
-        return self.scale(minute) * self.saturation(chord=False)(adstock)
+        return self.scale(minute) * self.saturation()(adstock)

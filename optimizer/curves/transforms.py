@@ -100,40 +100,20 @@ class Exponential(_Transform):
 
 
 class Hill(_Transform):
-    """``S(a) = a^s / (a^s + k^s)`` for a >= 0; k (yuan/min) is the half-saturation, 0 < s <= 1.
-
-    Below `linear_below` (yuan/min, 0: nowhere) S is the chord from 0 to it, ``S(l) a / l``:
-    a shape under 1 is infinitely steep at 0, and below the spend history saw that steepness
-    is extrapolation (a plan held paid ROI >= 100 by spending 17.8 of 80,000 yuan in crumbs).
-    The chord keeps S concave and never above the curve.
-    """
+    """``S(a) = a^s / (a^s + k^s)`` for a >= 0; k (yuan/min) is the half-saturation, 0 < s <= 1."""
 
     family: Literal["hill"] = "hill"
     k: float = Field(gt=0)
     shape: float = Field(default=1.0, gt=0, le=1)
-    linear_below: float = Field(default=0.0, ge=0)
-
-    def _curve(self, a: np.ndarray) -> np.ndarray:
-        ratio = (np.maximum(a, 0.0) / self.k) ** self.shape
-        return ratio / (1.0 + ratio)
 
     def __call__(self, a: np.ndarray) -> np.ndarray:
-        a = np.asarray(a, dtype=float)
-        value = self._curve(a)
-        if self.linear_below > 0:
-            chord = self._curve(np.float64(self.linear_below)) / self.linear_below
-            value = np.where(a < self.linear_below, chord * np.maximum(a, 0.0), value)
-        return value
+        ratio = (np.maximum(np.asarray(a, dtype=float), 0.0) / self.k) ** self.shape
+        return ratio / (1.0 + ratio)
 
     def derivative(self, a: np.ndarray) -> np.ndarray:
-        a = np.asarray(a, dtype=float)
-        clipped = np.maximum(a, 1e-12 * self.k)
-        ratio = (clipped / self.k) ** self.shape
-        slope = self.shape * ratio / (clipped * (1.0 + ratio) ** 2)
-        if self.linear_below > 0:
-            chord = self._curve(np.float64(self.linear_below)) / self.linear_below
-            slope = np.where(a < self.linear_below, chord, slope)
-        return slope
+        a = np.maximum(np.asarray(a, dtype=float), 1e-12 * self.k)
+        ratio = (a / self.k) ** self.shape
+        return self.shape * ratio / (a * (1.0 + ratio) ** 2)
 
 
 class Logarithmic(_Transform):

@@ -13,8 +13,8 @@ def history_summary(history: History) -> pd.DataFrame:
     Columns: `package`; `sessions` with any spend; `active_minutes` (minutes with spend > 0);
     `spend` and `paid_gmv` (yuan, whole history); `paid_roi` (paid GMV / spend);
     `spend_per_session` (yuan: the spend over every session of the history, those the package
-    spent nothing in counted, as a day's budget would be). The organic row puts organic GMV in `paid_gmv`'s place under
-    `organic_gmv`.
+    spent nothing in counted, as a day's budget would be). The organic row puts organic GMV in
+    `paid_gmv`'s place under `organic_gmv`.
     """
     spend = history.spend
     active = spend[spend["spend"] > 0]

@@ -87,23 +87,6 @@ def cell_value(saturation: Saturation, v, pi, lo, z) -> np.ndarray:
 
 def _hill_argslope(hill: Hill, slope: np.ndarray, lo: np.ndarray, hi: np.ndarray
                    ) -> np.ndarray:
-    """Maximiser in [lo, hi] of ``S(z) - slope z`` for a Hill S, with its chord below
-    `linear_below` if any: the best of lo, the chord's end and the curve's own maximiser
-    (`_curve_argslope`) past it, each clipped to the range."""
-    below = hill.linear_below
-    if below <= 0:
-        return _curve_argslope(hill, slope, lo, hi)
-    curve = hill.model_copy(update={"linear_below": 0.0})
-    past = _curve_argslope(curve, slope, np.maximum(lo, below), np.maximum(hi, below))
-    points = np.clip(np.stack(np.broadcast_arrays(lo, np.minimum(hi, below), past)), lo, hi)
-    with np.errstate(invalid="ignore"):
-        values = hill(points) - slope * points
-    best = np.argmax(np.nan_to_num(values, nan=-np.inf), axis=0)
-    return np.take_along_axis(points, best[None], axis=0)[0]
-
-
-def _curve_argslope(hill: Hill, slope: np.ndarray, lo: np.ndarray, hi: np.ndarray
-                    ) -> np.ndarray:
     """Maximiser in [lo, hi] of ``S(z) - slope z`` for a Hill S, elementwise: where
     ``S'(z) = slope``; hi where the slope is <= 0 or S' stays above it; lo where S' is below it
     from the range's start (S is flat below 0, so a negative lo is then the best).

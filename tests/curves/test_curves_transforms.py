@@ -19,7 +19,6 @@ SATURATIONS = [
     Exponential(k=80.0),
     Hill(k=150.0, shape=0.8),
     Hill(k=50.0, shape=1.0),
-    Hill(k=150.0, shape=0.6, linear_below=20.0),
     Logarithmic(k=40.0),
     Linear(),
 ]
@@ -220,16 +219,3 @@ def test_stepper_equals_the_whole_schedule_minute_by_minute(baseline_factor):
         assert organic_t == pytest.approx(organic[t], rel=1e-9, abs=1e-9)
     with pytest.raises(IndexError, match="120 minutes"):
         stepper.step(spend[0])
-
-
-def test_a_hill_curve_is_its_chord_below_the_least_spend_seen():
-    """Shape 0.4 is infinitely steep at 0; below `linear_below` the curve is the chord from 0,
-    joined at it, with the chord's slope (finite) down to 0."""
-    hill, chord = Hill(k=150.0, shape=0.4), Hill(k=150.0, shape=0.4, linear_below=20.0)
-    a = np.linspace(0.0, 20.0, 41)
-    np.testing.assert_allclose(chord(a), hill(np.array(20.0)) * a / 20.0, rtol=1e-12)
-    np.testing.assert_allclose(chord(np.linspace(20.0, 500.0, 50)),
-                               hill(np.linspace(20.0, 500.0, 50)), rtol=1e-12)
-    assert np.all(chord(a) <= hill(a) + 1e-15)
-    assert chord.derivative(np.array(0.0)) == pytest.approx(float(hill(np.array(20.0))) / 20.0)
-    assert hill.derivative(np.array(0.0)) > 1e3 * chord.derivative(np.array(0.0))
