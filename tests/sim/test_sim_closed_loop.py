@@ -108,3 +108,17 @@ def test_no_session_no_budget_or_no_worker_is_bad_input(changes):
     arguments = {"seeds": range(2), "budget": 48_000.0, "workers": 1} | changes
     with pytest.raises(InputError):
         simulate_policies(SIM, [even], **arguments)
+
+
+def test_the_chart_names_the_policies_that_miss_a_floor():
+    """Regret counts GMV only: under a paid floor of 10, even pacing read -231% regret (better
+    than the oracle) while missing the floor in every session."""
+    import pandas as pd
+
+    from optimizer.sim.closed_loop import _labels
+
+    frame = pd.DataFrame({"policy": ["even pacing"] * 4 + ["oracle"] * 4,
+                          "paid_floor_missed": [1.0, 1.0, 0.0, 1.0] + [0.0] * 4,
+                          "overall_floor_missed": [0.0] * 8})
+    assert _labels(frame, ["even pacing", "oracle"]) == [
+        "even pacing\n(floor missed in 75%)", "oracle"]
