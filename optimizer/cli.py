@@ -225,9 +225,7 @@ def backtest(
     from optimizer.sim import backtest as rolling
     from optimizer.sim.backtest_report import forecast_summary, plot_backtest, summary
 
-    if budget not in ("actual", "config"):
-        raise InputError(f"--budget must be actual or config, got '{budget}'",
-                         fix="use --budget actual (the spend of each session) or --budget config")
+    rolling.check_budget(budget, "--budget")
     campaign = _load(config)
     sessions = len(campaign.history.sessions)
     first = rolling.MIN_TRAIN if first is None else first

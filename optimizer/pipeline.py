@@ -35,6 +35,7 @@ from optimizer.planner import (
     evaluate_schedule,
     solve,
 )
+from optimizer.planner.evaluate import yuan_values
 
 
 @dataclass(frozen=True)
@@ -275,7 +276,7 @@ def session_warnings(campaign: Campaign, model: ResponseModel) -> list[str]:
 def schedule_array(campaign: Campaign, spend) -> np.ndarray:
     """`spend` (an array, or a DataFrame with package columns) as the (T, P) float array of
     the campaign's minutes and packages, yuan/min; bad input (`InputError`) when its shape or
-    packages do not match or a value is not a finite number >= 0."""
+    packages do not match or a value is not a finite number >= 0 (`yuan_values`)."""
     import pandas as pd
 
     packages, shape = list(campaign.packages), (campaign.minutes, len(campaign.packages))
@@ -288,22 +289,12 @@ def schedule_array(campaign: Campaign, spend) -> np.ndarray:
                 f"{', '.join(missing) or 'none'}; unknown: {', '.join(unknown) or 'none'}",
                 where="spend", fix=f"name one column per package: {', '.join(packages)}")
         spend = spend[packages]
-    try:
-        array = np.asarray(spend, dtype=float)
-    except (TypeError, ValueError):
-        raise InputError("is not a table of numbers", where="spend",
-                         fix=f"give yuan per minute, shape {shape}") from None
+    array = yuan_values(spend, "spend", packages)
     if array.shape != shape:
         raise InputError(f"has shape {array.shape}, the session needs {shape} (minutes x "
                          "packages)", where="spend",
                          fix=f"one row per minute, one column per package "
                              f"({', '.join(packages)})")
-    bad = ~np.isfinite(array) | (array < 0)
-    if bad.any():
-        t, p = np.argwhere(bad)[0]
-        raise InputError(f"{bad.sum()} value(s) not a number >= 0, the first at minute {t}, "
-                         f"{packages[p]}: {array[t, p]}", where="spend",
-                         fix="give yuan per minute >= 0 in every cell (0 for no spend)")
     return array
 
 

@@ -93,11 +93,16 @@ class FittedScale(BaseModel):
         coef = np.asarray(self.coef if params is None else params[: len(self.coef)])
         return np.r_[0.0, coef[self.basis.size:]]
 
-    def _day_index(self, day: int) -> int | None:
-        """Where history session `day` is in `day_effects` (None: not fitted, the average)."""
-        if self.informative_days is None:
-            return day
-        return self.informative_days.index(day) if day in self.informative_days else None
+    def _effects(self, days: np.ndarray, sessions: list) -> np.ndarray:
+        """The log day effect (from `day_effects`' `days`) of each history session in
+        `sessions`: the average day's, ``log mean(exp(days))``, for None and for a session
+        not fitted (outside `informative_days`)."""
+        fitted = self.informative_days if self.informative_days is not None else \
+            range(len(days))
+        at = {int(d): i for i, d in enumerate(fitted)}
+        average = np.log(np.mean(np.exp(days)))
+        return np.array([average if d is None or int(d) not in at else days[at[int(d)]]
+                         for d in sessions])
 
     def scale(self, minute: np.ndarray, params: np.ndarray | None = None,
               day: int | None = None) -> np.ndarray:
@@ -107,20 +112,15 @@ class FittedScale(BaseModel):
         draws); None is the average day, ``log mean(exp(day effects))``.
         """
         coef = np.asarray(self.coef if params is None else params[: len(self.coef)])
-        days = self.day_effects(params)
-        index = None if day is None else self._day_index(day)
-        effect = np.log(np.mean(np.exp(days))) if index is None else days[index]
+        effect = self._effects(self.day_effects(params), [day])[0]
         return np.exp(self.basis.design(minute) @ coef[: self.basis.size] + effect)
 
     def history_scale(self, minute: np.ndarray, session: np.ndarray) -> np.ndarray:
         """The fitted scale on history rows, each with its own session's day effect (the
         average day's in a session not fitted), (n,)."""
         spline = self.basis.design(minute) @ np.asarray(self.coef[: self.basis.size])
-        days = self.day_effects()
-        average = np.log(np.mean(np.exp(days)))
-        effect = [average if (i := self._day_index(int(d))) is None else days[i]
-                  for d in np.asarray(session)]
-        return np.exp(spline + np.asarray(effect))
+        sessions, row = np.unique(np.asarray(session), return_inverse=True)
+        return np.exp(spline + self._effects(self.day_effects(), sessions.tolist())[row])
 
     def draws(self, rng: np.random.Generator, n: int) -> np.ndarray:
         """Parameter draws from the asymptotic normal, shape (n, len(coef) + len(theta)).

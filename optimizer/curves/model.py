@@ -89,7 +89,8 @@ each package id -> (curve, parameter vector) from `PackageCurve.sample`."""
 
 SCHEMA_VERSION = 6
 """Version of the fitted state's JSON form (`optimizer.curves.artifact`); 2 added each paid
-curve's `seen_spend`, 3 its `family_weight` and `alternatives`, 4 its `profile`."""
+curve's `seen_spend`, 3 its `family_weight` and `alternatives`, 4 its `profile`, 5 and 6 its
+`informative_days` (6: the day effects are of those sessions only)."""
 
 MIN_FAMILY_WEIGHT = 0.01
 """Families weighted less than this (`family_weights`) are not kept as alternatives."""

@@ -18,6 +18,7 @@ import numpy as np
 from optimizer.errors import InputError
 from optimizer.planner.calibrate import DayRatio
 from optimizer.planner.engine import Engine
+from optimizer.planner.evaluate import yuan_values
 from optimizer.planner.forecast import Forecast
 from optimizer.planner.past import Past
 from optimizer.planner.plan import Infeasibility, Plan
@@ -146,19 +147,11 @@ def _realised(expected: Forecast | None, problem: PlanningProblem, spend: np.nda
 
 
 def _actuals(values, shape: tuple[int, ...], name: str) -> np.ndarray:
-    """`values` as a float array of `shape` (yuan), every one a finite number >= 0; bad input
-    (`InputError`, naming `name`) otherwise."""
-    try:
-        array = np.asarray(values, dtype=float)
-    except (TypeError, ValueError):
-        raise InputError("is not a table of numbers", where=name,
-                         fix=f"give yuan per minute, shape {shape}") from None
+    """`values` as a float array of `shape` (yuan), every one a finite number >= 0
+    (`yuan_values`); bad input (`InputError`, naming `name`) otherwise."""
+    array = yuan_values(values, name)
     if array.size != int(np.prod(shape)):
         raise InputError(f"has {array.size} values, the minutes so far need {shape} "
                          "(minutes x packages)", where=name,
                          fix="give one row per minute before `minute`, one column per package")
-    array = array.reshape(shape)
-    if not (np.isfinite(array) & (array >= 0)).all():
-        raise InputError("has a value that is not a number >= 0", where=name,
-                         fix="give yuan per minute >= 0 (0 for none)")
-    return array
+    return array.reshape(shape)

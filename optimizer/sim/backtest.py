@@ -110,9 +110,7 @@ def backtest(campaign: Campaign, first: int = MIN_TRAIN, budget: Budget = "actua
     plan is infeasible, that cannot be planned or whose fit fails keeps its row, with the reason.
     Sessions run in `workers` processes; `progress` is told each finished session number.
     """
-    if budget not in ("actual", "config"):
-        raise InputError(f"must be 'actual' or 'config', got {budget!r}", where="budget",
-                         fix="'actual': each session's own spend; 'config': the config's budget")
+    check_budget(budget)
     _check_workers(workers)
     panel = campaign.panel()
     check_first(first, panel.n_sessions)
@@ -165,10 +163,10 @@ def _without_unseen(past: Campaign, model: ResponseModel, spend: np.ndarray,
     and that spend somewhere in history (`in_history`, (P,) bool). One the session spends on
     stays, and so does one history never spends on: planning them says why they cannot be
     forecast, as `spendplan plan` does."""
-    config, explicit = past.config, past.explicit_curves()
+    config, known = past.config, set(model.paid_) | set(past.explicit_curves()) | \
+        past.switched_off()
     unseen = [p for j, p in enumerate(past.packages)
-              if p not in model.paid_ and p not in explicit and p not in past.switched_off()
-              and spend[:, j].sum() == 0 and in_history[j]]
+              if p not in known and spend[:, j].sum() == 0 and in_history[j]]
     if not unseen:
         return past, ""
     limits = dict(config.packages)
@@ -179,6 +177,14 @@ def _without_unseen(past: Campaign, model: ResponseModel, spend: np.ndarray,
     note = (f"{', '.join(unseen)}: no spend before this session nor in it, left out of the "
             "plan")
     return replace(past, config=config.model_copy(update={"packages": limits})), note
+
+
+def check_budget(budget: str, name: str = "budget") -> None:
+    """Raise InputError, naming the option `name`, unless `budget` is a `Budget`."""
+    if budget not in ("actual", "config"):
+        raise InputError(f"must be 'actual' or 'config', got {budget!r}", where=name,
+                         fix=f"give {name} actual (the spend of each session) or config (the "
+                             "config's budget)")
 
 
 def _check_workers(workers: int) -> None:
