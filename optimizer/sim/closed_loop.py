@@ -219,13 +219,13 @@ def plot_runs(frame: pd.DataFrame, path: str | Path) -> Path:
     panels = [("total_gmv", 1e-3, "realised total GMV of a session (thousand yuan)")]
     if "regret" in frame:
         panels.append(("regret", 100.0, "regret against the oracle (% of its total GMV)"))
+    labels = _labels(frame, policies)
     figure = Figure(figsize=(6.0 * len(panels), 1.2 + 0.6 * len(policies)))
     FigureCanvasAgg(figure)
     for ax, (column, scale, label) in zip(figure.subplots(1, len(panels), squeeze=False)[0],
                                           panels, strict=True):
         values = [frame.loc[frame["policy"] == p, column] * scale for p in policies]
-        ax.bxp(_box_stats(values, _labels(frame, policies)), orientation="horizontal",
-               showmeans=True)
+        ax.bxp(_box_stats(values, labels), orientation="horizontal", showmeans=True)
         ax.set_xlabel(label)
         ax.grid(axis="x", color="0.9")
     sessions = frame.groupby("policy").size().max()
