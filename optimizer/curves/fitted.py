@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
-from optimizer.curves.basis import SessionBasis, design
+from optimizer.curves.basis import SessionBasis, design, informed_columns, tie_uninformed
 from optimizer.curves.estimator import Factor, fit_multiplicative
 
 
@@ -59,22 +59,39 @@ class FittedScale(BaseModel):
     @staticmethod
     def estimate(y: np.ndarray, minute: np.ndarray, session: np.ndarray, basis: SessionBasis,
                  factor: Factor, names: tuple[str, ...], theta0: np.ndarray,
-                 bounds: list[tuple[float, float]], maxlags: int, inference: bool = True
+                 bounds: list[tuple[float, float]], maxlags: int, inference: bool = True,
+                 informed: np.ndarray | None = None, reference: np.ndarray | None = None
                  ) -> dict:
         """Fit ``exp(spline(minute) + day(session)) * factor(theta)``; field values of the result.
 
         y, minute, session: (n,) rows of live minutes, sessions numbered 0.. contiguous.
         inference: False leaves the covariance zero (see `fit_multiplicative`).
+        informed: (n,) the rows that tell the scale (None: all). Spline coefficients of minutes
+        they leave uninformed are tied to their informed neighbours' (`tie_uninformed`), in
+        the estimates and in the covariance, following `reference` (n,), a log profile of the
+        rows (the room's traffic: only its shape counts), between them (None: held level).
         """
         X = design(basis, minute, session)
-        fit = fit_multiplicative(y, X, factor, theta0, bounds, session, maxlags, inference)
+        spline = X[:, : basis.size]
+        kept = np.arange(basis.size) if informed is None else informed_columns(spline, informed)
+        tie = tie_uninformed(kept, basis.size)
+        shift = np.zeros(basis.size)
+        if reference is not None and len(kept) < basis.size:
+            profile, *_ = np.linalg.lstsq(spline, reference, rcond=None)
+            shift = profile - tie @ profile[kept]
+        tie = _block_diagonal(tie, np.eye(X.shape[1] - basis.size))
+        fit = fit_multiplicative(y, X @ tie, _shifted(factor, np.exp(spline @ shift)), theta0,
+                                 bounds, session, maxlags, inference)
+        full = _block_diagonal(tie, np.eye(len(fit.theta)))
+        coef = tie @ fit.coef
+        coef[: basis.size] += shift
         return {
             "basis": basis,
-            "coef": fit.coef.tolist(),
+            "coef": coef.tolist(),
             "theta": fit.theta.tolist(),
             "theta_names": list(names),
             "bounds": [tuple(map(float, b)) for b in bounds],
-            "cov": fit.cov.tolist(),
+            "cov": (full @ fit.cov @ full.T).tolist(),
             "diagnostics": FitDiagnostics(deviance=fit.deviance, dispersion=fit.dispersion,
                                           n=fit.n, converged=fit.converged),
         }
@@ -137,3 +154,19 @@ class FittedScale(BaseModel):
     def standard_error(self, name: str) -> float:
         index = len(self.coef) + self.theta_names.index(name)
         return float(np.sqrt(max(self.cov[index][index], 0.0)))
+
+
+def _shifted(factor: Factor, weight: np.ndarray) -> Factor:
+    """`factor` times a fixed `weight` (n,) per row."""
+    def shifted(theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        F, dF = factor(theta)
+        return F * weight, dF * weight[:, None]
+    return shifted
+
+
+def _block_diagonal(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``[[a, 0], [0, b]]`` (scipy.linalg.block_diag, without importing scipy.linalg)."""
+    out = np.zeros((a.shape[0] + b.shape[0], a.shape[1] + b.shape[1]))
+    out[: a.shape[0], : a.shape[1]] = a
+    out[a.shape[0]:, a.shape[1]:] = b
+    return out

@@ -87,10 +87,11 @@ ParameterDraw = Mapping[str, np.ndarray | tuple[PackageCurve, np.ndarray]]
 """One draw of a fitted model's parameters: "organic" -> the organic curve's parameter vector,
 each package id -> (curve, parameter vector) from `PackageCurve.sample`."""
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 """Version of the fitted state's JSON form (`optimizer.curves.artifact`); 2 added each paid
 curve's `seen_spend`, 3 its `family_weight` and `alternatives`, 4 its `profile`, 5 and 6 its
-`informative_days` (6: the day effects are of those sessions only)."""
+`informative_days` (6: the day effects are of those sessions only); 7 ties the spline in
+minutes a package never spent in to the room's profile (same form, other numbers)."""
 
 MIN_FAMILY_WEIGHT = 0.01
 """Families weighted less than this (`family_weights`) are not kept as alternatives."""
@@ -146,7 +147,8 @@ class ResponseModel:
                 fix=f"give a history of {MIN_SESSIONS} or more sessions, or a fitted model "
                     "with --model")
         self.session_minutes_ = int(minute.max()) + 1
-        rows = _Rows(session, minute, self._train_mask(session))
+        rows = _Rows(session, minute, self._train_mask(session),
+                     room_profile(minute, np.asarray(panel.organic_gmv, dtype=float)))
         active = np.count_nonzero(panel.spend > 0, axis=0)
         self.unfitted_ = {
             p: f"only {n} minutes with spend in history (at least "
@@ -393,7 +395,7 @@ class _Trials:
         _, session = np.unique(self.rows.session[rows], return_inverse=True)
         return PackageCurve.fit(self.package, family, self.y[rows], self.spend[rows],
                                 self.rows.minute[rows], session, basis, self.lags, theta0,
-                                inference=not scoring, log_k=log_k)
+                                inference=not scoring, log_k=log_k, room=self.rows.room[rows])
 
     def cross_validated(self, family: str, basis: SessionBasis, blocks: list[np.ndarray],
                         theta0: np.ndarray, log_k: float | None = None) -> np.ndarray:
@@ -464,12 +466,29 @@ class _Trials:
 
 @dataclass(frozen=True)
 class _Rows:
-    """Where history rows sit: session and minute (n,), and the rows fitted when choosing
-    knots and families (None: nothing held out)."""
+    """Where history rows sit: session and minute (n,), the rows fitted when choosing knots
+    and families (None: nothing held out), and the room's log traffic profile on each row
+    (`room_profile`)."""
 
     session: np.ndarray
     minute: np.ndarray
     train: np.ndarray | None
+    room: np.ndarray
+
+
+def room_profile(minute: np.ndarray, organic: np.ndarray) -> np.ndarray:
+    """(n,) log of the room's mean organic GMV (yuan/min) at each row's minute of session.
+
+    The room's traffic profile, that paid curves follow where history leaves theirs unknown
+    (`PackageCurve.fit`), as explicit curves do (`_explicit_term`). Means under 1% of the
+    overall one count as that; all zeros (no organic GMV) for a flat profile.
+    """
+    minute = np.asarray(minute).astype(int)
+    overall = float(organic.mean()) if len(organic) else 0.0
+    if overall <= 0:
+        return np.zeros(len(minute))
+    mean = np.bincount(minute, weights=organic) / np.maximum(np.bincount(minute), 1)
+    return np.log(np.maximum(mean, 0.01 * overall))[minute]
 
 
 def _explicit_term(spec: CurveSpec, baseline: np.ndarray, weights: np.ndarray) -> ResponseTerm:

@@ -88,14 +88,20 @@ class PackageCurve(FittedScale):
     def fit(cls, package: str, family: Family, y: np.ndarray, spend: np.ndarray,
             minute: np.ndarray, session: np.ndarray, basis: SessionBasis, maxlags: int,
             theta0: np.ndarray | None = None, inference: bool = True,
-            log_k: float | None = None) -> PackageCurve:
+            log_k: float | None = None, room: np.ndarray | None = None) -> PackageCurve:
         """Fit on rows of live minutes: y paid GMV (n,) yuan, spend (n,) yuan/min; without
         `inference` the covariance is left zero (a fit that only scores a candidate); with
-        `log_k` the half-saturation is held there (zero variance, the rest conditional)."""
+        `log_k` the half-saturation is held there (zero variance, the rest conditional).
+
+        room: (n,) log of the room's traffic profile on the rows (`room_profile`): in minutes
+        of session the package never spent in, its scale follows the room's from the nearest
+        minutes it did (held level when None).
+        """
         spent_in = np.unique(np.asarray(session)[spend > 0])
         if 0 < len(spent_in) < len(np.unique(session)):  # fit the sessions it spent in only
             keep = np.isin(session, spent_in)
             y, spend, minute = y[keep], spend[keep], minute[keep]
+            room = None if room is None else room[keep]
             session = np.searchsorted(spent_in, np.asarray(session)[keep])
             informative = spent_in.astype(int).tolist()
         else:
@@ -114,7 +120,8 @@ class PackageCurve(FittedScale):
         return cls(package=package, family=family, seen_spend=seen,
                    informative_days=informative, **cls.estimate(
             y, minute, session, basis, factor, factor.names, theta0,
-            bounds[: len(factor.names)], maxlags, inference))
+            bounds[: len(factor.names)], maxlags, inference, informed=spend > 0,
+            reference=room))
 
     def half_life(self, params: np.ndarray | None = None) -> float:
         """Carryover half-life in minutes."""

@@ -5,7 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from optimizer.curves.basis import TAIL_MINUTES, SessionBasis, bspline_design
+from optimizer.curves.basis import (
+    TAIL_MINUTES,
+    SessionBasis,
+    bspline_design,
+    informed_columns,
+    tie_uninformed,
+)
 
 
 @pytest.mark.parametrize(("horizon", "knots"), [(240, 10.0), (240, 5.0), (30, 20.0)])
@@ -28,3 +34,25 @@ def test_minutes_past_history_keep_the_mean_of_its_last_minutes(horizon, knots):
     coef = np.random.default_rng(0).normal(size=basis.size)
     assert past[0] @ coef == pytest.approx(np.mean(basis.design(
         np.arange(max(horizon - TAIL_MINUTES, 0), horizon)) @ coef))
+
+
+def test_columns_of_minutes_never_informed_are_left_out():
+    """Spend only from minute 60 on (knots every 40 minutes): the first two columns rest on
+    minutes 0-79, the second on 60-79 only by the tail of its support; both are left out. A
+    package off a tenth of its minutes at random keeps every column."""
+    basis = SessionBasis.for_horizon(240, 40.0)
+    minutes = np.tile(np.arange(240), 5)
+    values = basis.design(minutes)
+    np.testing.assert_array_equal(informed_columns(values, minutes >= 60),
+                                  np.arange(2, basis.size))
+    scattered = np.random.default_rng(1).random(len(minutes)) > 0.1
+    np.testing.assert_array_equal(informed_columns(values, scattered), np.arange(basis.size))
+    np.testing.assert_array_equal(informed_columns(values, np.zeros(len(minutes), bool)),
+                                  np.arange(basis.size))
+
+
+def test_tied_columns_hold_the_nearest_and_interpolate_between():
+    tie = tie_uninformed(np.array([2, 5, 6]), 9)
+    coef = tie @ np.array([1.0, 4.0, 10.0])
+    np.testing.assert_allclose(coef, [1.0, 1.0, 1.0, 2.0, 3.0, 4.0, 10.0, 10.0, 10.0])
+    np.testing.assert_allclose(tie_uninformed(np.arange(4), 4), np.eye(4))
