@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from optimizer.charts import chart_fonts
 from optimizer.curves.model import PanelLike, ResponseModel
 from optimizer.curves.paid import PackageCurve
 from optimizer.curves.response import ResponseTerm, SessionResponse
@@ -232,6 +233,7 @@ def binned(x: np.ndarray, y: np.ndarray, bins: int) -> pd.DataFrame:
     return table[["x", "y", "se", "n"]].reset_index(drop=True)
 
 
+@chart_fonts()
 def plot_curves(model: ResponseModel, panel: PanelLike, path: str | Path, n_draws: int = 200,
                 bins: int = 15, seed: int = 0) -> Path:
     """One PNG: a panel per fitted package plus one for the organic uplift; returns the path.

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from optimizer.charts import chart_fonts
 from optimizer.planner.plan import Plan
 
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
@@ -46,6 +47,7 @@ def write_plan_outputs(
     return paths
 
 
+@chart_fonts()
 def draw_plan(plan: Plan, start: pd.Timestamp, path: Path) -> None:
     """Three panels: spend by package (stacked), cumulative spend vs budget, expected GMV.
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from optimizer.charts import chart_fonts
 from optimizer.sim.backtest import KINDS, LEVEL
 
 FORECAST_SUMMARY = {
@@ -92,6 +93,7 @@ def _finite(value):
     return None if isinstance(value, float) and not np.isfinite(value) else value
 
 
+@chart_fonts()
 def plot_backtest(frame: pd.DataFrame, path: str | Path) -> Path:
     """`backtest_figure(frame)` as a PNG at `path` (folders created); returns the path."""
     path = Path(path)

@@ -17,6 +17,7 @@ from typing import Protocol
 import numpy as np
 import pandas as pd
 
+from optimizer.charts import chart_fonts
 from optimizer.errors import InputError
 from optimizer.sim.noise import draw_orders
 from optimizer.sim.simulator import LiveRoomSimulator
@@ -209,6 +210,7 @@ def _labels(frame: pd.DataFrame, policies: list[str]) -> list[str]:
     return labels
 
 
+@chart_fonts()
 def plot_runs(frame: pd.DataFrame, path: str | Path) -> Path:
     """Chart of `simulate_policies`' rows: per policy, the spread over sessions of realised
     total GMV (thousand yuan) and, with an oracle, of regret (% of the oracle's total GMV)."""
