@@ -13,11 +13,13 @@ import numpy as np
 
 from optimizer.curves.basis import SessionBasis
 from optimizer.curves.factors import UpliftFactor
-from optimizer.curves.fitted import FittedScale
+from optimizer.curves.fitted import FitDiagnostics, FittedScale
 from optimizer.curves.response import ResponseTerm
 from optimizer.curves.transforms import Carryover, Exponential
 
 _MAX_HALF_LIFE = 240.0  # minutes
+_NONE = -800.0
+"""Log scale of a room with no organic GMV: ``exp(-800)`` is 0.0 in double precision."""
 
 
 class OrganicCurve(FittedScale):
@@ -32,6 +34,8 @@ class OrganicCurve(FittedScale):
             ) -> OrganicCurve:
         """Fit on all live minutes: y organic GMV (n,) yuan, spend (n, P) yuan/min; without
         `inference` the covariance is left zero (a fit that only scores a candidate)."""
+        if not np.any(np.asarray(y) > 0):
+            return cls.none(basis, int(np.max(session)) + 1 if len(session) else 1, len(y))
         spent = np.flatnonzero(np.asarray(spend).any(axis=0))
         packages, spend = [packages[j] for j in spent], np.asarray(spend)[:, spent]
         level = max(float(np.mean(y)), 1e-6)
@@ -43,6 +47,20 @@ class OrganicCurve(FittedScale):
         names = ("log_half_life", *(f"leverage:{p}" for p in packages), "log_c")
         return cls(packages=packages, level=level, **cls.estimate(
             y, minute, session, basis, factor, names, theta0, bounds, maxlags, inference))
+
+    @classmethod
+    def none(cls, basis: SessionBasis, n_sessions: int, n: int) -> OrganicCurve:
+        """The organic model of a room with no organic GMV in `n` rows of history: baseline 0
+        in every minute (so no uplift either), with no uncertainty. The Poisson fit of all
+        zeros sends the log scale to minus infinity and failed."""
+        coef = [_NONE] * basis.size + [0.0] * (n_sessions - 1)
+        theta = [np.log(10.0), 0.0]
+        return cls(packages=[], level=1e-6, basis=basis, coef=coef, theta=theta,
+                   theta_names=["log_half_life", "log_c"],
+                   bounds=[(np.log(1.0), np.log(_MAX_HALF_LIFE)), (-20.0, 20.0)],
+                   cov=np.zeros((len(coef) + 2,) * 2).tolist(),
+                   diagnostics=FitDiagnostics(deviance=0.0, dispersion=1.0, n=n,
+                                              converged=True))
 
     def half_life(self, params: np.ndarray | None = None) -> float:
         return float(np.exp(self.param("log_half_life", params)))

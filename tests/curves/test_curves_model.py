@@ -134,3 +134,19 @@ def test_minutes_a_package_never_spent_in_follow_the_room(package, first, last):
     fitted = model.response(truth.minutes, sim.packages).paid_gmv(steady)[first:last, column]
     expected = truth.paid_gmv(steady)[first:last, column]
     assert fitted.sum() == pytest.approx(expected.sum(), rel=0.35)
+
+
+def test_a_room_with_no_organic_gmv_gets_none_and_its_paid_curves(small_fit):
+    """organic_gmv 0 in every minute (a room that does not track it) sent the organic fit's
+    log scale to minus infinity, and `plan` failed in the solver (exit 1). Now the organic
+    model is zero, with its uplift, and the paid curves are those fitted with it."""
+    from dataclasses import replace
+
+    panel = replace(small_fit.panel, organic_gmv=np.zeros_like(small_fit.panel.organic_gmv))
+    model = ResponseModel().fit(panel)
+    response = model.response(240)
+    steady = np.full((240, len(model.packages_)), 100.0)
+    assert np.all(response.organic_gmv(steady) == 0.0)
+    assert model.organic_.leverage() == {}
+    np.testing.assert_allclose(response.paid_gmv(steady),
+                               small_fit.model.response(240).paid_gmv(steady), rtol=1e-6)
