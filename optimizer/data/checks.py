@@ -161,8 +161,17 @@ def parse_timestamps(frame: pd.DataFrame, source: TableSource, report: LoadRepor
     return ts
 
 
+_DAY_OR_MONTH_FIRST = r"^\s*\d{1,2}[/.\-]\d{1,2}[/.\-]\d{4}"
+_FULL_YEAR = r"\d{4}"
+
+
 def _parse_any(raw: pd.Series) -> pd.Series:
-    """Timestamps in other formats than the contract's, NaT where unreadable or zoned."""
+    """Timestamps in other formats than the contract's, NaT where unreadable or zoned, and
+    where a guess would be silent: a date with the day or the month first (10/11/2026 is
+    October 11 or 10 November, and a parser reads 13/11/2026 the other way round in the same
+    column) or with no four-digit year (`26-11-10`, or a time alone, to which the parser adds
+    today's date)."""
+    raw = raw.where(~raw.str.match(_DAY_OR_MONTH_FIRST) & raw.str.contains(_FULL_YEAR))
     try:
         parsed = pd.to_datetime(raw, format="mixed", errors="coerce")
     except (ValueError, TypeError):  # e.g. several UTC offsets in one column
@@ -216,8 +225,18 @@ def to_numbers(
     return values
 
 
+def id_text(raw: pd.Series) -> pd.Series:
+    """Ids as text: surrounding spaces (a spreadsheet's, or a full-width 　) stripped, whole
+    numbers of a float column (ids with a gap, read as floats) without ``.0``; empty stays
+    empty (NaN)."""
+    empty = raw.isna()
+    if pd.api.types.is_float_dtype(raw) and (raw[~empty] % 1 == 0).all():
+        raw = raw.fillna(0).astype(np.int64)
+    return raw.astype(str).str.strip().where(~empty)
+
+
 def to_text(frame: pd.DataFrame, column: str, source: TableSource) -> pd.Series:
-    """`column` as non-empty strings (ids)."""
+    """`column` as non-empty ids (`id_text`): `fans` and `fans ` are one package."""
     raw = frame[column]
     raise_where(
         raw.isna() | (raw.astype(str).str.strip() == ""),
@@ -227,7 +246,7 @@ def to_text(frame: pd.DataFrame, column: str, source: TableSource) -> pd.Series:
         problem=f"{column} is empty",
         fix=f"write the {column} id in every row",
     )
-    return raw.astype(str)
+    return id_text(raw)
 
 
 def check_duplicates(frame: pd.DataFrame, spec: TableSpec, source: TableSource) -> None:

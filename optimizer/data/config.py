@@ -118,10 +118,18 @@ class SessionSpec(_Model):
 
 
 class RoiFloors(_Model):
-    """Optional floors on paid ROI (paid GMV / spend) and overall ROI (total GMV / spend)."""
+    """Optional floors on paid ROI (paid GMV / spend) and overall ROI (total GMV / spend).
 
-    paid_min: Positive | None = None
-    overall_min: Positive | None = None
+    A floor of 0 is no floor (every plan's ROI is at least 0): read as null.
+    """
+
+    paid_min: NonNegative | None = None
+    overall_min: NonNegative | None = None
+
+    @field_validator("paid_min", "overall_min")
+    @classmethod
+    def _zero_is_none(cls, value: float | None) -> float | None:
+        return value or None
 
 
 class CurveSettings(_Model):

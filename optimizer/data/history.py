@@ -90,6 +90,9 @@ def build_history(
             source=room_source.name,
             fix="write one row per live minute of the room",
         )
+    if not (room["organic_gmv"] > 0).any():
+        report.add(f"{room_source.name}: organic_gmv is 0 in every live minute: plans count "
+                   "no organic GMV and no uplift of it by paid traffic")
     if session is not None:
         _check_before(spend, spend_source, session)
         _check_before(room, room_source, session)

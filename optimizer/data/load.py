@@ -53,6 +53,13 @@ def load_history(config: CampaignConfig) -> tuple[History, LoadReport]:
 
 
 def _check_packages(config: CampaignConfig, history: History, report: LoadReport) -> None:
+    if not history.packages and not config.packages:
+        raise InputError(
+            "no package to plan: the spend table has no rows and the config names no package",
+            source=str(config.history.spend),
+            fix="write the spend history (one row per package and live minute, 0 where "
+                "nothing was spent), or name packages with curve: settings in the config",
+        )
     unknown = [name for name in config.packages if name not in history.packages]
     unusable = []
     for name in unknown:

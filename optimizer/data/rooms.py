@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 import pandas as pd
 
+from optimizer.data.checks import id_text
 from optimizer.data.hints import did_you_mean, quoted
 from optimizer.data.report import LoadReport
 from optimizer.data.tables import TableSource
@@ -48,8 +49,10 @@ def select_room(
 
 
 def _as_text(frame: pd.DataFrame) -> pd.DataFrame:
+    """`room_id` as ids: text with no surrounding spaces, whole numbers without a decimal part
+    (a Parquet column of ids with a gap is float: 12345.0 is room 12345), empty left empty."""
     if COLUMN in frame:
-        frame = frame.assign(**{COLUMN: frame[COLUMN].astype(str)})
+        frame = frame.assign(**{COLUMN: id_text(frame[COLUMN])})
     return frame
 
 

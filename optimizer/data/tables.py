@@ -2,11 +2,13 @@
 
 CSV files are UTF-8 (a byte-order mark, as Excel writes, is fine). Timestamps are written to CSV
 as `YYYY-MM-DD HH:MM:SS`. `package` and `room_id` columns of a CSV are read as text, so ids
-such as `007` keep their leading zeros.
+such as `007` keep their leading zeros. Only an empty cell is missing: `NA` or `null` is an id
+as written, and not a number in a number column.
 """
 
 from __future__ import annotations
 
+import csv
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -66,8 +68,12 @@ def read_table(path: str | Path) -> pd.DataFrame:
         )
     try:
         if kind == "csv":
-            return pd.read_csv(path, dtype=dict.fromkeys(TEXT_COLUMNS, str), encoding="utf-8-sig")
+            _check_fields(path)
+            return pd.read_csv(path, dtype=dict.fromkeys(TEXT_COLUMNS, str), encoding="utf-8-sig",
+                               index_col=False, keep_default_na=False, na_values=[""])
         return pd.read_parquet(path)
+    except InputError:
+        raise
     except pd.errors.EmptyDataError:
         raise InputError(
             "the file is empty", source=str(path), fix="write a header line with the column names"
@@ -82,6 +88,45 @@ def read_table(path: str | Path) -> pd.DataFrame:
             source=str(path),
             fix=f"check that it is a valid {kind} file",
         ) from None
+
+
+def _check_fields(path: Path) -> None:
+    """Every line of the CSV has as many fields as its header (empty trailing fields, as a
+    spreadsheet's trailing commas leave, aside), or an InputError names the lines.
+
+    pandas reads a line with one field more by taking the first column as the row index (every
+    column shifted by one) or, told not to, drops the last field: an unquoted ``1,237.01`` read
+    as 1. A line with fewer fields (a full-width comma, ``，``, is not a separator) gets empty
+    values at its end.
+    """
+    wrong: list[str] = []
+    width = 0
+    with path.open(encoding="utf-8-sig", newline="") as file:
+        reader = csv.reader(file)
+        header = next(reader, None)
+        if header is None:
+            return
+        width = len(header)
+        for fields in reader:
+            while len(fields) > width and not fields[-1].strip():
+                fields = fields[:-1]
+            if fields == header:
+                wrong.append(f"line {reader.line_num} repeats the header")
+            elif fields and len(fields) != width and any(f.strip() for f in fields):
+                wrong.append(f"line {reader.line_num} has {len(fields)} fields")
+                if len(wrong) == _MAX_LINES_SHOWN:
+                    break
+    if wrong:
+        raise InputError(
+            f"{'; '.join(wrong)}; the header has {width} ({', '.join(header)})",
+            source=str(path),
+            fix="quote a value that holds a comma or write numbers without thousands "
+                "separators (1237.01, not 1,237.01); separate fields with ASCII commas, not "
+                "full-width ones (，); remove repeated header lines",
+        )
+
+
+_MAX_LINES_SHOWN = 5
 
 
 def write_table(df: pd.DataFrame, path: str | Path) -> Path:

@@ -1,7 +1,14 @@
-"""Reading a YAML file strictly: a key written twice is an error, not silently overwritten."""
+"""Reading a YAML file strictly: a key written twice is an error, not silently overwritten.
+
+Plain scalars are read as YAML 1.2 reads them, not as PyYAML's YAML 1.1: only true/false are
+booleans (a package called `no` or `on` is that id, not False or True), and a number written
+with a leading zero (`0123`), or with colons (`19:00`, base 60 in YAML 1.1, 1140), is text:
+room and package ids keep their digits, and a number field still reads "0800" as 800.
+"""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +28,17 @@ class _StrictLoader(yaml.SafeLoader):
                 )
             seen.add(key)
         return super().construct_mapping(node, deep=deep)
+
+
+_BOOL, _INT = "tag:yaml.org,2002:bool", "tag:yaml.org,2002:int"
+_StrictLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag not in (_BOOL, _INT)]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_StrictLoader.add_implicit_resolver(
+    _BOOL, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
+_StrictLoader.add_implicit_resolver(
+    _INT, re.compile(r"^(?:[-+]?(?:0|[1-9][0-9_]*)|0x[0-9a-fA-F_]+)$"), list("-+0123456789"))
 
 
 def read_yaml(path: Path) -> Any:

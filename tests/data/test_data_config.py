@@ -247,9 +247,9 @@ def test_margin_between_0_and_1(tmp_path, margin):
     assert "margin: input should be" in message
 
 
-def test_roi_floors_must_be_positive(tmp_path):
+def test_roi_floors_must_not_be_negative(tmp_path):
     message = from_dict_error(tmp_path, with_changes(roi={"paid_min": -1}))
-    assert "roi.paid_min: input should be greater than 0" in message
+    assert "roi.paid_min: input should be greater than or equal to 0" in message
 
 
 def test_history_reach_defaults_to_the_spend_history_saw_and_can_be_switched_off(tmp_path):
