@@ -70,6 +70,16 @@ class PackageCurve(FittedScale):
         on_bound = at_bound(np.asarray(self.theta), self.bounds)[index]
         return self.standard_error("log_k") <= MAX_LOG_K_SE and not on_bound
 
+    def draws(self, rng: np.random.Generator, n: int, held: tuple[str, ...] = ()
+              ) -> np.ndarray:
+        """`FittedScale.draws`; a curve whose half-saturation the data do not identify, and
+        that has no `profile` to draw from (too few sessions to cross-validate one), is drawn
+        with log k held at its estimate: free, it trades off against the scale along a ridge
+        (standard errors of 120 on both), and three sessions' marginal-ROI band reached 1e96."""
+        if not self.profile and not self.identified:
+            held = (*held, "log_k")
+        return super().draws(rng, n, held)
+
     def sample(self, rng: np.random.Generator, n: int) -> list[tuple[PackageCurve, np.ndarray]]:
         """`n` draws of (curve, parameters): the family drawn in proportion to the weights of
         this curve and its `alternatives`, the parameters from that fit's asymptotic normal

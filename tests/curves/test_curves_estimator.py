@@ -268,3 +268,21 @@ def test_a_half_saturation_far_past_the_data_gets_a_large_finite_standard_error(
         assert np.isfinite(np.asarray(curve.cov)).all()
         assert curve.standard_error("log_k") > 10 * MAX_LOG_K_SE
         assert not curve.identified
+
+
+def test_conditional_covariance_is_the_closed_form():
+    from optimizer.curves.fitted import conditional_cov
+
+    cov = np.array([[4.0, 1.5, 0.5], [1.5, 1.0, 0.2], [0.5, 0.2, 2.0]])
+    given = conditional_cov(cov, np.array([2]))
+    np.testing.assert_allclose(given[:2, :2], cov[:2, :2] - np.outer(cov[:2, 2], cov[2, :2]) / 2)
+    assert not given[2].any() and not given[:, 2].any()
+
+
+def test_a_loose_spline_column_is_told_from_a_ridge_with_the_factor():
+    """Column 0 loose on its own (standard error 3 whatever theta is); column 1 loose only
+    along a ridge with theta (standard error 3, 0.3 given theta), which tying cannot mend."""
+    from optimizer.curves.fitted import _weak_columns
+
+    ridge = np.array([[9.0, 0.0, 0.0], [0.0, 9.0, 8.955], [0.0, 8.955, 9.0]])
+    np.testing.assert_array_equal(_weak_columns(ridge, 2, 1), [True, False])

@@ -150,3 +150,22 @@ def test_a_room_with_no_organic_gmv_gets_none_and_its_paid_curves(small_fit):
     assert model.organic_.leverage() == {}
     np.testing.assert_allclose(response.paid_gmv(steady),
                                small_fit.model.response(240).paid_gmv(steady), rtol=1e-6)
+
+
+@pytest.mark.parametrize(("scenario", "seed"), [("default", 1), ("offmodel", 1)])
+def test_three_sessions_give_bands_of_a_sensible_width(scenario, seed):
+    """With three sessions, two things made draws absurd: a spline coefficient the data left
+    loose (minutes 0-5, where the adstock builds from nothing: -25.8, standard error 42) and
+    a half-saturation the data do not identify with no profile fits to draw from (log k and
+    the scale trading off along a ridge, standard errors of 120-150). The marginal-ROI band's
+    top reached 8e12 and 1e104 times the estimate. A 90% band within a factor of 10 of the
+    estimate is still wide; those were not bands at all."""
+    from optimizer.curves.report import fit_summary
+    from optimizer.sim import LiveRoomSimulator, Scenario
+
+    sim = LiveRoomSimulator(Scenario.builtin(scenario))
+    simulated = sim.history(MIN_SESSIONS, seed=seed)
+    history, _ = History.from_frames(simulated.spend, simulated.room)
+    panel = history.panel(sim.packages)
+    summary = fit_summary(ResponseModel(FitOptions(knot_minutes=(5.0,))).fit(panel), panel)
+    assert (summary["marginal_roi_high"] < 10 * summary["marginal_roi"]).all()
