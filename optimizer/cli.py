@@ -475,6 +475,8 @@ def main() -> None:
         # without standalone mode, typer returns the code of a `typer.Exit` instead of raising
         code = app(standalone_mode=False)
     except InputError as error:
+        for note in error.notes:
+            errors.print(f"[dim]note:[/dim] {note}")
         errors.print(f"[bold red]error:[/bold red] {error.message}", highlight=False)
         sys.exit(EXIT_INPUT)
     except typer.TyperException as error:  # usage errors: bad option, missing argument

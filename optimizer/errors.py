@@ -20,7 +20,12 @@ class InputError(ValueError):
         The row, column or field inside `source` ("row 17", "column 'spend'", "budget").
     fix:
         What the user can do about it.
+
+    `notes` holds what the loader had noted before the problem (rows of other rooms left out,
+    timestamps read with a general parser...), often its context; the CLI prints them first.
     """
+
+    notes: tuple[str, ...] = ()
 
     def __init__(
         self,

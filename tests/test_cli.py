@@ -107,3 +107,23 @@ def test_bad_options_are_bad_input_before_any_work(monkeypatch, capsys, tmp_path
     status, text = run(monkeypatch, capsys, *args)
     assert status == 2 and words in text, text
     assert not (tmp_path / "out" / "model.png").exists()
+
+
+def test_the_loaders_notes_come_before_its_error(monkeypatch, capsys, tmp_path):
+    """A Parquet room table whose room ids were floats (12345.0) had its rows left out as
+    another room's, with a note; the error that followed (spend when the room was not live)
+    was printed alone, so the cause was not shown. Here: rows of another room left out, then
+    a package the config names but the history lacks."""
+    spend = tmp_path / "spend.csv"
+    room = tmp_path / "room.csv"
+    spend.write_text("ts,package,spend,paid_gmv,room_id\n2026-11-01 19:00:00,fans,10,30,r1\n"
+                     "2026-11-01 19:00:00,fans,10,30,r2\n")
+    room.write_text("ts,organic_gmv,room_id\n2026-11-01 19:00:00,100,r1\n")
+    config = tmp_path / "c.yaml"
+    config.write_text(f"room_id: r1\nhistory: {{spend: {spend}, room: {room}}}\n"
+                      'session: {start: "2026-12-01 19:00", end: "2026-12-01 23:00"}\n'
+                      "budget: 1000\npackages:\n  lookalike: {max_spend_per_minute: 10}\n")
+    status, text = run(monkeypatch, capsys, "plan", str(config), "--out", str(tmp_path / "o"))
+    assert status == 2, text
+    note, error = text.index("1 rows of other rooms"), text.index("no history for packages")
+    assert note < error

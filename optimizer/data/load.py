@@ -18,7 +18,12 @@ def load_tables(
     """Read and check the spend and room tables (CSV or Parquet) of one room."""
     report = LoadReport()
     sources = (TableSource.for_path(spend_path), TableSource.for_path(room_path))
-    history = build_history(read_table(spend_path), read_table(room_path), sources, room_id, report)
+    try:
+        history = build_history(read_table(spend_path), read_table(room_path), sources, room_id,
+                                report)
+    except InputError as error:
+        error.notes = tuple(report.notes)
+        raise
     return history, report
 
 
@@ -40,15 +45,19 @@ def load_history(config: CampaignConfig) -> tuple[History, LoadReport]:
             )
     report = LoadReport()
     sources = (TableSource.for_path(paths["spend"]), TableSource.for_path(paths["room"]))
-    history = build_history(
-        read_table(paths["spend"]),
-        read_table(paths["room"]),
-        sources,
-        config.room_id,
-        report,
-        session=(config.session.start, config.session.end),
-    )
-    _check_packages(config, history, report)
+    try:
+        history = build_history(
+            read_table(paths["spend"]),
+            read_table(paths["room"]),
+            sources,
+            config.room_id,
+            report,
+            session=(config.session.start, config.session.end),
+        )
+        _check_packages(config, history, report)
+    except InputError as error:
+        error.notes = tuple(report.notes)
+        raise
     return history, report
 
 
