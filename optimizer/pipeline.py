@@ -306,7 +306,10 @@ def evaluate_campaign(campaign: Campaign, model: ResponseModel, spend: np.ndarra
     column per package, named (taken by name, in any order). Rules the schedule breaks
     (budget, caps, floors...) are listed in the plan's warnings. Intervals: {"paid_gmv" |
     "organic_gmv" | "total_gmv": [low, high]} in yuan, from `n_draws` response draws over the
-    fits' uncertainty and day-to-day variation.
+    fits' uncertainty and day-to-day variation. They leave out the noise of orders within the
+    minutes (a third or more of organic GMV's spread between sessions on noisy independent
+    truths, a tenth of paid's) and a truth outside the fitted families: on 20 such truths
+    they held 77% of realised sessions' paid GMV and 83% of total GMV, not 90%.
     """
     spend, model = schedule_array(campaign, spend), fitted_model(model)
     if n_draws < 1:

@@ -12,6 +12,7 @@ import pytest
 from optimizer import pipeline
 from optimizer.curves.artifact import save_model, to_artifact
 from optimizer.curves.model import MIN_SESSIONS
+from optimizer.curves.transforms import BelowData
 from optimizer.errors import InputError
 from optimizer.planner import solve
 from optimizer.planner.forecast import Forecast
@@ -48,6 +49,23 @@ def test_confidence_lowers_the_curves_where_the_plan_at_expectation_spends(demo)
     plan = solve(held)
     floor = Forecast.of(held.floor_response, plan.spend)
     assert floor.paid_total >= campaign.config.roi.paid_min * plan.total_spend * (1 - 1e-6)
+
+
+def test_below_the_spend_history_saw_the_floor_curves_are_chords(demo):
+    """Plans held to a floor at a confidence moved to a few yuan a minute, under the lowest
+    spend history saw, where the concave fits promise the most per yuan: on an S-shaped
+    independent truth, a stated paid ROI of 5.0 was 0.9 (floor 4.0, missed in 99.9% of
+    sessions). Below each package's `low_spend` the floor response returns no more per yuan
+    than there; the expected response is the fit's."""
+    campaign, model = demo
+    held = pipeline.planning_problem(_confident(campaign), model)
+    for package, low, mean in zip(campaign.packages, held.floor_response.paid,
+                                  held.response.paid, strict=True):
+        curve = model.paid_[package]
+        assert isinstance(low.saturation, BelowData) and low.saturation.low == curve.low_spend
+        assert low.saturation.base == mean.saturation
+        assert 0 < curve.low_spend < curve.seen_spend
+        assert not isinstance(mean.saturation, BelowData)
 
 
 def test_no_reference_when_the_plan_at_expectation_spends_nothing(demo):

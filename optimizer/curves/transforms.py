@@ -141,5 +141,33 @@ class Linear(_Transform):
         return np.ones_like(np.asarray(a, dtype=float))
 
 
-Saturation = Annotated[Exponential | Hill | Logarithmic | Linear, Field(discriminator="family")]
+class BelowData(_Transform):
+    """`base` from `low` (yuan/min) up, the chord ``a base(low) / low`` below it.
+
+    A pessimistic saturation for where history saw no spend: the fitted families are concave,
+    steepest at zero, so their return per yuan there is the highest they promise; an S-shaped
+    truth's is the lowest. The chord returns per yuan no more than the lowest spend history saw
+    did. Still concave (the chord's slope is at least ``base'(low)``), with ``S(0) = 0``.
+    """
+
+    family: Literal["below_data"] = "below_data"
+    base: Exponential | Hill | Logarithmic
+    low: float = Field(gt=0)
+
+    @property
+    def k(self) -> float:
+        """The base's scale (yuan/min), for the planner's first breakpoints."""
+        return self.base.k
+
+    def __call__(self, a: np.ndarray) -> np.ndarray:
+        a = np.asarray(a, dtype=float)
+        return np.where(a < self.low, a * (self.base(self.low) / self.low), self.base(a))
+
+    def derivative(self, a: np.ndarray) -> np.ndarray:
+        a = np.asarray(a, dtype=float)
+        return np.where(a < self.low, self.base(self.low) / self.low, self.base.derivative(a))
+
+
+Saturation = Annotated[Exponential | Hill | Logarithmic | Linear | BelowData,
+                      Field(discriminator="family")]
 """Any saturation family, told apart by its ``family`` key."""

@@ -195,12 +195,14 @@ class PlannerSettings(_Model):
 
     confidence: hold the ROI floors and the GMV target at this confidence under the curves'
         uncertainty and day-to-day variation, measured at the spend of the plan made at
-        expectation, instead of only in expectation (e.g. 0.8); conservative, each curve is
-        bounded separately.
+        expectation, instead of only in expectation (e.g. 0.8); each curve is bounded
+        separately, and below the spend history saw returns no more per yuan than there. On
+        independent truths of the fitted families' shapes, floors were missed at about the
+        stated rate; on S-shaped ones, more often.
     history_reach: keep each package's planned spend per minute within this multiple of the
         spend history has seen (its 95th percentile per active minute), where the fitted
-        curve is evidence and not extrapolation; raised for a package as far as even the 5%
-        bound of its marginal ROI beats the budget's shadow price (`pipeline.trusted_reach`),
+        curve is evidence and not extrapolation; raised for a package as far as the lower
+        quartile of its marginal ROI beats the budget's shadow price (`pipeline.trusted_reach`),
         and for every package together when the budget could not be spent otherwise. null:
         plan on the curves at any spend.
     time_limit: seconds for the solve; solver: auto (HiGHS, CBC as fallback), highs or cbc;

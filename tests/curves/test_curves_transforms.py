@@ -7,6 +7,7 @@ import pytest
 
 from optimizer.curves.response import ResponseTerm, SessionResponse
 from optimizer.curves.transforms import (
+    BelowData,
     Carryover,
     Exponential,
     Hill,
@@ -21,6 +22,8 @@ SATURATIONS = [
     Hill(k=50.0, shape=1.0),
     Logarithmic(k=40.0),
     Linear(),
+    BelowData(base=Exponential(k=80.0), low=30.0),
+    BelowData(base=Hill(k=150.0, shape=0.8), low=45.0),
 ]
 
 
@@ -55,6 +58,20 @@ def test_derivative_matches_central_differences(saturation):
     h = 1e-5 * np.maximum(a, 1.0)
     numeric = (saturation(a + h) - saturation(a - h)) / (2 * h)
     np.testing.assert_allclose(saturation.derivative(a), numeric, rtol=1e-6, atol=1e-12)
+
+
+def test_below_the_data_is_the_chord_to_the_lowest_spend_seen():
+    """No more per yuan below `low` than at it: the chord, not the fitted family's steepest
+    part; the base from `low` up."""
+    base = Exponential(k=80.0)
+    below = BelowData(base=base, low=30.0)
+    a = np.linspace(0.0, 30.0, 31)
+    np.testing.assert_allclose(below(a), a * base(np.array(30.0)) / 30.0, rtol=1e-12)
+    assert np.all(below(a[1:]) <= base(a[1:]))
+    high = np.linspace(30.0, 500.0, 50)
+    np.testing.assert_allclose(below(high), base(high), rtol=1e-12)
+    assert below.derivative(np.array(0.0)) == pytest.approx(base(np.array(30.0)) / 30.0)
+    assert below.k == 80.0
 
 
 def test_slope_at_zero():
