@@ -6,7 +6,8 @@ The CLI, the HTTP API and notebooks all call these; each stage's own package doe
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -154,8 +155,9 @@ def fitted_model(model) -> ResponseModel:
 def session_response(campaign: Campaign, model: ResponseModel) -> SessionResponse:
     """Expected response of the campaign's session, columns in `campaign.packages` order."""
     model = fitted_model(model)
-    return model.response(campaign.minutes, campaign.packages, campaign.explicit_curves(),
-                          switched_off=campaign.switched_off())
+    with _in_config(campaign):
+        return model.response(campaign.minutes, campaign.packages, campaign.explicit_curves(),
+                              switched_off=campaign.switched_off())
 
 
 def session_draws(campaign: Campaign, model: ResponseModel, n_draws: int = 200, seed: int = 0
@@ -163,8 +165,23 @@ def session_draws(campaign: Campaign, model: ResponseModel, n_draws: int = 200, 
     """`n_draws` predictive responses of the campaign's session (the fits' uncertainty and
     day-to-day variation), columns and explicit curves as in `session_response`."""
     model = fitted_model(model)
-    return model.response_draws(campaign.minutes, n_draws, campaign.packages,
-                                campaign.explicit_curves(), seed, campaign.switched_off())
+    with _in_config(campaign):
+        return model.response_draws(campaign.minutes, n_draws, campaign.packages,
+                                    campaign.explicit_curves(), seed, campaign.switched_off())
+
+
+@contextmanager
+def _in_config(campaign: Campaign) -> Iterator[None]:
+    """An InputError about a package (``packages.NAME``) is one the config fixes: it names the
+    config file, when it names no other (a package of the history with no spend to fit was
+    named only as packages.retarget, though no such key was in the config)."""
+    try:
+        yield
+    except InputError as error:
+        if error.source is None and (error.where or "").startswith("packages."):
+            error.source = campaign.config.source
+            error.args = (error.message,)
+        raise
 
 
 def planning_problem(campaign: Campaign, model: ResponseModel,

@@ -148,3 +148,18 @@ def test_a_loaded_artifact_plans_as_its_model_and_a_wrong_model_is_bad_input(dem
     with pytest.raises(InputError) as caught:
         pipeline.plan_campaign(campaign, "models/demo.json")
     assert caught.value.where == "model" and "from_artifact" in caught.value.fix
+
+
+def test_a_package_with_no_curve_is_named_in_the_config(demo):
+    """A package of the history with no spend to fit was named only as packages.retarget,
+    with no file, though the fix (a curve, or max_spend_per_minute 0) goes in the config."""
+    import copy
+
+    campaign, model = demo
+    unfitted = copy.copy(model)
+    unfitted.paid_ = {p: c for p, c in model.paid_.items() if p != "retarget"}
+    unfitted.unfitted_ = {"retarget": "only 0 minutes with spend in history"}
+    with pytest.raises(InputError) as caught:
+        pipeline.session_response(campaign, unfitted)
+    assert caught.value.source == campaign.config.source
+    assert str(caught.value).startswith(f"{campaign.config.source}, packages.retarget: ")
