@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from optimizer.errors import InputError
 from optimizer.terminal import (
@@ -83,7 +84,7 @@ def _load(config: Path):
 
     campaign = pipeline.load_campaign(config)
     for note in campaign.report:
-        errors.print(f"[dim]note:[/dim] {note}")
+        errors.print(f"[dim]note:[/dim] {escape(note)}")
     return campaign
 
 
@@ -475,9 +476,9 @@ def main() -> None:
         # without standalone mode, typer returns the code of a `typer.Exit` instead of raising
         code = app(standalone_mode=False)
     except InputError as error:
-        for note in error.notes:
-            errors.print(f"[dim]note:[/dim] {note}")
-        errors.print(f"[bold red]error:[/bold red] {error.message}", highlight=False)
+        for note in error.notes:  # ids from the user's files may hold [brackets]
+            errors.print(f"[dim]note:[/dim] {escape(note)}")
+        errors.print(f"[bold red]error:[/bold red] {escape(error.message)}", highlight=False)
         sys.exit(EXIT_INPUT)
     except typer.TyperException as error:  # usage errors: bad option, missing argument
         error.show()

@@ -92,9 +92,13 @@ class FittedScale(BaseModel):
 
         fit, tie, shift = fit_tied(kept, theta0)
         for _ in range(_TIE_ROUNDS if informed is not None and inference else 0):
-            weak = _weak_columns(fit.cov, len(kept), len(fit.theta))
-            if not weak.any() or weak.all():
+            weak, spread = _weak_columns(fit.cov, len(kept), len(fit.theta))
+            if not weak.any():
                 break
+            if weak.all():  # keep the least loose one: the others follow it
+                weak[np.argmin(spread)] = False
+                if len(kept) == 1:
+                    break
             kept = kept[~weak]
             fit, tie, shift = fit_tied(kept, fit.theta)
         full = _block_diagonal(tie, np.eye(len(fit.theta)))
@@ -190,13 +194,14 @@ _TIE_ROUNDS = 3
 leaves its neighbour to carry minutes it told little of)."""
 
 
-def _weak_columns(cov: np.ndarray, splines: int, thetas: int) -> np.ndarray:
+def _weak_columns(cov: np.ndarray, splines: int, thetas: int) -> tuple[np.ndarray, np.ndarray]:
     """(splines,) which of the first `splines` parameters have a standard error over
     `MAX_SPLINE_SE` given the last `thetas` (conditional on them: a half-saturation the data
-    do not identify trades off against every coefficient at once, which tying cannot mend)."""
+    do not identify trades off against every coefficient at once, which tying cannot mend),
+    and those standard errors (splines,)."""
     held = np.arange(len(cov) - thetas, len(cov))
-    variance = np.diag(conditional_cov(cov, held))[:splines]
-    return np.sqrt(np.maximum(variance, 0.0)) > MAX_SPLINE_SE
+    spread = np.sqrt(np.maximum(np.diag(conditional_cov(cov, held))[:splines], 0.0))
+    return spread > MAX_SPLINE_SE, spread
 
 
 def conditional_cov(cov: np.ndarray, held: np.ndarray) -> np.ndarray:

@@ -162,7 +162,9 @@ def parse_timestamps(frame: pd.DataFrame, source: TableSource, report: LoadRepor
 
 
 _DAY_OR_MONTH_FIRST = r"^\s*\d{1,2}[/.\-]\d{1,2}[/.\-]\d{4}"
-_FULL_YEAR = r"\d{4}"
+_FULL_YEAR = r"^\s*\d{4}[-/.]?\d{1,2}[-/.]?\d{1,2}|[A-Za-z]{3}.*\b\d{4}\b"
+"""A date that starts with its four-digit year (2026/11/10, 20261110) or names its month
+(Nov 10 2026); `1900` or `19:00:00 1234` is a time, not a date."""
 
 
 def _parse_any(raw: pd.Series) -> pd.Series:

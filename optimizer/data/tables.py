@@ -68,9 +68,11 @@ def read_table(path: str | Path) -> pd.DataFrame:
         )
     try:
         if kind == "csv":
-            _check_fields(path)
+            header = _check_fields(path)
+            missing = {name: [""] if name in TEXT_COLUMNS else _NA_TEXT for name in header}
             return pd.read_csv(path, dtype=dict.fromkeys(TEXT_COLUMNS, str), encoding="utf-8-sig",
-                               index_col=False, keep_default_na=False, na_values=[""])
+                               index_col=False, usecols=range(len(header)),
+                               keep_default_na=False, na_values=missing)
         return pd.read_parquet(path)
     except InputError:
         raise
@@ -90,9 +92,15 @@ def read_table(path: str | Path) -> pd.DataFrame:
         ) from None
 
 
-def _check_fields(path: Path) -> None:
+_NA_TEXT = ("", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND",
+            "1.#QNAN", "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null")
+"""What pandas reads as missing by default: so it is, in any column but the ids'."""
+
+
+def _check_fields(path: Path) -> list[str]:
     """Every line of the CSV has as many fields as its header (empty trailing fields, as a
-    spreadsheet's trailing commas leave, aside), or an InputError names the lines.
+    spreadsheet's trailing commas leave, aside), or an InputError names the lines; returns
+    the header's names (trailing empty ones left out).
 
     pandas reads a line with one field more by taking the first column as the row index (every
     column shifted by one) or, told not to, drops the last field: an unquoted ``1,237.01`` read
@@ -100,30 +108,38 @@ def _check_fields(path: Path) -> None:
     values at its end.
     """
     wrong: list[str] = []
-    width = 0
+    header: list[str] = []
     with path.open(encoding="utf-8-sig", newline="") as file:
         reader = csv.reader(file)
-        header = next(reader, None)
-        if header is None:
-            return
-        width = len(header)
-        for fields in reader:
-            while len(fields) > width and not fields[-1].strip():
-                fields = fields[:-1]
-            if fields == header:
-                wrong.append(f"line {reader.line_num} repeats the header")
-            elif fields and len(fields) != width and any(f.strip() for f in fields):
-                wrong.append(f"line {reader.line_num} has {len(fields)} fields")
+        try:
+            header = _trimmed(next(reader, []))
+            for fields in reader:
+                fields = _trimmed(fields, len(header))
+                if fields == header:
+                    wrong.append(f"line {reader.line_num} repeats the header")
+                elif fields and len(fields) != len(header):
+                    wrong.append(f"line {reader.line_num} has {len(fields)} fields")
                 if len(wrong) == _MAX_LINES_SHOWN:
                     break
+        except csv.Error as exc:  # e.g. an unbalanced quote running to the end
+            wrong.append(f"line {reader.line_num}: {exc}")
     if wrong:
         raise InputError(
-            f"{'; '.join(wrong)}; the header has {width} ({', '.join(header)})",
+            f"{'; '.join(wrong)}; the header has {len(header)} ({', '.join(header)})",
             source=str(path),
             fix="quote a value that holds a comma or write numbers without thousands "
                 "separators (1237.01, not 1,237.01); separate fields with ASCII commas, not "
-                "full-width ones (，); remove repeated header lines",
+                "full-width ones (，); remove repeated header lines; close every quote",
         )
+    return header
+
+
+def _trimmed(fields: list[str], width: int = 0) -> list[str]:
+    """`fields` without empty ones at the end past the first `width` (a spreadsheet's trailing
+    commas; an empty last value of a row stays)."""
+    while len(fields) > width and not fields[-1].strip():
+        fields = fields[:-1]
+    return fields
 
 
 _MAX_LINES_SHOWN = 5

@@ -136,3 +136,31 @@ def test_config_ids_are_read_as_written(write):
     assert set(config.packages) == {"no", "007"}
     assert config.budget == 80000
     assert config.roi.paid_min is None and config.roi.overall_min == 1.5
+
+
+def test_trailing_commas_on_some_rows_and_the_header_are_read_as_nothing(tables):
+    """pandas refused a file whose rows ended in commas on some lines only."""
+    history, _ = load(tables, f"{HEADER},\n2026-11-01 19:00:00,fans,10,30\n"
+                                 "2026-11-01 19:01:00,fans,12,40,,\n")
+    assert history.spend["spend"].tolist() == [10.0, 12.0]
+
+
+def test_missing_value_words_are_missing_in_optional_number_columns(tables):
+    """Excel's #N/A in a count column is a missing count, as before; only ids keep NA."""
+    spend = "ts,package,spend,paid_gmv,clicks\n2026-11-01 19:00:00,NA,10,30,#N/A\n"
+    history, _ = load(tables, spend)
+    assert history.packages == ("NA",)
+    assert history.spend["clicks"].isna().all()
+
+
+def test_an_unbalanced_quote_is_bad_input_not_an_internal_error(tables):
+    """Over 128 KB, Python's csv module raised its own error (exit 1)."""
+    rows = "".join(f"2026-11-01 19:{m % 60:02d}:00,fans,10,30\n" for m in range(6000))
+    caught = error(tables, f'{HEADER}\n2026-11-01 19:00:00,"fans,10,30\n{rows}')
+    assert "line" in str(caught) and "close every quote" in caught.fix
+
+
+@pytest.mark.parametrize("ts", ["1900", "19:00:00 1234"])
+def test_a_time_with_four_digits_is_not_a_date(tables, ts):
+    caught = error(tables, f"{HEADER}\n{ts},fans,10,30\n")
+    assert "ts is not a local timestamp" in str(caught)
