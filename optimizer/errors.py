@@ -41,6 +41,10 @@ class InputError(ValueError):
         self.fix = fix
         super().__init__(self.message)
 
+    def __str__(self) -> str:
+        """`message`, from the fields as they are now (a caller may name the `source`)."""
+        return self.message
+
     @property
     def message(self) -> str:
         place = ", ".join(str(p) for p in (self.source, self.where) if p)

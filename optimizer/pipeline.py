@@ -180,7 +180,6 @@ def _in_config(campaign: Campaign) -> Iterator[None]:
     except InputError as error:
         if error.source is None and (error.where or "").startswith("packages."):
             error.source = campaign.config.source
-            error.args = (error.message,)
         raise
 
 

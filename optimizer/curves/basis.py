@@ -103,18 +103,8 @@ def tie_uninformed(kept: np.ndarray, size: int) -> np.ndarray:
     forecast at 62% of the truth over minutes 0-29 and 318% over minutes 30-59, where a plan
     would pour its budget.
     """
-    tie = np.zeros((size, len(kept)))
-    for column in range(size):
-        after = int(np.searchsorted(kept, column))
-        if after < len(kept) and kept[after] == column:
-            tie[column, after] = 1.0
-        elif after in (0, len(kept)):
-            tie[column, min(after, len(kept) - 1)] = 1.0
-        else:
-            low, high = kept[after - 1], kept[after]
-            tie[column, after - 1] = (high - column) / (high - low)
-            tie[column, after] = (column - low) / (high - low)
-    return tie
+    columns = np.arange(size)
+    return np.column_stack([np.interp(columns, kept, unit) for unit in np.eye(len(kept))])
 
 
 def day_dummies(session: np.ndarray, n_sessions: int) -> np.ndarray:

@@ -378,10 +378,9 @@ class ResponseModel:
             return tuple(
                 ResponseTerm(scale=t.scale * bound(lambda r, i=i: getattr(r, name)[i]
                                                    .value(reference).sum()),
-                             saturation=self._below_data(t.saturation, point.packages[i])
-                             if name == "paid" and (curves is None or
-                                                    point.packages[i] not in curves)
-                             else t.saturation,
+                             saturation=self._below_data(t.saturation, point.packages[i],
+                                                         curves or {})
+                             if name == "paid" else t.saturation,
                              carryover=t.carryover, weights=t.weights)
                 for i, t in enumerate(terms))
 
@@ -390,10 +389,11 @@ class ResponseModel:
                                paid=lowered(point.paid, "paid"),
                                uplift=lowered(point.uplift, "uplift"))
 
-
-    def _below_data(self, saturation: Saturation, package: str) -> Saturation:
-        """`saturation` as a chord below the spend history saw of `package`'s fitted curve."""
-        curve = self.paid_.get(package)
+    def _below_data(self, saturation: Saturation, package: str,
+                    curves: Mapping[str, CurveSpec]) -> Saturation:
+        """`saturation` as a chord below the spend history saw of `package`'s fitted curve
+        (unchanged for a curve set by hand in `curves`)."""
+        curve = None if package in curves else self.paid_.get(package)
         if curve is None or curve.low_spend is None or \
                 not isinstance(saturation, Exponential | Hill | Logarithmic):
             return saturation

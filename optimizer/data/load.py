@@ -18,12 +18,9 @@ def load_tables(
     """Read and check the spend and room tables (CSV or Parquet) of one room."""
     report = LoadReport()
     sources = (TableSource.for_path(spend_path), TableSource.for_path(room_path))
-    try:
+    with report.on_error():
         history = build_history(read_table(spend_path), read_table(room_path), sources, room_id,
                                 report)
-    except InputError as error:
-        error.notes = tuple(report.notes)
-        raise
     return history, report
 
 
@@ -45,7 +42,7 @@ def load_history(config: CampaignConfig) -> tuple[History, LoadReport]:
             )
     report = LoadReport()
     sources = (TableSource.for_path(paths["spend"]), TableSource.for_path(paths["room"]))
-    try:
+    with report.on_error():
         history = build_history(
             read_table(paths["spend"]),
             read_table(paths["room"]),
@@ -55,9 +52,6 @@ def load_history(config: CampaignConfig) -> tuple[History, LoadReport]:
             session=(config.session.start, config.session.end),
         )
         _check_packages(config, history, report)
-    except InputError as error:
-        error.notes = tuple(report.notes)
-        raise
     return history, report
 
 

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+
+from optimizer.errors import InputError
 
 
 @dataclass
@@ -18,6 +21,16 @@ class LoadReport:
 
     def add(self, note: str) -> None:
         self.notes.append(note)
+
+    @contextmanager
+    def on_error(self) -> Iterator[None]:
+        """An InputError raised inside carries the notes so far (`InputError.notes`): what the
+        loader did before the problem is often its cause."""
+        try:
+            yield
+        except InputError as error:
+            error.notes = tuple(self.notes)
+            raise
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.notes)
