@@ -81,7 +81,7 @@ def plan_with(engine: Engine, start: float, past: int = 0,
         return infeasible_plan(problem, diagnose(problem, deadline), start)
     if outcome.status == "failed":
         raise _no_plan(limit, outcome, engine.backend.name)
-    spend = outcome.spend
+    spend = _within_budget(outcome.spend, problem.budget, past)
     if past == 0 and _floors_stop_spend(problem, spend):
         blocked = floors_block_spend(problem, deadline)
         if blocked is not None:
@@ -108,6 +108,19 @@ def plan_with(engine: Engine, start: float, past: int = 0,
         rounds=outcome.rounds,
         forecast=forecast,
     )
+
+
+def _within_budget(spend: np.ndarray, budget: float, past: int) -> np.ndarray:
+    """(T, P) yuan/min: `spend` with minutes [past, T) scaled down to the budget left after
+    the first `past` minutes (none when those overspent it) if the solver's tolerance left
+    them over it (3e-5 yuan planned after a spent budget was seen)."""
+    left = max(budget - float(spend[:past].sum()), 0.0)
+    total = float(spend[past:].sum())
+    if total <= left:
+        return spend
+    within = spend.copy()
+    within[past:] *= left / total
+    return within
 
 
 def _through_reachable_plan(engine: Engine, deadline: float):

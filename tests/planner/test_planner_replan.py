@@ -46,8 +46,18 @@ def test_spend_over_budget_already_stops_the_rest(replanner):
     first = replanner.plan
     again = replanner.replan(20, *past(first, 20, spend_factor=1.4, paid_factor=1.4))
     assert again.status == "optimal"
-    assert again.spend[20:].sum() == pytest.approx(0.0, abs=1e-6)
+    assert again.spend[20:].sum() == 0.0
     assert any("over the budget" in w for w in again.warnings)
+
+
+@pytest.mark.parametrize("minute", [1, 20, 39])
+def test_a_budget_spent_to_the_yuan_leaves_nothing_to_plan(replanner, minute):
+    first = replanner.plan
+    spend, paid, organic = past(first, minute)
+    spend = spend * (first.problem.budget / spend.sum())
+    again = replanner.replan(minute, spend, paid, organic)
+    assert again.status == "optimal"
+    assert again.spend[minute:].sum() == 0.0
 
 
 def test_an_overspent_budget_that_misses_the_floor_says_so(replanner):
