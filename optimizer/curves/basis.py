@@ -56,6 +56,10 @@ class SessionBasis(BaseModel):
             values[past] = bspline_design(tail, knots, _DEGREE).mean(axis=0)
         return values
 
+    def session_means(self) -> np.ndarray:
+        """(size,) each column's mean value over the minutes of a whole session."""
+        return self.design(np.arange(int(round(self.horizon)))).mean(axis=0)
+
 
 def bspline_design(x: np.ndarray, knots: np.ndarray, degree: int) -> np.ndarray:
     """Values of every B-spline of `degree` on `knots` at x, shape (n, len(knots) - degree - 1).
@@ -75,22 +79,26 @@ def bspline_design(x: np.ndarray, knots: np.ndarray, degree: int) -> np.ndarray:
 
 INFORMED_SHARE = 0.2
 """A spline column is informed when the rows that inform the curve hold at least this share of
-its weight, relative to their share of all rows (see `tie_uninformed`)."""
+the weight they would give it spread evenly over the session's minutes (see `tie_uninformed`)."""
 
 
-def informed_columns(values: np.ndarray, informed: np.ndarray) -> np.ndarray:
+def informed_columns(values: np.ndarray, informed: np.ndarray, means: np.ndarray
+                     ) -> np.ndarray:
     """Indices of the spline columns that rows `informed` (n,) inform, in order.
 
     values: (n, size) spline design of the rows fitted; informed: which rows tell the curve's
-    scale (a package's paid GMV is 0 wherever it did not spend, whatever the scale). A column
-    is informed when informed rows hold at least `INFORMED_SHARE` of its weight, relative to
-    their share of all rows. Every column when none is.
+    scale (a package's paid GMV is 0 wherever it did not spend, whatever the scale); means:
+    (size,) each column's mean over a session's minutes (`SessionBasis.session_means`). A
+    column is informed when informed rows hold at least `INFORMED_SHARE` of the weight as
+    many rows spread evenly over the session would give it: a column over minutes 90-210
+    that rows reach only up to minute 119 holds a twelfth of it, and fitted to the tail of
+    its support alone it put the rest of the session 20% low. Every column when none is.
     """
     values = np.asarray(values, dtype=float)
     informed = np.asarray(informed, dtype=bool)
-    mass = values.sum(axis=0)
-    share = values[informed].sum(axis=0) / np.where(mass > 0, mass, 1.0)
-    kept = np.flatnonzero((share >= INFORMED_SHARE * informed.mean()) & (mass > 0))
+    even = informed.sum() * np.asarray(means, dtype=float)
+    held = values[informed].sum(axis=0)
+    kept = np.flatnonzero((even > 0) & (held >= INFORMED_SHARE * even))
     return kept if len(kept) else np.arange(values.shape[1])
 
 

@@ -67,9 +67,12 @@ class FittedScale(BaseModel):
         y, minute, session: (n,) rows of live minutes, sessions numbered 0.. contiguous.
         inference: False leaves the covariance zero (see `fit_multiplicative`).
         informed: (n,) the rows that tell the scale (None: all). Spline coefficients of minutes
-        they leave uninformed are tied to their informed neighbours' (`tie_uninformed`), in
-        the estimates and in the covariance, following `reference` (n,), a log profile of the
-        rows (the room's traffic: only its shape counts), between them (None: held level).
+        they leave uninformed (`informed_columns`) are tied to their informed neighbours'
+        (`tie_uninformed`), in the estimates and in the covariance, following `reference`
+        (T,) between them: a log profile over minutes of session 0..T-1 (the room's traffic:
+        only its shape counts; None: held level). The spline fits it over all T minutes, not
+        the rows' only: past the last minute they reach it fell to nothing (a package spending
+        only in shorter sessions was forecast at 12 yuan/min there, truth 53).
         So are, after a fit with `inference`, those the data leave too loose
         (`_weak_columns`), and the curve is fitted again (`_TIE_ROUNDS` at most).
         """
@@ -77,8 +80,10 @@ class FittedScale(BaseModel):
         spline = X[:, : basis.size]
         profile = None
         if reference is not None:
-            profile, *_ = np.linalg.lstsq(spline, reference, rcond=None)
-        kept = np.arange(basis.size) if informed is None else informed_columns(spline, informed)
+            everywhere = basis.design(np.arange(len(reference)))
+            profile, *_ = np.linalg.lstsq(everywhere, reference, rcond=None)
+        kept = np.arange(basis.size) if informed is None else informed_columns(
+            spline, informed, basis.session_means())
 
         def fit_tied(kept: np.ndarray, theta0: np.ndarray):
             tie = tie_uninformed(kept, basis.size)

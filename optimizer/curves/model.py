@@ -420,7 +420,7 @@ class _Trials:
         _, session = np.unique(self.rows.session[rows], return_inverse=True)
         return PackageCurve.fit(self.package, family, self.y[rows], self.spend[rows],
                                 self.rows.minute[rows], session, basis, self.lags, theta0,
-                                inference=not scoring, log_k=log_k, room=self.rows.room[rows])
+                                inference=not scoring, log_k=log_k, room=self.rows.room)
 
     def cross_validated(self, family: str, basis: SessionBasis, blocks: list[np.ndarray],
                         theta0: np.ndarray, log_k: float | None = None) -> np.ndarray:
@@ -492,8 +492,8 @@ class _Trials:
 @dataclass(frozen=True)
 class _Rows:
     """Where history rows sit: session and minute (n,), the rows fitted when choosing knots
-    and families (None: nothing held out), and the room's log traffic profile on each row
-    (`room_profile`)."""
+    and families (None: nothing held out), and the room's log traffic profile in each minute
+    of session (`room_profile`, (T,))."""
 
     session: np.ndarray
     minute: np.ndarray
@@ -502,18 +502,24 @@ class _Rows:
 
 
 def room_profile(minute: np.ndarray, organic: np.ndarray) -> np.ndarray:
-    """(n,) log of the room's mean organic GMV (yuan/min) at each row's minute of session.
+    """(T,) log of the room's mean organic GMV (yuan/min) in each minute of session 0..T-1,
+    T the longest session of the rows `minute`, `organic` (n,).
 
     The room's traffic profile, that paid curves follow where history leaves theirs unknown
     (`PackageCurve.fit`), as explicit curves do (`_explicit_term`). Means under 1% of the
-    overall one count as that; all zeros (no organic GMV) for a flat profile.
+    overall one count as that, a minute no session reached is interpolated from its
+    neighbours; all zeros (no organic GMV) for a flat profile.
     """
     minute = np.asarray(minute).astype(int)
+    minutes = int(minute.max()) + 1 if len(minute) else 0
     overall = float(organic.mean()) if len(organic) else 0.0
     if overall <= 0:
-        return np.zeros(len(minute))
-    mean = np.bincount(minute, weights=organic) / np.maximum(np.bincount(minute), 1)
-    return np.log(np.maximum(mean, 0.01 * overall))[minute]
+        return np.zeros(minutes)
+    rows = np.bincount(minute, minlength=minutes)
+    mean = np.bincount(minute, weights=organic, minlength=minutes) / np.maximum(rows, 1)
+    seen = np.flatnonzero(rows)
+    mean = np.interp(np.arange(minutes), seen, mean[seen])
+    return np.log(np.maximum(mean, 0.01 * overall))
 
 
 def _explicit_term(spec: CurveSpec, baseline: np.ndarray, weights: np.ndarray) -> ResponseTerm:

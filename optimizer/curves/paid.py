@@ -113,15 +113,15 @@ class PackageCurve(FittedScale):
         `inference` the covariance is left zero (a fit that only scores a candidate); with
         `log_k` the half-saturation is held there (zero variance, the rest conditional).
 
-        room: (n,) log of the room's traffic profile on the rows (`room_profile`): in minutes
-        of session the package never spent in, its scale follows the room's from the nearest
-        minutes it did (held level when None).
+        room: (T,) log of the room's traffic profile in each minute of session
+        (`room_profile`), over all of history, not only the sessions the package spent in: in
+        minutes of session the package never spent in, its scale follows the room's from the
+        nearest minutes it did (held level when None).
         """
         spent_in = np.unique(np.asarray(session)[spend > 0])
         if 0 < len(spent_in) < len(np.unique(session)):  # fit the sessions it spent in only
             keep = np.isin(session, spent_in)
             y, spend, minute = y[keep], spend[keep], minute[keep]
-            room = None if room is None else room[keep]
             session = np.searchsorted(spent_in, np.asarray(session)[keep])
             informative = spent_in.astype(int).tolist()
         else:

@@ -42,13 +42,25 @@ def test_columns_of_minutes_never_informed_are_left_out():
     package off a tenth of its minutes at random keeps every column."""
     basis = SessionBasis.for_horizon(240, 40.0)
     minutes = np.tile(np.arange(240), 5)
-    values = basis.design(minutes)
-    np.testing.assert_array_equal(informed_columns(values, minutes >= 60),
+    values, means = basis.design(minutes), basis.session_means()
+    np.testing.assert_array_equal(informed_columns(values, minutes >= 60, means),
                                   np.arange(2, basis.size))
     scattered = np.random.default_rng(1).random(len(minutes)) > 0.1
-    np.testing.assert_array_equal(informed_columns(values, scattered), np.arange(basis.size))
-    np.testing.assert_array_equal(informed_columns(values, np.zeros(len(minutes), bool)),
+    np.testing.assert_array_equal(informed_columns(values, scattered, means),
                                   np.arange(basis.size))
+    np.testing.assert_array_equal(
+        informed_columns(values, np.zeros(len(minutes), bool), means), np.arange(basis.size))
+
+
+def test_columns_past_the_end_of_shorter_sessions_are_left_out():
+    """Sessions of 120 minutes on a 240-minute basis (knots every 40 minutes): the column over
+    minutes 80-240 holds 8% of an even share (its first piece, minutes 80-119); it and every
+    later one are left out, the one over 40-200 (98%) and the earlier ones kept."""
+    basis = SessionBasis.for_horizon(240, 40.0)
+    minutes = np.tile(np.arange(120), 5)
+    kept = informed_columns(basis.design(minutes), np.ones(len(minutes), bool),
+                            basis.session_means())
+    np.testing.assert_array_equal(kept, np.arange(5))
 
 
 def test_tied_columns_hold_the_nearest_and_interpolate_between():
