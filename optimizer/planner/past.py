@@ -25,6 +25,9 @@ class Past:
     `spend`): the platform's level-change rules count the changes made so far, and the next
     slot's change, from these settings, since delivered spend is never exactly a setting; a
     minute inside a slot holds the rest of it at the slot's setting.
+    rest_alone: a past under an ROI floor counts as exactly on it, so the rest of the session
+    meets the floor on its own, and a GMV target goes unless the objective is min_spend: what
+    is left when no plan for the rest can meet them over the whole session.
     day: the session's level so far (`calibrate`): the floors and the GMV target hold with the
     rest of the session's GMV times its ratio; None: the model's average day.
 
@@ -37,7 +40,7 @@ class Past:
     """
 
     def __init__(self, f: Formulation, minute: int, spend, paid, organic,
-                 day: DayRatio | None = None, levels=None) -> None:
+                 day: DayRatio | None = None, levels=None, rest_alone: bool = False) -> None:
         self.f, self.minute, self.spend, self.day = f, minute, spend, day
         self.levels = spend if levels is None else levels
         earned = float(paid.sum() + organic.sum())
@@ -48,6 +51,10 @@ class Past:
         }
         self.baseline_past = float(f.problem.floor_model.baseline[:minute].sum())
         spent, budget = float(spend.sum()), f.problem.budget
+        self.drop_target = rest_alone and f.problem.objective != "min_spend"
+        if rest_alone:  # a past under a floor counts as on it: the rest must meet it alone
+            for name, roi in self.floors.items():
+                self.realised[name] = max(self.realised[name], roi * spent)
         self.budget = max(budget, spent)
         self.held = self._slot_in_force(spent, budget)
         full = np.zeros((f.problem.minutes, len(f.problem.packages)))
@@ -94,6 +101,8 @@ class Past:
                 lp.row_lower[row] -= self.realised[name] - modelled[row] - baseline
         if self.day is not None:
             self._at_days_level(lp)
+        if self.drop_target and "gmv_target" in f.rows:
+            lp.row_lower[f.rows["gmv_target"]] = -np.inf
         lp.row_upper[f.rows["budget"]] = self.budget
         for k, row in f.change_limits.items():
             lp.row_upper[row] -= self._changes_so_far(k)
@@ -132,6 +141,13 @@ class Past:
         return minutes, setting
 
     @property
+    def floors(self) -> dict[str, float]:
+        """The ROI floors the problem sets, by program row."""
+        p = self.f.problem
+        named = {"paid_floor": p.paid_roi_min, "overall_floor": p.overall_roi_min}
+        return {name: roi for name, roi in named.items() if roi is not None}
+
+    @property
     def next_slot(self) -> int:
         """The first slot that starts at or after the minute: the first the re-plan sets."""
         return -(-self.minute // self.f.problem.slot_minutes)
@@ -149,7 +165,7 @@ class Past:
     def _at_days_level(self, lp: LinearProgram) -> None:
         """Scale the rest of the session's GMV in the floors and target by the day's ratio."""
         f, p, spent = self.f, self.f.problem, float(self.spend.sum())
-        floors = {"paid_floor": p.paid_roi_min, "overall_floor": p.overall_roi_min}
+        floors = self.floors
         rest = f.spend_cols[self.minute:].ravel()
         matrix = lp.matrix.tocsc(copy=True)
         column = np.repeat(np.arange(matrix.shape[1]), np.diff(matrix.indptr))

@@ -5,7 +5,11 @@ was actually spent (so the carryover into the rest comes from actual spend), let
 slot and integer rules go, counts the GMV actually earned in the floors and the GMV target
 (`Past`), holds them with the rest of the session at the level the day has shown so far
 (`calibrate`), and re-solves minutes [minute, T) within the budget left, starting from the last
-basis. The objective keeps the model's average day.
+basis. The objective keeps the model's average day. When no rest of the session brings it to
+its floors at that level, the rest meets them on its own (`Past(rest_alone=True)`): the
+session misses them, and the rest does not dig deeper. Planned instead with the model's
+average day, a day at 40% of the model raised spend 36-fold, to dilute the past with GMV the
+day had not shown. That is left for a GMV target with the min_spend objective only.
 """
 
 from __future__ import annotations
@@ -89,6 +93,15 @@ class Replanner:
             engine.reset()
         plan = plan_with(engine, start, past=minute, time_limit=self.replan_time_limit)
         plan.warnings += engine.adjust.warnings
+        if plan.status == "infeasible" and 0 < minute and \
+                float(actual_spend.sum()) <= self.problem.budget:
+            # the session can no longer meet them: the rest meets the floors on its own
+            alone = Past(f, minute, actual_spend, paid, organic, day, levels, rest_alone=True)
+            engine.adjust = alone
+            held = plan_with(engine, start, past=minute, time_limit=self.replan_time_limit)
+            if held.status != "infeasible":
+                plan = held
+                plan.warnings += [*engine.adjust.warnings, _rest_alone_words(alone)]
         if plan.status == "infeasible" and day is not None and day != DayRatio():
             # at the day's level nothing meets the floors: the best left is the average day's
             engine.adjust = Past(f, minute, actual_spend, paid, organic, levels=levels)
@@ -134,6 +147,20 @@ class Replanner:
             plan.infeasibility = replace(plan.infeasibility, best={
                 "spend": spent, "total_gmv": plan.forecast.total_gmv})
         return plan
+
+
+def _rest_alone_words(alone: Past) -> str:
+    """What a re-plan with `Past(rest_alone=True)` did, for the plan's warnings."""
+    p, level = alone.f.problem, "at the day's level so far" if alone.day else "as the model expects"
+    floors = {"paid_floor": "paid", "overall_floor": "overall"}
+    held = [f"{floors[name]} ROI >= {roi:g}" for name, roi in alone.floors.items()]
+    words = (f"no plan for the rest of the session brings the whole session to its floors "
+             f"and GMV target {level}: the session misses them")
+    if held:
+        words += f"; the rest is planned to meet the floors on its own ({', '.join(held)})"
+    if alone.drop_target and p.gmv_target is not None:
+        words += f", for the most it can bring without the GMV target ({p.gmv_target:,.0f})"
+    return words
 
 
 def _realised(expected: Forecast | None, problem: PlanningProblem, spend: np.ndarray,
