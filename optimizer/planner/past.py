@@ -25,9 +25,10 @@ class Past:
     `spend`): the platform's level-change rules count the changes made so far, and the next
     slot's change, from these settings, since delivered spend is never exactly a setting; a
     minute inside a slot holds the rest of it at the slot's setting.
-    rest_alone: a past under an ROI floor counts as exactly on it, so the rest of the session
-    meets the floor on its own, and a GMV target goes unless the objective is min_spend: what
-    is left when no plan for the rest can meet them over the whole session.
+    forgiven: None for the session's floors and target as set. Else (when no plan for the
+    rest can meet them over the whole session) the share, 0 to 1, of each floor's shortfall
+    so far (``roi spent - earned`` yuan, when positive) the rest need not make up (1: it meets
+    the floor on its own), and a GMV target goes unless the objective is min_spend.
     day: the session's level so far (`calibrate`): the floors and the GMV target hold with the
     rest of the session's GMV times its ratio; None: the model's average day.
 
@@ -40,7 +41,8 @@ class Past:
     """
 
     def __init__(self, f: Formulation, minute: int, spend, paid, organic,
-                 day: DayRatio | None = None, levels=None, rest_alone: bool = False) -> None:
+                 day: DayRatio | None = None, levels=None, forgiven: float | None = None
+                 ) -> None:
         self.f, self.minute, self.spend, self.day = f, minute, spend, day
         self.levels = spend if levels is None else levels
         earned = float(paid.sum() + organic.sum())
@@ -51,10 +53,10 @@ class Past:
         }
         self.baseline_past = float(f.problem.floor_model.baseline[:minute].sum())
         spent, budget = float(spend.sum()), f.problem.budget
-        self.drop_target = rest_alone and f.problem.objective != "min_spend"
-        if rest_alone:  # a past under a floor counts as on it: the rest must meet it alone
-            for name, roi in self.floors.items():
-                self.realised[name] = max(self.realised[name], roi * spent)
+        self.forgiven = forgiven
+        self.drop_target = forgiven is not None and f.problem.objective != "min_spend"
+        for name, roi in self.floors.items() if forgiven else ():
+            self.realised[name] += forgiven * max(roi * spent - self.realised[name], 0.0)
         self.budget = max(budget, spent)
         self.held = self._slot_in_force(spent, budget)
         full = np.zeros((f.problem.minutes, len(f.problem.packages)))

@@ -6,10 +6,11 @@ slot and integer rules go, counts the GMV actually earned in the floors and the 
 (`Past`), holds them with the rest of the session at the level the day has shown so far
 (`calibrate`), and re-solves minutes [minute, T) within the budget left, starting from the last
 basis. The objective keeps the model's average day. When no rest of the session brings it to
-its floors at that level, the rest meets them on its own (`Past(rest_alone=True)`): the
-session misses them, and the rest does not dig deeper. Planned instead with the model's
-average day, a day at 40% of the model raised spend 36-fold, to dilute the past with GMV the
-day had not shown. That is left for a GMV target with the min_spend objective only.
+its floors at that level, the rest makes up as much of the shortfall as it can (`shortfall`),
+and a GMV target goes unless the objective is min_spend: the session misses them, and the
+plan says so. Planned instead with the model's average day, a day at 40% of the model raised
+spend 36-fold, to dilute the past with GMV the day had not shown. The average day is left for
+a min_spend target out of reach at the day's level.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from optimizer.planner.past import Past
 from optimizer.planner.plan import Infeasibility, Plan
 from optimizer.planner.problem import PlanningProblem
 from optimizer.planner.program import Formulation
+from optimizer.planner.shortfall import reachable_share
 from optimizer.planner.solve import plan_with
 
 
@@ -94,14 +96,9 @@ class Replanner:
         plan = plan_with(engine, start, past=minute, time_limit=self.replan_time_limit)
         plan.warnings += engine.adjust.warnings
         if plan.status == "infeasible" and 0 < minute and \
-                float(actual_spend.sum()) <= self.problem.budget:
-            # the session can no longer meet them: the rest meets the floors on its own
-            alone = Past(f, minute, actual_spend, paid, organic, day, levels, rest_alone=True)
-            engine.adjust = alone
-            held = plan_with(engine, start, past=minute, time_limit=self.replan_time_limit)
-            if held.status != "infeasible":
-                plan = held
-                plan.warnings += [*engine.adjust.warnings, _rest_alone_words(alone)]
+                float(actual_spend.sum()) <= self.problem.budget * (1 + 1e-9):
+            closest = self._closest(start, minute, actual_spend, paid, organic, day, levels)
+            plan = closest or plan
         if plan.status == "infeasible" and day is not None and day != DayRatio():
             # at the day's level nothing meets the floors: the best left is the average day's
             engine.adjust = Past(f, minute, actual_spend, paid, organic, levels=levels)
@@ -127,6 +124,27 @@ class Replanner:
         plan.solve_seconds = time.perf_counter() - start
         return plan
 
+    def _closest(self, start: float, minute: int, spend: np.ndarray, paid: np.ndarray,
+                 organic: np.ndarray, day: DayRatio | None, levels: np.ndarray
+                 ) -> Plan | None:
+        """The rest of the session as close to its floors as it gets (`shortfall`), when no
+        rest brings the session to them; None when even meeting them alone is out of reach."""
+        engine, f = self.engine, self.engine.formulation
+
+        def past(forgiven: float) -> Past:
+            return Past(f, minute, spend, paid, organic, day, levels, forgiven=forgiven)
+
+        limit = self.replan_time_limit or self.problem.time_limit
+        share = reachable_share(engine, past(0.0), past(1.0),
+                                start + limit - time.perf_counter())
+        for forgiven in dict.fromkeys((1.0 - share, 1.0)):
+            engine.adjust = past(forgiven)
+            plan = plan_with(engine, start, past=minute, time_limit=self.replan_time_limit)
+            if plan.status != "infeasible":
+                plan.warnings += [*engine.adjust.warnings, _closest_words(engine.adjust)]
+                return plan
+        return None
+
     def _stopped(self, plan: Plan, minute: int, spend: np.ndarray, paid: np.ndarray,
                  organic: np.ndarray) -> Plan:
         """An infeasible re-plan as the session stands: the realised minutes (spend, GMV)
@@ -149,17 +167,21 @@ class Replanner:
         return plan
 
 
-def _rest_alone_words(alone: Past) -> str:
-    """What a re-plan with `Past(rest_alone=True)` did, for the plan's warnings."""
-    p, level = alone.f.problem, "at the day's level so far" if alone.day else "as the model expects"
-    floors = {"paid_floor": "paid", "overall_floor": "overall"}
-    held = [f"{floors[name]} ROI >= {roi:g}" for name, roi in alone.floors.items()]
+def _closest_words(past: Past) -> str:
+    """What a re-plan with `Past(forgiven=...)` did, for the plan's warnings."""
+    p = past.f.problem
+    level = "at the day's level so far" if past.day else "as the model expects"
     words = (f"no plan for the rest of the session brings the whole session to its floors "
              f"and GMV target {level}: the session misses them")
-    if held:
-        words += f"; the rest is planned to meet the floors on its own ({', '.join(held)})"
-    if alone.drop_target and p.gmv_target is not None:
-        words += f", for the most it can bring without the GMV target ({p.gmv_target:,.0f})"
+    if past.floors:
+        held = ", ".join(f"{'paid' if name == 'paid_floor' else 'overall'} ROI >= {roi:.2f}"
+                         for name, roi in past.floors.items())
+        words += (f"; the rest is planned to meet the floors ({held}) on its own"
+                  if past.forgiven >= 1.0 else
+                  f"; the rest makes up as much of the shortfall under the floors ({held}) as "
+                  f"it can: {1 - past.forgiven:.0%} of it")
+    if past.drop_target and p.gmv_target is not None:
+        words += f", for the most GMV it can bring without the target ({p.gmv_target:,.0f})"
     return words
 
 
