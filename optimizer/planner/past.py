@@ -65,7 +65,7 @@ class Past:
             full[self.held[0]] = self.held[1]
         self.index = f.cell_index(full)  # (cells,) exact up to the held minutes, then carry-in
         self.warnings = [] if day is None else day.notes(set(self.realised) & set(f.rows))
-        if spent > budget:
+        if spent > budget * (1 + 1e-9):  # not a sum's rounding (80,000.00000000007)
             self.warnings.append(
                 f"actual spend so far ({spent:,.0f} yuan) is over the budget ({budget:,.0f}): "
                 "the rest of the session spends nothing"
