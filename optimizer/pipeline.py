@@ -305,6 +305,8 @@ def schedule_array(campaign: Campaign, spend) -> np.ndarray:
                 f"{', '.join(missing) or 'none'}; unknown: {', '.join(unknown) or 'none'}",
                 where="spend", fix=f"name one column per package: {', '.join(packages)}")
         spend = spend[packages]
+        if isinstance(spend.index, pd.DatetimeIndex):
+            spend = _on_session_minutes(campaign, spend)
     array = yuan_values(spend, "spend", packages)
     if array.shape != shape:
         raise InputError(f"has shape {array.shape}, the session needs {shape} (minutes x "
@@ -314,23 +316,59 @@ def schedule_array(campaign: Campaign, spend) -> np.ndarray:
     return array
 
 
+def _on_session_minutes(campaign: Campaign, spend):
+    """A schedule frame indexed by timestamps, its rows put in the session's minute order;
+    bad input unless the index holds each of the session's minutes once (a shuffled or
+    reversed frame was read row by row as another schedule)."""
+    import pandas as pd
+
+    minutes = pd.date_range(campaign.config.session.start, periods=campaign.minutes,
+                            freq="min")
+    index = spend.index
+    if index.tz is not None:
+        raise InputError(f"its index has a time zone ({index.tz}); the session's minutes are "
+                         "local times without one", where="spend.index",
+                         fix="drop it: frame.tz_convert(None) or frame.tz_localize(None)")
+    repeated = index[index.duplicated()]
+    missing, outside = minutes.difference(index), index.difference(minutes)
+    if len(repeated) or len(missing) or len(outside):
+        problems = [f"{name} {len(stamps)}, first {stamps[0]:%Y-%m-%d %H:%M}"
+                    for name, stamps in (("repeated", repeated), ("missing", missing),
+                                         ("outside the session", outside)) if len(stamps)]
+        raise InputError(
+            f"its index must hold each minute of the session once, "
+            f"{minutes[0]:%Y-%m-%d %H:%M} to {minutes[-1]:%Y-%m-%d %H:%M}; "
+            f"{'; '.join(problems)}", where="spend.index",
+            fix="index the rows by the session's minutes (pivot plan.csv on ts), or give "
+                "them in minute order with a plain index")
+    return spend.loc[minutes]
+
+
+MIN_DRAWS = 20
+"""Fewest response draws `evaluate_campaign` takes for its intervals."""
+
+
 def evaluate_campaign(campaign: Campaign, model: ResponseModel, spend: np.ndarray,
                       n_draws: int = 200, seed: int = 0) -> tuple[Plan, dict]:
     """The forecast of a spend schedule (T, P) yuan/min, and 90% predictive intervals.
 
     `spend`: an array whose columns are `campaign.packages` in order, or a DataFrame with one
-    column per package, named (taken by name, in any order). Rules the schedule breaks
-    (budget, caps, floors...) are listed in the plan's warnings. Intervals: {"paid_gmv" |
-    "organic_gmv" | "total_gmv": [low, high]} in yuan, from `n_draws` response draws over the
-    fits' uncertainty and day-to-day variation. They leave out the noise of orders within the
-    minutes (a third or more of organic GMV's spread between sessions on noisy independent
-    truths, a tenth of paid's) and a truth outside the fitted families: on 20 such truths
-    they held 77% of realised sessions' paid GMV and 83% of total GMV, not 90%.
+    column per package, named (taken by name, in any order), and rows in minute order, or
+    indexed by the session's minutes (a DatetimeIndex, taken by time, in any order). Rules
+    the schedule breaks (budget, caps, floors...) are listed in the plan's warnings.
+    Intervals: {"paid_gmv" | "organic_gmv" | "total_gmv": [low, high]} in yuan, from `n_draws`
+    (at least `MIN_DRAWS`) response draws over the fits' uncertainty and day-to-day
+    variation. They leave out the noise of orders within the minutes (a third or more of
+    organic GMV's spread between sessions on noisy independent truths, a tenth of paid's) and
+    a truth outside the fitted families: on 20 such truths they held 77% of realised
+    sessions' paid GMV and 83% of total GMV, not 90%.
     """
     spend, model = schedule_array(campaign, spend), fitted_model(model)
-    if n_draws < 1:
-        raise InputError(f"must be at least 1, got {n_draws}", where="n_draws",
-                         fix="give the number of response draws for the intervals, e.g. 200")
+    if n_draws < MIN_DRAWS:
+        raise InputError(
+            f"must be at least {MIN_DRAWS}, got {n_draws}: 90% intervals from fewer draws are "
+            "noise (from 5, 7 of 30 left out the forecast itself)", where="n_draws",
+            fix="give the number of response draws for the intervals, e.g. 200")
     problem = planning_problem(campaign, model)
     forecast = evaluate_schedule(problem.response, spend, problem)
     forecast.warnings.extend(session_warnings(campaign, model))
