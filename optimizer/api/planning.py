@@ -153,8 +153,9 @@ class Planner:
         try:
             plan = replanner.replan(actuals.minute, actuals.spend, actuals.paid_gmv,
                                     actuals.organic_gmv)
-        except NoPlanInTime as stop:
-            raise TimedOut(stop.message) from None
+        except NoPlanInTime:  # its words name planner.time_limit, which the server overrides
+            raise TimedOut("the solver found no plan within the re-plan's share of the time "
+                           "budget") from None
         return from_plan(plan, actuals, replanner.problem.response,
                          time.perf_counter() - started)
 

@@ -84,11 +84,18 @@ class Fallback(_Out):
 
 
 class Totals(_Out):
-    """Session totals (yuan): actuals for minutes already posted, expectations for the rest."""
+    """Session totals (yuan): actuals for minutes already posted, expectations for the rest.
+
+    The expectations are the model's average day. A re-plan holds the floors and the GMV
+    target with the rest at the level the day has shown so far (the revision's notes say so
+    when that is 5% or more off), so on a day under the model `paid_roi` here reads above
+    what the plan holds.
+    """
 
     budget: float
     spent: float = Field(description="actual spend in the minutes posted")
-    remaining_budget: float
+    remaining_budget: float = Field(
+        description="budget - spent, or 0 once spent is over the budget")
     planned_remaining_spend: float
     total_spend: float = Field(description="spent + planned_remaining_spend")
     expected_paid_gmv: float

@@ -233,7 +233,8 @@ class PlanService(PlanReader):
             reason = solved.fallback or "infeasible"
             message = f"the re-plan found no plan: {solved.message}"
         except TimedOut as error:
-            reason, message = "timeout", str(error)
+            reason, message = "timeout", (f"{error} (the server's --replan-budget-ms, "
+                                          f"{self.settings.replan_time_budget * 1000:.0f} ms)")
         except Exception as error:  # noqa: BLE001 - a failed re-plan must not lose the minute
             log.exception("re-plan of plan %s at minute %d failed", plan.id, actuals.minute)
             reason, message = "error", f"the re-plan failed ({type(error).__name__}: {error})"

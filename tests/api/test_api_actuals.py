@@ -130,6 +130,8 @@ def test_replan_that_cannot_finish_falls_back_to_the_last_plan_scaled(app_settin
         revision = answer["revision"]
         assert revision["status"] == "fallback" and revision["fallback"]["reason"] == reason
         assert "scaled" in revision["fallback"]["message"]
+        if reason == "timeout":  # named the planner's time_limit, which the server overrides
+            assert "--replan-budget-ms, 500 ms" in revision["fallback"]["message"]
         totals = revision["totals"]
         assert totals["remaining_budget"] == pytest.approx(80000 - 12000)
         assert totals["planned_remaining_spend"] == pytest.approx(68000, rel=1e-9)
