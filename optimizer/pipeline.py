@@ -6,7 +6,7 @@ The CLI, the HTTP API and notebooks all call these; each stage's own package doe
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -50,6 +50,12 @@ class Campaign:
     history: History
     report: LoadReport
 
+    def __repr__(self) -> str:
+        session = self.config.session
+        return (f"Campaign(room={self.config.room_id!r}, session {session.start:%Y-%m-%d %H:%M}"
+                f" ({self.minutes} minutes), budget {self.config.budget:,.0f} yuan, "
+                f"{len(self.packages)} packages, history {self.history!r})")
+
     @property
     def packages(self) -> tuple[str, ...]:
         extra = sorted(set(self.config.packages) - set(self.history.packages))
@@ -75,9 +81,12 @@ class Campaign:
                 if limits.max_spend_per_minute == 0}
 
 
-def load_campaign(config_path: str | Path) -> Campaign:
-    """Read and check a campaign config and its history (see CONTRACT.md)."""
-    config = load_config(config_path)
+def load_campaign(config: str | Path | Mapping | CampaignConfig,
+                  base_dir: str | Path | None = None) -> Campaign:
+    """Read and check a campaign config and its history (see CONTRACT.md): a YAML file, or a
+    dict or `CampaignConfig` in a notebook (`load_config`; `base_dir` for a dict's history
+    paths, default the current folder)."""
+    config = load_config(config, base_dir)
     history, report = load_history(config)
     return Campaign(config=config, history=history, report=report)
 
@@ -279,14 +288,31 @@ def plan_campaign(campaign: Campaign, model: ResponseModel) -> Plan:
     return plan
 
 
+HOUR_APART = 60
+"""Minutes of the day a session may start away from every history session's start before a
+plan or forecast says its traffic is taken from history's hours."""
+
+
 def session_warnings(campaign: Campaign, model: ResponseModel) -> list[str]:
     """What a plan or forecast of the campaign's session must say about the fit behind it."""
-    seen = model.session_minutes_
-    if campaign.minutes <= seen:
-        return []
-    return [f"the session runs {campaign.minutes} minutes, the longest in history {seen}: "
-            f"minutes {seen}-{campaign.minutes - 1} are planned with the mean traffic profile "
-            f"of the last {TAIL_MINUTES} minutes that history saw"]
+    seen, notes = model.session_minutes_, []
+    if campaign.minutes > seen:
+        notes.append(f"the session runs {campaign.minutes} minutes, the longest in history "
+                     f"{seen}: minutes {seen}-{campaign.minutes - 1} are planned with the mean "
+                     f"traffic profile of the last {TAIL_MINUTES} minutes that history saw")
+    sessions = getattr(campaign.history, "sessions", None)  # None: a stored model's
+    start = campaign.config.session.start
+    if sessions is not None and len(sessions):
+        starts = sessions["start"].dt.hour * 60 + sessions["start"].dt.minute
+        apart = np.abs(starts.to_numpy() - (start.hour * 60 + start.minute))
+        if np.minimum(apart, 24 * 60 - apart).min() > HOUR_APART:
+            usual = starts.mode().iloc[0]
+            notes.append(
+                f"the session starts at {start:%H:%M}, history's sessions at "
+                f"{usual // 60:02d}:{usual % 60:02d} (the most) and never within an hour of "
+                f"{start:%H:%M}: the curves follow minutes of session, so this session's "
+                f"traffic is taken to be as it was at history's hours")
+    return notes
 
 
 def schedule_array(campaign: Campaign, spend) -> np.ndarray:

@@ -204,3 +204,17 @@ def test_a_package_with_no_curve_is_named_in_the_config(demo):
         pipeline.session_response(campaign, unfitted)
     assert caught.value.source == campaign.config.source
     assert str(caught.value).startswith(f"{campaign.config.source}, packages.retarget: ")
+
+
+def test_a_session_at_an_hour_history_never_saw_says_so(demo):
+    """A session from 03:00 got the plan of one from 19:00 without a word (every history
+    session ran 19:00-23:00)."""
+    campaign, model = demo
+    session = campaign.config.session
+    night = replace(campaign, config=campaign.config.model_copy(update={
+        "session": session.model_copy(update={"start": session.start.replace(hour=3),
+                                               "end": session.end.replace(hour=7)})}))
+    words = "the session starts at 03:00, history's sessions at 19:00 (the most)"
+    assert any(words in w for w in pipeline.plan_campaign(night, model).warnings)
+    assert not any("history's sessions at" in w
+                   for w in pipeline.plan_campaign(campaign, model).warnings)

@@ -59,8 +59,11 @@ def from_artifact(artifact: ModelArtifact) -> ResponseModel:
     return model
 
 
-def save_model(artifact: ModelArtifact, path: str | Path) -> Path:
-    """Write the artifact as indented JSON (folders created as needed)."""
+def save_model(artifact: ModelArtifact | ResponseModel, path: str | Path) -> Path:
+    """Write the artifact (of a fitted model: `to_artifact`) as indented JSON (folders
+    created as needed)."""
+    if isinstance(artifact, ResponseModel):
+        artifact = to_artifact(artifact)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(artifact.model_dump_json(indent=1))

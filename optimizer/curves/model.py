@@ -135,6 +135,14 @@ class ResponseModel:
     def __init__(self, options: FitOptions | None = None) -> None:
         self.options = options or FitOptions()
 
+    def __repr__(self) -> str:
+        if not hasattr(self, "paid_"):
+            return f"ResponseModel(options={self.options!r})"
+        curves = ", ".join(f"{p} ({c.family})" for p, c in self.paid_.items())
+        unfitted = f"; unfitted: {', '.join(self.unfitted_)}" if self.unfitted_ else ""
+        return (f"ResponseModel(fitted on {self.n_sessions_} sessions of up to "
+                f"{self.session_minutes_} minutes; paid curves: {curves or 'none'}{unfitted})")
+
     # -- fitting -------------------------------------------------------------------------
     def fit(self, panel: PanelLike, progress: Progress | None = None) -> ResponseModel:
         """Fit from a history panel (see `PanelLike`); `progress` is told each step's name.
@@ -152,8 +160,8 @@ class ResponseModel:
             raise InputError(
                 f"{self.n_sessions_} live session(s); fitting response curves needs at least "
                 f"{MIN_SESSIONS}", where="history",
-                fix=f"give a history of {MIN_SESSIONS} or more sessions, or a fitted model "
-                    "with --model")
+                fix=f"give a history of {MIN_SESSIONS} or more sessions, or plan with a fitted "
+                    "model (--model; load_model in Python)")
         self.session_minutes_ = int(minute.max()) + 1
         rows = _Rows(session, minute, self._train_mask(session),
                      room_profile(minute, np.asarray(panel.organic_gmv, dtype=float)))

@@ -125,13 +125,21 @@ def typical_spend(panel: PanelLike, package: str) -> float:
 
 
 # -- tables ------------------------------------------------------------------------------------
-def fit_summary(model: ResponseModel, panel: PanelLike, n_draws: int = 200, seed: int = 0
+def as_panel(data) -> PanelLike:
+    """A history panel from a panel, a `History` or a campaign (their `.panel()`): a campaign
+    or history passed where a panel goes failed on a missing column or a Timestamp compare."""
+    return data.panel() if callable(getattr(data, "panel", None)) else data
+
+
+def fit_summary(model: ResponseModel, panel, n_draws: int = 200, seed: int = 0
                 ) -> pd.DataFrame:
-    """One row per package of `panel` (index: package id); columns in `SUMMARY_COLUMNS`.
+    """One row per package of `panel` (a panel, `History` or campaign: `as_panel`; index:
+    package id); columns in `SUMMARY_COLUMNS`.
 
     Marginal ROI intervals come from `n_draws` draws of each package's parameters (`paid_draws`,
     the paid part of `ResponseModel.response_draws`; `seed`).
     """
+    panel = as_panel(panel)
     packages = list(panel.packages)
     fitted = [p for p in packages if p in model.paid_]
     minutes = model.session_minutes_
@@ -234,7 +242,7 @@ def binned(x: np.ndarray, y: np.ndarray, bins: int) -> pd.DataFrame:
 
 
 @chart_fonts()
-def plot_curves(model: ResponseModel, panel: PanelLike, path: str | Path, n_draws: int = 200,
+def plot_curves(model: ResponseModel, panel, path: str | Path, n_draws: int = 200,
                 bins: int = 15, seed: int = 0) -> Path:
     """One PNG: a panel per fitted package plus one for the organic uplift; returns the path.
 
@@ -250,7 +258,7 @@ def plot_curves(model: ResponseModel, panel: PanelLike, path: str | Path, n_draw
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    path = Path(path)
+    path, panel = Path(path), as_panel(panel)
     packages = [p for p in panel.packages if p in model.paid_]
     minutes = model.session_minutes_
     point = model.response(minutes, packages) if packages else None

@@ -287,7 +287,15 @@ class CampaignConfig(_Model):
         return config
 
 
-def load_config(path: str | Path) -> CampaignConfig:
-    """Read a campaign config YAML file; history paths are relative to its folder."""
-    path = Path(path)
+def load_config(config: str | Path | Mapping | CampaignConfig,
+                base_dir: str | Path | None = None) -> CampaignConfig:
+    """A checked campaign config from a YAML file (history paths relative to its folder), or
+    from a dict as the file would hold (in a notebook; history paths relative to `base_dir`,
+    default the current folder). A `CampaignConfig` is returned as it is."""
+    if isinstance(config, CampaignConfig):
+        return config
+    if isinstance(config, Mapping):
+        folder = Path(base_dir if base_dir is not None else ".").resolve()
+        return CampaignConfig.from_dict(dict(config), folder, source="config")
+    path = Path(config)
     return CampaignConfig.from_dict(read_yaml(path), path.parent.resolve(), source=str(path))

@@ -49,6 +49,13 @@ class History:
     room_id: str | None
     source: dict[str, str] = field(default_factory=dict)
 
+    def __repr__(self) -> str:
+        sessions = self.sessions
+        span = (f", {sessions['start'].min():%Y-%m-%d} to {sessions['start'].max():%Y-%m-%d}"
+                if len(sessions) else "")
+        return (f"History({len(sessions)} sessions{span}, {len(self.packages)} packages, "
+                f"{len(self.spend):,} spend rows, {len(self.room):,} room minutes)")
+
     @classmethod
     def from_frames(
         cls, spend_df: pd.DataFrame, room_df: pd.DataFrame, room_id: str | None = None

@@ -54,7 +54,8 @@ class Plan:
     """A spend schedule and what the exact model expects from it.
 
     status: "optimal", "feasible" (a limit stopped the solver with a plan in hand; see
-        warnings), "infeasible" (see `infeasibility`; spend is all zero) or "evaluated"
+        warnings), "infeasible" (see `infeasibility`; spend is zero after the minutes a
+        re-plan was given) or "evaluated"
         (a given schedule, see `broken_rules`).
     objective_value: the program's objective (yuan, maximised; -spend for min_spend);
         exact_objective_value: the same objective under the exact model; bound: an upper
@@ -85,6 +86,15 @@ class Plan:
     def __post_init__(self) -> None:
         if self.forecast is None:
             self.forecast = Forecast.of(self.problem.response, self.spend)
+
+    def __repr__(self) -> str:
+        """One line for a notebook (the default printed the problem's arrays, 40 kB)."""
+        T, P = self.spend.shape
+        roi = "-" if self.paid_roi is None else f"{self.paid_roi:.2f}"
+        return (f"Plan(status={self.status!r}, {P} packages x {T} minutes, spend "
+                f"{self.total_spend:,.0f} of {self.problem.budget:,.0f} yuan, expected GMV "
+                f"{self.expected_total_gmv:,.0f} yuan, paid ROI {roi}, "
+                f"{len(self.warnings)} warning(s))")
 
     # ------------------------------------------------------------------ exact values
     @property
