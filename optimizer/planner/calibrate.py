@@ -73,10 +73,12 @@ class DayRatio:
         if "paid_floor" in rows and abs(self.paid - 1) >= off:
             notes.append(f"paid GMV so far runs {_words(self.paid)} the model; the paid ROI "
                          "floor is held with the rest of the session at that level")
-        if rows & {"overall_floor", "gmv_target"} and abs(self.total - 1) >= off:
-            notes.append(f"total GMV so far runs {_words(self.total)} the model; the overall "
-                         "floor and GMV target are held with the rest of the session at that "
-                         "level")
+        held = [words for row, words in (("overall_floor", "overall ROI floor"),
+                                         ("gmv_target", "GMV target")) if row in rows]
+        if held and abs(self.total - 1) >= off:
+            notes.append(f"total GMV so far runs {_words(self.total)} the model; the "
+                         f"{' and the '.join(held)} {'are' if len(held) > 1 else 'is'} held "
+                         "with the rest of the session at that level")
         return notes
 
 

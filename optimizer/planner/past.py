@@ -26,9 +26,11 @@ class Past:
     slot's change, from these settings, since delivered spend is never exactly a setting; a
     minute inside a slot holds the rest of it at the slot's setting.
     forgiven: None for the session's floors and target as set. Else (when no plan for the
-    rest can meet them over the whole session) the share, 0 to 1, of each floor's shortfall
-    so far (``roi spent - earned`` yuan, when positive) the rest need not make up (1: it meets
-    the floor on its own), and a GMV target goes unless the objective is min_spend.
+    rest can meet them over the whole session) the share, 0 to 1, of what the session still
+    owes (`owed`, yuan, when positive) the rest need not bring: each floor's shortfall so far
+    ``roi spent - earned`` (1: the rest meets the floor on its own) and, with the min_spend
+    objective, the GMV target's ``target - earned`` (1: nothing); with another objective the
+    target goes.
     day: the session's level so far (`calibrate`): the floors and the GMV target hold with the
     rest of the session's GMV times its ratio; None: the model's average day.
 
@@ -55,8 +57,11 @@ class Past:
         spent, budget = float(spend.sum()), f.problem.budget
         self.forgiven = forgiven
         self.drop_target = forgiven is not None and f.problem.objective != "min_spend"
-        for name, roi in self.floors.items() if forgiven else ():
-            self.realised[name] += forgiven * max(roi * spent - self.realised[name], 0.0)
+        self.owed = {name: roi * spent - self.realised[name] for name, roi in self.floors.items()}
+        if f.problem.objective == "min_spend" and f.problem.gmv_target is not None:
+            self.owed["gmv_target"] = f.problem.gmv_target - earned
+        for name, owed in self.owed.items() if forgiven else ():
+            self.realised[name] += forgiven * max(owed, 0.0)
         self.budget = max(budget, spent)
         self.held = self._slot_in_force(spent, budget)
         full = np.zeros((f.problem.minutes, len(f.problem.packages)))

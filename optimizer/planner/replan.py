@@ -6,11 +6,10 @@ slot and integer rules go, counts the GMV actually earned in the floors and the 
 (`Past`), holds them with the rest of the session at the level the day has shown so far
 (`calibrate`), and re-solves minutes [minute, T) within the budget left, starting from the last
 basis. The objective keeps the model's average day. When no rest of the session brings it to
-its floors at that level, the rest makes up as much of the shortfall as it can (`shortfall`),
-and a GMV target goes unless the objective is min_spend: the session misses them, and the
-plan says so. Planned instead with the model's average day, a day at 40% of the model raised
-spend 36-fold, to dilute the past with GMV the day had not shown. The average day is left for
-a min_spend target out of reach at the day's level.
+its floors (and a min_spend objective's GMV target) at that level, the rest brings as much of
+what the session still owes as it can (`shortfall`; with another objective the target goes):
+the session misses them, and the plan says so. Planned instead with the model's average day, a day at 40% of the model raised
+spend 36-fold, to dilute the past with GMV the day had not shown.
 """
 
 from __future__ import annotations
@@ -95,17 +94,11 @@ class Replanner:
             engine.reset()
         plan = plan_with(engine, start, past=minute, time_limit=self.replan_time_limit)
         plan.warnings += engine.adjust.warnings
+        closest = None
         if plan.status == "infeasible" and 0 < minute and \
                 float(actual_spend.sum()) <= self.problem.budget * (1 + 1e-9):
             closest = self._closest(start, minute, actual_spend, paid, organic, day, levels)
-            plan = closest or plan
-        if plan.status == "infeasible" and day is not None and day != DayRatio():
-            # at the day's level nothing meets the floors: the best left is the average day's
-            engine.adjust = Past(f, minute, actual_spend, paid, organic, levels=levels)
-            plan = plan_with(engine, start, past=minute, time_limit=self.replan_time_limit)
-            plan.warnings += [*engine.adjust.warnings, *day.notes(set(f.rows)),
-                              "at that level no plan for the rest of the session meets the "
-                              "floors and the GMV target: planned with the model's average day"]
+        plan = closest or plan
         if plan.status == "infeasible":
             return self._stopped(plan, minute, actual_spend, paid, organic)
         self.settings[minute:] = plan.spend[minute:]
@@ -116,7 +109,8 @@ class Replanner:
         plan.forecast = _realised(plan.forecast if same else None, self.problem, spend, paid,
                                   organic)
         target = self.problem.gmv_target
-        if day is not None and target is not None and plan.forecast.total_gmv < target * 0.9999:
+        if day is not None and target is not None and closest is None and \
+                plan.forecast.total_gmv < target * 0.9999:
             plan.warnings.append(
                 f"the GMV target ({target:,.0f}) is held with the rest of the session at the "
                 f"day's level so far; at the model's average day the rest brings the session "
@@ -173,13 +167,15 @@ def _closest_words(past: Past) -> str:
     level = "at the day's level so far" if past.day else "as the model expects"
     words = (f"no plan for the rest of the session brings the whole session to its floors "
              f"and GMV target {level}: the session misses them")
-    if past.floors:
-        held = ", ".join(f"{'paid' if name == 'paid_floor' else 'overall'} ROI >= {roi:.2f}"
-                         for name, roi in past.floors.items())
-        words += (f"; the rest is planned to meet the floors ({held}) on its own"
-                  if past.forgiven >= 1.0 else
-                  f"; the rest makes up as much of the shortfall under the floors ({held}) as "
-                  f"it can: {1 - past.forgiven:.0%} of it")
+    named = {"paid_floor": f"paid ROI >= {p.paid_roi_min or 0:.2f}",
+             "overall_floor": f"overall ROI >= {p.overall_roi_min or 0:.2f}",
+             "gmv_target": f"the GMV target of {p.gmv_target or 0:,.0f}"}
+    short = [named[name] for name, owed in past.owed.items() if owed > 0]
+    if short and past.forgiven >= 1.0:
+        words += "; the rest is planned to meet the floors on its own"
+    elif short:
+        words += (f"; the rest brings as much as it can of what the session still owes "
+                  f"({', '.join(short)}): {1 - past.forgiven:.0%} of it")
     if past.drop_target and p.gmv_target is not None:
         words += f", for the most GMV it can bring without the target ({p.gmv_target:,.0f})"
     return words

@@ -1,10 +1,11 @@
 """A rest of the session for a past it cannot make up for: as close to the floors as it gets.
 
-When no plan for minutes [m, T) brings the whole session to its ROI floors (at the day's level
-so far), the re-planner plans the rest to make up the largest share of each floor's shortfall
-so far that it can (`Past(forgiven=1 - share)`): 1 just short of the edge, where the session's
-floors are still within reach, down to 0 (the rest meets the floors on its own) on a day far
-below them. So a slightly worse day never plans more spend than a day just within reach.
+When no plan for minutes [m, T) brings the whole session to its ROI floors (and a min_spend
+objective's GMV target) at the day's level so far, the re-planner plans the rest to bring the
+largest share of what the session owes that it can (`Past(forgiven=1 - share)`): 1 just short
+of the edge, where the session's floors are still within reach, down to 0 (the rest meets the
+floors on its own) on a day far below them. So a slightly worse day never plans more spend
+than a day just within reach, and a target out of reach gets the most GMV the rest can bring.
 """
 
 from __future__ import annotations
@@ -23,15 +24,16 @@ _MARGIN = 1e-6
 
 
 def reachable_share(engine: Engine, whole: Past, alone: Past, seconds: float) -> float:
-    """The largest share (0 to 1) of the floors' shortfall the rest can make up.
+    """The largest share (0 to 1) of what the session owes (`Past.owed`: the floors'
+    shortfall, a min_spend target's rest) that the rest can bring.
 
     whole, alone: the same past with none and all of it forgiven (`Past.forgiven` 0 and 1).
     One LP (integer rules relaxed) over the program with `alone`'s bounds and a column
-    ``share`` in [0, 1]: maximise it with each floor row at least its bound plus ``share``
-    times the shortfall (the bounds' difference). 0 when the solver finds nothing in
+    ``share`` in [0, 1]: maximise it with each owed row at least its bound plus ``share``
+    times what it owes (the bounds' difference). 0 when the solver finds nothing in
     `seconds`.
     """
-    rows = np.array([engine.formulation.rows[name] for name in alone.floors], dtype=int)
+    rows = np.array([engine.formulation.rows[name] for name in alone.owed], dtype=int)
     engine.adjust = whole
     lower = engine.program(relaxed=True).row_lower[rows]
     engine.adjust = alone

@@ -28,6 +28,11 @@ def test_day_ratio_shrinks_the_sessions_evidence_towards_the_model(make_response
     assert day.of_row("overall_floor") == day.of_row("gmv_target") == day.total
     notes = day.notes({"paid_floor"})
     assert len(notes) == 1 and "10% below the model" in notes[0]
+    off = DayRatio(paid=0.9, total=0.9)  # a target alone was called "the overall floor and"
+    assert off.notes({"gmv_target"})[0].endswith(
+        "the model; the GMV target is held with the rest of the session at that level")
+    assert "the overall ROI floor and the GMV target are held" in \
+        off.notes({"overall_floor", "gmv_target"})[0]
     assert DayRatio.of(problem, M, schedule[:M], paid_expected, organic) == DayRatio(1.0, 1.0)
     assert DayRatio.of(problem, M, schedule[:M], 0 * paid_expected, 0 * organic).paid > 0
 
@@ -159,3 +164,25 @@ def test_a_target_held_at_a_better_days_level_says_what_the_average_day_brings(m
     average = Replanner(problem, calibrate=False).replan(M, spend, paid, organic)
     assert average.expected_total_gmv >= problem.gmv_target * (1 - 1e-9)
     assert not any("is held with the rest" in w for w in average.warnings)
+
+
+def test_a_min_spend_target_out_of_reach_gets_the_most_gmv_the_rest_can_bring(make_response):
+    """At 0.7 of the model no rest reaches the target at the day's level. The re-plan was
+    infeasible (the service then scaled the last plan down for the rest of the session, 37
+    revisions in a row); now the rest brings as much of it as it can: the GMV of the
+    max_gmv plan for the same rest, solved independently."""
+    response = make_response(3, MINUTES, seed=11)
+    most = solve(PlanningProblem(response=response, budget=9000.0)).expected_total_gmv
+    base = response.baseline.sum()
+    problem = PlanningProblem(response=response, budget=9000.0, objective="min_spend",
+                              gmv_target=base + 0.97 * (most - base))
+    calibrated = Replanner(problem)
+    spend, paid, organic = _day_so_far(calibrated, 0.7)
+    plan = calibrated.replan(M, spend, paid, organic)
+    assert plan.status == "optimal"
+    assert any(f"the GMV target of {problem.gmv_target:,.0f}" in w and "as it can" in w
+               for w in plan.warnings)
+    greedy = Replanner(PlanningProblem(response=response, budget=9000.0))
+    best = greedy.replan(M, spend, paid, organic)
+    assert plan.expected_total_gmv == pytest.approx(best.expected_total_gmv,
+                                                    rel=problem.tolerance)
