@@ -2,7 +2,8 @@
 expected response (what the planner optimises).
 
 History and model paths are relative to the service's data folder and must stay inside it.
-With a stored model the history is not read (the config's `history` key may then be left out).
+With a stored model the history is not read (the config's `history` key may then be left out;
+paths given must still be inside the folder).
 """
 
 from __future__ import annotations
@@ -71,7 +72,7 @@ def parse_config(raw: dict[str, Any], data_dir: Path, *, history: bool) -> Campa
     if config.session.minutes > MAX_SESSION_MINUTES:
         raise Invalid(f"the session is {config.session.minutes} minutes long; a session may "
                       f"last at most {MAX_SESSION_MINUTES} minutes (a day)", "config.session.end")
-    if history:
+    if history or "history" in raw:  # a path given may not leave the folder, read or not
         for key in ("spend", "room"):
             inside(getattr(config.history, key), data_dir, f"config.history.{key}")
     return config

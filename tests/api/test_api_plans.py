@@ -59,6 +59,8 @@ def test_create_with_a_stored_model_by_fingerprint(client, data_dir):
      "config.history.spend"),
     ({"config": demo_config(history={"spend": "nope.csv", "room": "history/room.csv"})},
      "config.history.spend"),
+    ({"config": demo_config(history={"spend": "/etc/passwd", "room": "x.csv"}),
+      "model": {"path": "models/sim.json"}}, "config.history.spend"),  # was 201, not read
     ({"config": demo_config(), "model": {"path": "models/missing.json"}}, "model.path"),
     ({"config": demo_config(), "model": {"path": "/etc/hostname"}}, "model.path"),
     ({"config": demo_config(), "model": {"fingerprint": "0" * 64}}, "model.fingerprint"),
