@@ -176,14 +176,14 @@ def fit(config: ConfigArg,
     """Fit the response curves of CONFIG's history; save them with a fit report (table, PNG)."""
     from optimizer import pipeline
     from optimizer.curves import save_model, to_artifact
-    from optimizer.curves.report import fit_summary, plot_curves
+    from optimizer.curves.report import fit_summary, organic_summary, plot_curves
 
     campaign = _load(config)
     progress, tell = progress_steps("fitting response curves")
     with progress:
         model = pipeline.fit_campaign(campaign, progress=tell)
     path = save_model(to_artifact(model), out)
-    print_fit(fit_summary(model, campaign.panel()))
+    print_fit(fit_summary(model, campaign.panel()), organic_summary(model))
     chart = plot_curves(model, campaign.panel(), path.with_suffix(".png"))
     console.print(f"model: {path}\ncurves chart: {chart}")
 
@@ -457,13 +457,13 @@ def demo(out: OutDir = Path("out/demo")) -> None:
     print where the outputs are."""
     from optimizer import pipeline
     from optimizer.curves import save_model, to_artifact
-    from optimizer.curves.report import fit_summary, plot_curves
+    from optimizer.curves.report import fit_summary, organic_summary, plot_curves
     from optimizer.data.summary import history_summary
 
     config = demo_config()
     campaign, model = _load_and_fit(config, None)
     print_frame(history_view(history_summary(campaign.history)), f"Demo history: {config}")
-    print_fit(fit_summary(model, campaign.panel()))
+    print_fit(fit_summary(model, campaign.panel()), organic_summary(model))
     out.mkdir(parents=True, exist_ok=True)
     console.print(f"model: {save_model(to_artifact(model), out / 'model.json')}")
     console.print(f"curves chart: {plot_curves(model, campaign.panel(), out / 'curves.png')}")

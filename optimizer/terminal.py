@@ -186,13 +186,17 @@ def history_view(summary):
     })
 
 
-def print_fit(summary) -> None:
+def print_fit(summary, organic=None) -> None:
     """The fit table (`fit_view`), then each package's note (no fitted curve, or a
-    half-saturation the data do not identify) on its own line."""
+    half-saturation the data do not identify) and the organic model's (`organic_summary`,
+    a ceiling the data do not identify) on its own line."""
     print_frame(fit_view(summary), "Fitted response curves")
-    for package, note in summary["note"].items():
+    notes = summary["note"].items()
+    if organic is not None:
+        notes = [*notes, *organic["note"].items()]
+    for name, note in notes:
         if note:
-            errors.print(f"[dim]note:[/dim] {package}: {note}", highlight=False)
+            errors.print(f"[dim]note:[/dim] {name}: {note}", highlight=False)
 
 
 def fit_view(summary):

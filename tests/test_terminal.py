@@ -23,9 +23,12 @@ def test_notes_print_under_the_fit_table_one_line_each(capsys):
     summary["family"], summary["family_weight"] = ["hill", ""], [1.0, np.nan]
     summary["note"] = ["half-saturation not identified (SE of log k 4.5): the band is wide",
                        "only 12 minutes with spend in history (at least 60 needed)"]
-    print_fit(summary)
+    organic = pd.DataFrame({"note": ["ceiling not identified (SE of log c 3.3): wide"]},
+                           index=pd.Index(["organic"], name="model"))
+    print_fit(summary, organic)
     lines = capsys.readouterr().err.splitlines()
-    assert lines == [f"note: {p}: {n}" for p, n in summary["note"].items()]
+    assert lines == [*(f"note: {p}: {n}" for p, n in summary["note"].items()),
+                     "note: organic: ceiling not identified (SE of log c 3.3): wide"]
 
 
 def test_package_names_stay_whole_in_an_80_column_terminal(monkeypatch, capsys):

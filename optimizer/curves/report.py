@@ -23,7 +23,7 @@ import pandas as pd
 
 from optimizer.charts import chart_fonts
 from optimizer.curves.model import PanelLike, ResponseModel
-from optimizer.curves.paid import PackageCurve
+from optimizer.curves.paid import MAX_LOG_K_SE, PackageCurve
 from optimizer.curves.response import ResponseTerm, SessionResponse
 from optimizer.curves.transforms import Carryover
 
@@ -76,6 +76,7 @@ ORGANIC_COLUMNS: dict[str, str] = {
     "deviance": "Poisson quasi-deviance at the optimum (yuan)",
     "n": "live minutes fitted",
     "converged": "whether the optimiser reported convergence",
+    "note": "that the data do not identify the ceiling, when they do not",
 }
 """Columns of `organic_summary` (one row, index 'organic') and what they mean."""
 
@@ -216,6 +217,11 @@ def organic_summary(model: ResponseModel) -> pd.DataFrame:
         "deviance": diagnostics.deviance,
         "n": diagnostics.n,
         "converged": diagnostics.converged,
+        "note": "" if se_log_c <= MAX_LOG_K_SE else (
+            f"ceiling not identified (SE of log c {se_log_c:.1f}): over the spend history saw "
+            "the uplift barely bends, so its leverage is known better than where it "
+            "saturates; organic forecasts rest on the ceiling the more spend goes beyond "
+            "history's, and their intervals are wide and skewed"),
     }
     return pd.DataFrame([row], index=pd.Index(["organic"], name="model"))[list(ORGANIC_COLUMNS)]
 

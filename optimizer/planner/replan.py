@@ -8,8 +8,9 @@ slot and integer rules go, counts the GMV actually earned in the floors and the 
 basis. The objective keeps the model's average day. When no rest of the session brings it to
 its floors (and a min_spend objective's GMV target) at that level, the rest brings as much of
 what the session still owes as it can (`shortfall`; with another objective the target goes):
-the session misses them, and the plan says so. Planned instead with the model's average day, a day at 40% of the model raised
-spend 36-fold, to dilute the past with GMV the day had not shown.
+the session misses them, and the plan says so. Planned instead with the model's average day,
+a day at 40% of the model raised spend 36-fold, to dilute the past with GMV the day had not
+shown.
 """
 
 from __future__ import annotations

@@ -86,6 +86,20 @@ def test_organic_summary_is_one_documented_row(small_fit):
     assert row["ceiling_low"] <= row["ceiling"] <= row["ceiling_high"]
     assert row["level"] == pytest.approx(np.mean(small_fit.panel.organic_gmv))
     assert row["n"] == len(small_fit.panel.organic_gmv)
+    assert (row["note"] == "") == (organic.standard_error("log_c") <= 2.0)
+
+
+def test_an_unidentified_organic_ceiling_says_so():
+    """The demo's ceiling has a 90% interval of 2.5 to 150,675 yuan/min (SE of log c 3.3),
+    which the table printed without a word, as paid curves' get one."""
+    from pathlib import Path
+
+    from optimizer.curves import from_artifact, load_model
+
+    demo = Path(__file__).resolve().parents[2] / "models" / "demo.json"
+    row = organic_summary(from_artifact(load_model(demo))).iloc[0]
+    assert row["ceiling_high"] / row["ceiling_low"] > 1e4
+    assert row["note"].startswith("ceiling not identified (SE of log c 3.3)")
 
 
 def test_unfitted_package_gets_a_row_with_its_reason(small_fit, tmp_path):
