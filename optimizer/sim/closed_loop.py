@@ -261,7 +261,9 @@ class EvenPacing:
 
 @dataclass(frozen=True)
 class StaticSchedule:
-    """Spend a fixed schedule (T, P) whatever happens (e.g. a plan made before the session).
+    """Spend a fixed schedule (T, P) whatever happens (e.g. a plan made before the session),
+    its columns in the simulator's package order (`LiveRoomSimulator.packages`: a campaign's
+    plan has its packages sorted; reorder by name).
 
     Stateless: it is its own factory.
     """

@@ -9,7 +9,9 @@ from optimizer.errors import InputError
 from optimizer.sim.scenario import SessionSpec
 
 Spend = np.ndarray | pd.DataFrame
-"""A (T, P) array in the scenario's package order, or a long frame with `ts, package, spend`."""
+"""A (T, P) array in the scenario's package order (`LiveRoomSimulator.packages`, not a
+campaign's sorted order), a wide frame with one column per package (taken by name, rows in
+minute order), or a long frame with `ts, package, spend` (plan.csv)."""
 
 SOURCE = "<spend frame>"
 
@@ -20,12 +22,14 @@ def spend_array(
     session: SessionSpec,
     start: str | pd.Timestamp | None = None,
 ) -> np.ndarray:
-    """Spend as a (T, P) float array, yuan/min, finite and >= 0.
+    """Spend (see `Spend`) as a (T, P) float array, yuan/min, finite and >= 0.
 
-    A frame covers `session.minutes` minutes from `start` (default: the first row's date at the
+    A long frame covers `session.minutes` minutes from `start` (default: the first row's date at the
     session's start time); a package-minute without a row has no spend. Problems in a frame are
     InputErrors; a malformed array is a ValueError (a programming error).
     """
+    if isinstance(spend, pd.DataFrame) and set(spend.columns) == set(packages):
+        spend = spend[list(packages)].to_numpy(dtype=float)  # wide: columns by name
     if isinstance(spend, pd.DataFrame):
         return _frame_to_array(spend, packages, session, start)
     array = np.asarray(spend, dtype=float)
@@ -44,7 +48,10 @@ def _frame_to_array(
 ) -> np.ndarray:
     missing = {"ts", "package", "spend"} - set(frame.columns)
     if missing:
-        raise InputError(f"missing columns {sorted(missing)}", source=SOURCE)
+        raise InputError(
+            f"missing columns {sorted(missing)}", source=SOURCE,
+            fix=f"give a long frame (ts, package, spend, as plan.csv) or a wide one with one "
+                f"column per package: {', '.join(packages)}")
     ts = pd.to_datetime(frame["ts"])
     if start is None:
         start = pd.Timestamp.combine(ts.min().date(), session.start)

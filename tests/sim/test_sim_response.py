@@ -130,6 +130,11 @@ def test_spend_frame_equals_spend_array():
     assert np.array_equal(from_frame.spend, spend)
     assert np.array_equal(from_frame.paid_gmv, sim.expected(spend).paid_gmv)
     assert np.array_equal(sim.expected(frame, start=start).spend, spend)
+    # a wide frame by package name: a campaign's plan has its packages sorted, and its array
+    # passed as it was gave fans' spend to another package without a word
+    wide = pd.DataFrame(spend, columns=sim.packages)[sorted(sim.packages)]
+    assert list(wide.columns) != list(sim.packages)
+    assert np.array_equal(sim.expected(wide).spend, spend)
 
 
 @pytest.mark.parametrize(
