@@ -32,6 +32,11 @@ class Lru:
                 self._items.popitem(last=False)
         return value
 
+    def peek(self, key: Any) -> Any:
+        """The value held for `key`, or None; neither made nor marked as used."""
+        with self._lock:
+            return self._items.get(key)
+
 
 class Context:
     """A plan's campaign in memory: config, response, limits, and its re-planner once built.
@@ -52,6 +57,11 @@ class Context:
         self._replan_limit = replan_limit
         self._replanner: Any = None
         self._lock = threading.Lock()
+
+    @property
+    def ready(self) -> bool:
+        """Whether the re-planner is built (a re-plan can start at once)."""
+        return self._replanner is not None
 
     def warm(self) -> Any:
         """The re-planner, built on first use (building it solves the session once)."""

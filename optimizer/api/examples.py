@@ -54,7 +54,7 @@ PLAN = {"id": "5f0c3b4e9a1d4c7f8e2b6a0d1c3e5f7a", "created_at": "2026-12-01T10:5
                     "minutes": 240, "slot_minutes": 1},
         "packages": PACKAGES, "budget": 80000.0, "model_fingerprint": "9e07b0f2" + "0" * 56,
         "model_source": "model file models/demo.json", "minutes_posted": 1,
-        "latest_revision": REVISION_INFO}
+        "latest_revision": REVISION_INFO, "replanner_ready": True}
 
 ALLOCATION = {"plan_id": PLAN["id"], "revision": 1, "status": "optimal", "fallback": None,
               "posted": False, "budget_shadow_price": 0.85, "plan": MINUTE}

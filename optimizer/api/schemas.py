@@ -171,6 +171,10 @@ class PlanInfo(_Out):
     model_source: str
     minutes_posted: int = Field(description="actuals are stored for minutes [0, this)")
     latest_revision: RevisionInfo
+    replanner_ready: bool = Field(
+        False, description="whether re-plans can start at once: the re-planner is built (one "
+        "solve of the session) in the background after the plan is created and after a "
+        "restart; until then a post may fall back with reason timeout")
 
 
 class CreatedPlan(PlanInfo):

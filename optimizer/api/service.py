@@ -120,8 +120,14 @@ class PlanService(PlanReader):
             plan = self._plan_row(conn, plan_id)
             row, solved = self._revision(conn, plan_id, 0)
         info = views.plan_info(plan, row)
-        return schemas.CreatedPlan(**info, revision=views.revision(
-            row, solved, info["packages"], plan.session_start))
+        return schemas.CreatedPlan(**info, replanner_ready=context.ready,
+                                   revision=views.revision(row, solved, info["packages"],
+                                                           plan.session_start))
+
+    def plan(self, plan_id: str) -> schemas.PlanInfo:
+        info = super().plan(plan_id)
+        context = self._contexts.peek(plan_id)
+        return info.model_copy(update={"replanner_ready": bool(context and context.ready)})
 
     def _campaign(self, body: schemas.CreatePlan) -> Campaign:
         data_dir = self.settings.data_dir

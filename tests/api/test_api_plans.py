@@ -28,6 +28,10 @@ def test_create_with_model_file_then_read_plan_revision_and_allocation(client):
     assert set(allocation["plan"]["marginal_roi"]) == set(PACKAGES)
     assert allocation["revision"] == 0 and allocation["posted"] is False
     assert check(client.get(f"/v1/plans/{plan_id}/revisions"))["revisions"][0]["number"] == 0
+    assert created["replanner_ready"] in (False, True)  # built in the background
+    posted = client.post(f"/v1/plans/{plan_id}/actuals", json={"minutes": [minute_body(0)]})
+    check(posted)  # a re-plan builds it if the background has not yet
+    assert check(client.get(f"/v1/plans/{plan_id}"))["replanner_ready"] is True
 
 
 def test_create_from_history_reuses_the_fit_of_the_same_data(client):
