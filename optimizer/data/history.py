@@ -62,7 +62,8 @@ class History:
     ) -> tuple[History, LoadReport]:
         """Check frames in memory as `load_tables` checks files; the frames are not changed."""
         report = LoadReport()
-        sources = (TableSource("<spend frame>"), TableSource("<room frame>"))
+        sources = (TableSource("<spend frame>", index=tuple(spend_df.index)),
+                   TableSource("<room frame>", index=tuple(room_df.index)))
         return build_history(spend_df, room_df, sources, room_id, report), report
 
     def panel(self, packages: Iterable[str] | None = None) -> Panel:

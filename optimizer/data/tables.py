@@ -9,7 +9,7 @@ as written, and not a number in a number column.
 from __future__ import annotations
 
 import csv
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -27,20 +27,27 @@ class TableSource:
     """Where a table came from, to point at its rows in messages.
 
     `name` is a file path or a label such as "<spend frame>". For CSV files (`csv=True`) data
-    row N is on file line N + 1, after the header line.
+    row N is on file line N + 1, after the header line; for a frame, `index` holds its labels
+    (what `frame.loc` takes).
     """
 
     name: str
     csv: bool = False
+    index: tuple | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def for_path(cls, path: str | Path) -> TableSource:
         return cls(str(path), csv=_kind(path) == "csv")
 
     def row(self, position: int) -> str:
-        """Describe the row at 0-based `position` as "row N (line M)" (1-based)."""
+        """Describe the row at 0-based `position` as "row N (line M)" (1-based) of a CSV file,
+        "row N (index L)" of a frame with labels L."""
         number = int(position) + 1
-        return f"row {number} (line {number + 1})" if self.csv else f"row {number}"
+        if self.csv:
+            return f"row {number} (line {number + 1})"
+        if self.index is not None and 0 <= position < len(self.index):
+            return f"row {number} (index {self.index[int(position)]!r})"
+        return f"row {number}"
 
 
 def _kind(path: str | Path) -> str:

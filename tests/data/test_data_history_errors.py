@@ -241,3 +241,18 @@ def test_parquet_rows_have_no_line_numbers(tmp_path):
         load_tables(spend_path, room_path)
     assert "spend is negative: row 2: -1.0" in str(caught.value)
     assert "(line" not in str(caught.value)
+
+
+def test_frame_errors_name_the_rows_by_their_index_labels():
+    """'row 6' for index label 5 (or 105) sent an analyst to df.loc[6]."""
+    from io import StringIO
+
+    spend = pd.read_csv(StringIO(spend_with("2026-11-01 19:00:00,fans,1,2",
+                                            "2026-11-01 19:01:00,fans,,2")))
+    room = pd.read_csv(StringIO(ROOM))
+    for labels, shown in ((None, "row 2 (index 1)"), ([105, 106], "row 2 (index 106)"),
+                          (["a", "b"], "row 2 (index 'b')")):
+        frame = spend if labels is None else spend.set_axis(labels)
+        with pytest.raises(InputError, match="spend is empty") as caught:
+            History.from_frames(frame, room)
+        assert shown in str(caught.value)
