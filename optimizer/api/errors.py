@@ -92,12 +92,16 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(HTTPException)
     async def _http(_request: Request, error: HTTPException) -> JSONResponse:
-        field = HTTP_FIELDS.get(error.status_code, "request")
+        status, field = error.status_code, HTTP_FIELDS.get(error.status_code, "request")
         message = str(error.detail)
-        if error.status_code == 404:
+        if status == 404:
             message = "no such endpoint; see /docs for the API"
+        if status == 400:  # a body FastAPI could not parse (e.g. JSON nested too deeply)
+            status, field = 422, "body"
+            message = (f"the body could not be read as JSON ({message}); send one JSON object "
+                       "as /docs shows")
         return JSONResponse(error_body(message, field, [(field, message)]),
-                            status_code=error.status_code, headers=error.headers)
+                            status_code=status, headers=error.headers)
 
     @app.exception_handler(DataError)
     async def _unstorable(_request: Request, error: DataError) -> JSONResponse:

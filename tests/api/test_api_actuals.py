@@ -100,6 +100,17 @@ def test_nan_and_infinity_are_422(client):
         assert check(response, 422)["field"] == "minutes[0].spend.fans"
 
 
+def test_a_body_too_deeply_nested_to_parse_is_422_on_the_body(client):
+    """It was a 400 ("There was an error parsing the body"), which the schema does not list
+    and the README calls 422."""
+    plan_id = _plan(client)
+    text = '{"minutes": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    response = client.post(f"/v1/plans/{plan_id}/actuals", content=text,
+                           headers={"content-type": "application/json"})
+    error = check(response, 422)
+    assert error["field"] == "body" and "could not be read as JSON" in error["detail"]
+
+
 def test_last_minute_completes_the_session(client):
     plan_id = _plan(client)
     minutes = [minute_body(t) for t in range(240)]
