@@ -80,6 +80,19 @@ def _excess(lower: np.ndarray, value: np.ndarray) -> np.ndarray:
     )
 
 
+class _Deadline:
+    """The wall clock (time.perf_counter) a MIP run stops at, and HiGHS's callback for it."""
+
+    def __init__(self) -> None:
+        self.at = math.inf
+
+    def interrupt(self, kind, message, data_out, data_in, user_data) -> None:
+        """Stop a MIP run at `at`: HiGHS's branch and bound overran its own time limit,
+        22.5 s on a 9.55 s limit in a re-plan under platform rules (9.6 s with this)."""
+        if data_in is not None:  # set either way: HiGHS keeps the flag from a run to the next
+            data_in.user_interrupt = time.perf_counter() > self.at
+
+
 class HighsBackend:
     """highspy, kept alive between solves (see module docstring)."""
 
@@ -96,16 +109,13 @@ class HighsBackend:
         self.h = getattr(core, "_Highs", highspy.Highs)()
         self.h.setOptionValue("output_flag", False)
         self.lp: LinearProgram | None = None
-        self._deadline = math.inf  # wall clock (time.perf_counter) a MIP run stops at
+        self._deadline = _Deadline()
         if core is not None and hasattr(core, "cb"):
-            self.h.setCallback(self._interrupt, None)
+            # the callback holds the deadline, not the backend: HiGHS keeps its callback
+            # where the garbage collector cannot see it, and a cycle through it leaked every
+            # backend with its model (3.5 MB per demo re-plan program)
+            self.h.setCallback(self._deadline.interrupt, None)
             self.h.startCallback(core.cb.HighsCallbackType.kCallbackMipInterrupt)
-
-    def _interrupt(self, kind, message, data_out, data_in, user_data) -> None:
-        """Stop a MIP run at `_deadline`: HiGHS's branch and bound overran its own time limit,
-        22.5 s on a 9.55 s limit in a re-plan under platform rules (9.6 s with this)."""
-        if data_in is not None:  # set either way: HiGHS keeps the flag from a run to the next
-            data_in.user_interrupt = time.perf_counter() > self._deadline
 
     def load(self, lp: LinearProgram, basis: tuple[np.ndarray, np.ndarray] | None = None) -> None:
         """Pass a program; with `basis` (column and row statuses) the next solve starts from it."""
@@ -183,7 +193,7 @@ class HighsBackend:
         h.setOptionValue("time_limit", h.getRunTime() + limit)
         h.setOptionValue("mip_rel_gap", float(mip_gap))
         if self.lp.is_mip:
-            self._deadline = begin + limit
+            self._deadline.at = begin + limit
             if start is not None:
                 known = self._hs.HighsSolution()
                 known.col_value = list(start)

@@ -113,11 +113,32 @@ def test_a_mip_run_is_interrupted_at_the_wall_clock_deadline():
     """HiGHS's branch and bound overran its own time limit (22.5 s on 9.55 s): the backend's
     MIP callback stops it at the deadline, and clears the flag before it (HiGHS keeps it
     from one run to the next)."""
-    backend = HighsBackend()
+    deadline = HighsBackend()._deadline
     flag = types.SimpleNamespace(user_interrupt=True)
-    backend._deadline = time.perf_counter() + 60.0
-    backend._interrupt(None, "", None, flag, None)
+    deadline.at = time.perf_counter() + 60.0
+    deadline.interrupt(None, "", None, flag, None)
     assert flag.user_interrupt is False
-    backend._deadline = time.perf_counter() - 1.0
-    backend._interrupt(None, "", None, flag, None)
+    deadline.at = time.perf_counter() - 1.0
+    deadline.interrupt(None, "", None, flag, None)
     assert flag.user_interrupt is True
+
+
+def test_a_backend_dropped_is_freed_with_its_model(make_response):
+    """HiGHS holds its callback where the garbage collector cannot see it; the callback was a
+    method of the backend, so every backend leaked with its model (3.5 MB per demo re-plan
+    program, one new backend per plan and per re-plan past the edge of the floors)."""
+    import gc
+    import weakref
+
+    from optimizer.planner.engine import Engine
+    from optimizer.planner.program import Formulation
+
+    lp = Engine(Formulation(PlanningProblem(response=make_response(2, 30), budget=1000.0))
+                ).program(relaxed=True)
+    backend = HighsBackend()
+    backend.load(lp)
+    backend.solve(10.0)
+    gone = weakref.ref(backend)
+    del backend
+    gc.collect()
+    assert gone() is None
