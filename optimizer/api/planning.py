@@ -202,7 +202,8 @@ def fallback(previous: Solved, actuals: Actuals, budget: float, limits: Limits,
     same factor, rounded down to whole spend units when the platform has them, and a package
     whose scaled spend drops below its `min_active` gets 0 in that minute (so the plan never
     spends more than what is left). Scaled moves can fall under the platform's change step.
-    Expected GMV comes from `response` on the whole schedule (actual spend first).
+    Expected GMV comes from `response` on the whole schedule (actual spend first). No budget
+    shadow price: the last plan's (2.36 after a 90,000 yuan overspend) is not this schedule's.
     """
     started = time.perf_counter()
     m = actuals.minute
@@ -220,7 +221,7 @@ def fallback(previous: Solved, actuals: Actuals, budget: float, limits: Limits,
     total, paid_only = marginals(response, spend)
     return Solved(status="fallback", from_minute=m, spend=spend, paid_gmv=paid,
                   organic_gmv=organic, marginal_roi=total, marginal_paid_roi=paid_only,
-                  budget_price=previous.budget_price,
+                  budget_price=None,  # the last plan's price is not this schedule's
                   solve_seconds=time.perf_counter() - started, message=message, fallback=reason)
 
 

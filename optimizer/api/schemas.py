@@ -136,7 +136,8 @@ class RevisionInfo(_Out):
         "the model and the floors are held with the rest of the session at that level"))
     solve_seconds: float
     budget_shadow_price: float | None = Field(None, description=(
-        "objective yuan one more yuan of budget would bring (the budget's shadow price)"))
+        "objective yuan one more yuan of budget would bring (the budget's shadow price); "
+        "null when unknown, as for a fallback"))
     totals: Totals
 
 

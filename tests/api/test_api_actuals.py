@@ -151,5 +151,6 @@ def test_replan_that_cannot_finish_falls_back_to_the_last_plan_scaled(app_settin
         np.testing.assert_allclose(new, old * 68000 / old.sum())  # the same shape, scaled
         allocation = check(client.get(f"/v1/plans/{plan_id}/allocation/1"))
         assert allocation["fallback"]["reason"] == reason
+        assert allocation["budget_shadow_price"] is None  # the last plan's is not this one's
         metrics = client.get("/metrics").text
         assert f'spendplan_replan_fallbacks_total{{reason="{reason}"}} 1.0' in metrics
