@@ -144,6 +144,13 @@ def simulate_policies(sim: LiveRoomSimulator, factories: Sequence[PolicyFactory]
         raise InputError(f"budget must be > 0 yuan and workers a whole number >= 1; got "
                          f"{budget!r} and {workers!r}", where="budget, workers",
                          fix="give the session's budget in yuan and 1 or more processes")
+    for factory in factories:  # a policy that plans carries its problem: the same budget
+        planned = getattr(getattr(factory, "problem", None), "budget", budget)
+        if abs(planned - budget) > 1e-9 * budget:
+            raise InputError(
+                f"the policy {getattr(factory, 'name', factory)!r} plans for a budget of "
+                f"{planned:,.0f} yuan, the runs are measured against {budget:,.0f}",
+                where="budget", fix="give the budget of the problem the policies plan")
     floors = {"budget": budget, "paid_roi_min": paid_roi_min, "overall_roi_min": overall_roi_min}
     jobs = [(sim, f, seeds[i:i + SESSIONS_PER_TASK], floors)
             for f in factories for i in range(0, len(seeds), SESSIONS_PER_TASK)]

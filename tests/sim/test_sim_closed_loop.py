@@ -110,6 +110,19 @@ def test_no_session_no_budget_or_no_worker_is_bad_input(changes):
         simulate_policies(SIM, [even], **arguments)
 
 
+def test_a_budget_other_than_the_policies_plan_for_is_bad_input():
+    """An analyst's 100,000 for a problem of 80,000 read budget_error -0.20 in every run."""
+    from types import SimpleNamespace
+
+    from optimizer.errors import InputError
+
+    replanning = SimpleNamespace(name="re-plan", problem=SimpleNamespace(budget=80_000.0))
+    with pytest.raises(InputError, match="plans for a budget of 80,000 yuan, the runs are "
+                                         "measured against 100,000"):
+        simulate_policies(SIM, [even, replanning], seeds=range(2), budget=100_000.0,
+                          workers=1)
+
+
 def test_the_chart_names_the_policies_that_miss_a_floor():
     """Regret counts GMV only: under a paid floor of 10, even pacing read -231% regret (better
     than the oracle) while missing the floor in every session."""
