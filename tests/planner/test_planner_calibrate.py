@@ -45,6 +45,16 @@ def _session(make_response, floor_factor: float) -> PlanningProblem:
     return PlanningProblem(response=response, budget=9000.0, paid_roi_min=floor_factor * roi)
 
 
+def _min_spend_session(make_response, share: float) -> PlanningProblem:
+    """A min_spend session whose GMV target is the baseline plus `share` of the most GMV the
+    budget can add to it."""
+    response = make_response(3, MINUTES, seed=11)
+    most = solve(PlanningProblem(response=response, budget=9000.0)).expected_total_gmv
+    base = response.baseline.sum()
+    return PlanningProblem(response=response, budget=9000.0, objective="min_spend",
+                           gmv_target=base + share * (most - base))
+
+
 @pytest.fixture
 def binding(make_response):
     """The paid ROI floor holds with 3% to spare at the full budget."""
@@ -149,11 +159,7 @@ def test_a_target_held_at_a_better_days_level_says_what_the_average_day_brings(m
     """On a day running above the model a min_spend re-plan meets the GMV target at the day's
     level, and its expected totals (the average day for the rest) fall short of the target:
     the API's bidder saw 'optimal' with 293,922 of 300,000 and no word why."""
-    response = make_response(3, MINUTES, seed=11)
-    most = solve(PlanningProblem(response=response, budget=9000.0)).expected_total_gmv
-    base = response.baseline.sum()
-    problem = PlanningProblem(response=response, budget=9000.0, objective="min_spend",
-                              gmv_target=base + 0.8 * (most - base))
+    problem = _min_spend_session(make_response, 0.8)
     calibrated = Replanner(problem)
     spend, paid, organic = _day_so_far(calibrated, 1.3)
     plan = calibrated.replan(M, spend, paid, organic)
@@ -171,18 +177,14 @@ def test_a_min_spend_target_out_of_reach_gets_the_most_gmv_the_rest_can_bring(ma
     infeasible (the service then scaled the last plan down for the rest of the session, 37
     revisions in a row); now the rest brings as much of it as it can: the GMV of the
     max_gmv plan for the same rest, solved independently."""
-    response = make_response(3, MINUTES, seed=11)
-    most = solve(PlanningProblem(response=response, budget=9000.0)).expected_total_gmv
-    base = response.baseline.sum()
-    problem = PlanningProblem(response=response, budget=9000.0, objective="min_spend",
-                              gmv_target=base + 0.97 * (most - base))
+    problem = _min_spend_session(make_response, 0.97)
     calibrated = Replanner(problem)
     spend, paid, organic = _day_so_far(calibrated, 0.7)
     plan = calibrated.replan(M, spend, paid, organic)
     assert plan.status == "optimal"
     assert any(f"the GMV target of {problem.gmv_target:,.0f}" in w and "as it can" in w
                for w in plan.warnings)
-    greedy = Replanner(PlanningProblem(response=response, budget=9000.0))
+    greedy = Replanner(PlanningProblem(response=problem.response, budget=9000.0))
     best = greedy.replan(M, spend, paid, organic)
     assert plan.expected_total_gmv == pytest.approx(best.expected_total_gmv,
                                                     rel=problem.tolerance)
