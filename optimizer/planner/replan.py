@@ -168,9 +168,10 @@ def _closest_words(past: Past) -> str:
     level = "at the day's level so far" if past.day else "as the model expects"
     words = (f"no plan for the rest of the session brings the whole session to its floors "
              f"and GMV target {level}: the session misses them")
-    named = {"paid_floor": f"paid ROI >= {p.paid_roi_min or 0:.2f}",
-             "overall_floor": f"overall ROI >= {p.overall_roi_min or 0:.2f}",
-             "gmv_target": f"the GMV target of {p.gmv_target or 0:,.0f}"}
+    named = {name: f"{'paid' if name == 'paid_floor' else 'overall'} ROI >= {roi:.2f}"
+             for name, roi in past.floors.items()}
+    if p.gmv_target is not None:  # owed under min_spend
+        named["gmv_target"] = f"the GMV target of {p.gmv_target:,.0f}"
     short = [named[name] for name, owed in past.owed.items() if owed > 0]
     if short and past.forgiven >= 1.0:
         words += "; the rest is planned to meet the floors on its own"
