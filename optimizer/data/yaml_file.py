@@ -2,8 +2,11 @@
 
 Plain scalars are read as YAML 1.2 reads them, not as PyYAML's YAML 1.1: only true/false are
 booleans (a package called `no` or `on` is that id, not False or True), and a number written
-with a leading zero (`0123`), or with colons (`19:00`, base 60 in YAML 1.1, 1140), is text:
-room and package ids keep their digits, and a number field still reads "0800" as 800.
+with a leading zero (`0123`), with colons (`19:00` and `1:30.0`, base 60 in YAML 1.1: 1140 and
+90.0) or with underscores (`1_000`) is text: room and package ids keep their digits, and a
+number field still reads "0800" as 800 and refuses "1:30.0". A float needs a point or an
+exponent (`2.5`, `8e4`: YAML 1.1 read `8e4` as text). Dates and times stay YAML 1.1
+timestamps, which the config reads as it reads the same text quoted.
 """
 
 from __future__ import annotations
@@ -30,15 +33,20 @@ class _StrictLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
-_BOOL, _INT = "tag:yaml.org,2002:bool", "tag:yaml.org,2002:int"
+_BOOL, _INT, _FLOAT = (f"tag:yaml.org,2002:{name}" for name in ("bool", "int", "float"))
 _StrictLoader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag not in (_BOOL, _INT)]
+    first: [(tag, regexp) for tag, regexp in resolvers if tag not in (_BOOL, _INT, _FLOAT)]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
 _StrictLoader.add_implicit_resolver(
     _BOOL, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
 _StrictLoader.add_implicit_resolver(
-    _INT, re.compile(r"^(?:[-+]?(?:0|[1-9][0-9_]*)|0x[0-9a-fA-F_]+)$"), list("-+0123456789"))
+    _INT, re.compile(r"^(?:[-+]?(?:0|[1-9][0-9]*)|0x[0-9a-fA-F]+|0o[0-7]+)$"),
+    list("-+0123456789"))
+_StrictLoader.add_implicit_resolver(
+    _FLOAT, re.compile(r"^(?:[-+]?(?:[0-9]+\.[0-9]*|\.[0-9]+|[0-9]+(?=[eE]))(?:[eE][-+]?[0-9]+)?"
+                       r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"),
+    list("-+0123456789."))
 
 
 def read_yaml(path: Path) -> Any:

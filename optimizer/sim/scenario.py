@@ -14,6 +14,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from optimizer.curves.transforms import Carryover, Linear, Saturation
+from optimizer.data.yaml_file import read_yaml
 from optimizer.errors import InputError
 from optimizer.sim.profile import TrafficProfile
 
@@ -144,16 +145,9 @@ class Scenario(_Section):
 
     @classmethod
     def from_yaml(cls, path: str | Path) -> Scenario:
-        """Load a scenario file; a missing, unreadable or invalid file is an InputError."""
-        try:
-            data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-        except OSError as error:
-            raise InputError(
-                f"cannot read the scenario ({error.strerror})", source=str(path)
-            ) from None
-        except yaml.YAMLError as error:
-            raise InputError(f"not valid YAML ({error})", source=str(path)) from None
-        return cls.parse(data, str(path))
+        """Load a scenario file, read as configs are (`read_yaml`: YAML 1.2 scalars, no key
+        twice); a missing, unreadable or invalid file is an InputError."""
+        return cls.parse(read_yaml(Path(path)), str(path))
 
     def to_yaml(self, path: str | Path) -> Path:
         """Write the scenario as YAML that `from_yaml` reads back into an equal scenario."""

@@ -138,6 +138,17 @@ def test_config_ids_are_read_as_written(write):
     assert config.roi.paid_min is None and config.roi.overall_min == 1.5
 
 
+def test_config_numbers_are_read_as_yaml_1_2_reads_them(write):
+    """YAML 1.1 read `8e4` as text, `1:30.0` as 90.0 (base 60) and `1_0` as 10: a floor
+    written as a time became a floor of 90, and an id lost its underscore."""
+    text = CONFIG.replace("080000", "8e4").replace("007:", "1_0:")
+    config = load_config(write("configs/campaign.yaml", text))
+    assert config.budget == 80000 and set(config.packages) == {"no", "1_0"}
+    with pytest.raises(InputError, match=r"roi\.overall_min: .*'1:30\.0'"):
+        load_config(write("configs/campaign.yaml",
+                          text.replace("overall_min: 1.5", "overall_min: 1:30.0")))
+
+
 def test_trailing_commas_on_some_rows_and_the_header_are_read_as_nothing(tables):
     """pandas refused a file whose rows ended in commas on some lines only."""
     history, _ = load(tables, f"{HEADER},\n2026-11-01 19:00:00,fans,10,30\n"

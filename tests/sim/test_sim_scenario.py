@@ -75,7 +75,7 @@ def test_invalid_scenario_names_file_and_key(tmp_path, edit, key):
 
 
 def test_unreadable_files_are_input_errors(tmp_path):
-    with pytest.raises(InputError, match="cannot read"):
+    with pytest.raises(InputError, match="file not found"):
         Scenario.from_yaml(tmp_path / "missing.yaml")
     broken = tmp_path / "broken.yaml"
     broken.write_text("name: [unclosed")
@@ -83,3 +83,15 @@ def test_unreadable_files_are_input_errors(tmp_path):
         Scenario.from_yaml(broken)
     with pytest.raises(InputError, match="no builtin scenario"):
         Scenario.builtin("nope")
+
+
+def test_a_scenario_file_is_read_as_configs_are(tmp_path):
+    """YAML 1.1 read an unquoted start time 20:30 as 1230 (base 60), refused by the pattern,
+    and a key given twice kept the last silently."""
+    path = Scenario.builtin("default").to_yaml(tmp_path / "room.yaml")
+    text = path.read_text(encoding="utf-8").replace("start_time: '19:00'", "start_time: 20:30")
+    path.write_text(text, encoding="utf-8")
+    assert Scenario.from_yaml(path).session.start_time == "20:30"
+    path.write_text(text + "name: twice\n", encoding="utf-8")
+    with pytest.raises(InputError, match="given twice"):
+        Scenario.from_yaml(path)
