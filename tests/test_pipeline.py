@@ -167,6 +167,8 @@ def test_a_schedule_frame_off_the_session_minutes_is_refused_naming_them(demo, c
     (lambda s: s.T, "has shape (6, 240)"),
     (lambda s: np.where(np.arange(s.size).reshape(s.shape) == 7, np.nan, s), "minute 1"),
     (lambda s: -s, "not a number >= 0"),
+    (lambda s: np.where(np.arange(s.size).reshape(s.shape) == 9, True, s.astype(object)),
+     "minute 1, interest: True"),  # a flag pasted into a spend column was 1 yuan
 ])
 def test_a_schedule_that_does_not_fit_the_session_is_bad_input(demo, change, words):
     campaign, model = demo

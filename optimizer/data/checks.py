@@ -183,6 +183,17 @@ def _parse_any(raw: pd.Series) -> pd.Series:
     return parsed.astype(TIME_UNIT)
 
 
+def boolean_cells(values) -> np.ndarray:
+    """Mask (shape of `values`) of the cells that hold True or False: numpy and pandas read
+    them as 1 and 0, so a flag pasted into a spend column was 1 yuan."""
+    array = np.asarray(values)
+    if array.dtype == bool:
+        return np.ones(array.shape, dtype=bool)
+    if array.dtype != object:
+        return np.zeros(array.shape, dtype=bool)
+    return np.vectorize(lambda v: isinstance(v, bool | np.bool_), otypes=[bool])(array)
+
+
 def to_numbers(
     frame: pd.DataFrame, column: str, source: TableSource, *, required: bool
 ) -> pd.Series:
@@ -191,7 +202,7 @@ def to_numbers(
     values = pd.to_numeric(raw, errors="coerce").astype(float)
     what = "amount in yuan" if required else "count"
     raise_where(
-        values.isna() & raw.notna(),
+        values.isna() & raw.notna() | boolean_cells(raw),
         frame,
         column,
         source,

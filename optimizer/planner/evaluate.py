@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from optimizer.curves.response import SessionResponse
+from optimizer.data.checks import boolean_cells
 from optimizer.errors import InputError
 from optimizer.planner.forecast import Forecast, objective_value
 from optimizer.planner.plan import Plan
@@ -17,20 +18,20 @@ _TOL = 1e-9
 
 def yuan_values(values, where: str, columns: Sequence[str] | None = None) -> np.ndarray:
     """`values` (minutes on axis 0) as a float array whose every entry is a finite number >= 0
-    (yuan, or yuan per minute); bad input (`InputError` naming `where`) otherwise, with the
-    first bad entry: its minute, and its package from `columns` (axis 1)."""
+    (yuan, or yuan per minute), not True or False; bad input (`InputError` naming `where`)
+    otherwise, with the first bad entry: its minute, and its package from `columns` (axis 1)."""
     try:
         array = np.asarray(values, dtype=float)
     except (TypeError, ValueError):
         raise InputError("is not a table of numbers", where=where,
                          fix="give yuan per minute, one row per minute") from None
-    bad = ~np.isfinite(array) | (array < 0)
+    bad = ~np.isfinite(array) | (array < 0) | boolean_cells(values)
     if bad.any():
         first = np.argwhere(bad)[0]
         cell = f"minute {first[0]}" + (f", {columns[first[1]]}" if columns is not None
                                        and len(first) > 1 else "")
         raise InputError(f"{bad.sum()} value(s) not a number >= 0, the first at {cell}: "
-                         f"{array[tuple(first)]}", where=where,
+                         f"{np.asarray(values)[tuple(first)]}", where=where,
                          fix="give yuan per minute >= 0 in every cell (0 for none)")
     return array
 

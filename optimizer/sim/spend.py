@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from optimizer.data.checks import boolean_cells
 from optimizer.errors import InputError
 from optimizer.sim.scenario import SessionSpec
 
@@ -29,6 +30,9 @@ def spend_array(
     InputErrors; a malformed array is a ValueError (a programming error).
     """
     if isinstance(spend, pd.DataFrame) and set(spend.columns) == set(packages):
+        if boolean_cells(spend).any():
+            raise InputError("spend holds True or False", source=SOURCE,
+                             fix="give yuan per minute, a number >= 0 in every cell")
         spend = spend[list(packages)].to_numpy(dtype=float)  # wide: columns by name
     if isinstance(spend, pd.DataFrame):
         return _frame_to_array(spend, packages, session, start)
@@ -68,7 +72,7 @@ def _frame_to_array(
         unknown = sorted(set(frame["package"][column.isna()]))
         raise InputError(f"unknown packages {unknown}", source=SOURCE, where="column 'package'")
     values = pd.to_numeric(frame["spend"], errors="coerce").to_numpy(dtype=float)
-    if not (np.isfinite(values) & (values >= 0)).all():
+    if not (np.isfinite(values) & (values >= 0)).all() or boolean_cells(frame["spend"]).any():
         raise InputError("spend must be a number >= 0", source=SOURCE, where="column 'spend'")
     cells = pd.DataFrame({"minute": minute.astype(int), "column": column.astype(int)})
     if cells.duplicated().any():

@@ -256,3 +256,13 @@ def test_frame_errors_name_the_rows_by_their_index_labels():
         with pytest.raises(InputError, match="spend is empty") as caught:
             History.from_frames(frame, room)
         assert shown in str(caught.value)
+
+
+def test_true_in_a_frame_s_spend_column_is_not_a_number():
+    """pandas reads True as 1: a flag pasted into the spend column was 1 yuan of spend."""
+    from io import StringIO
+
+    spend = pd.read_csv(StringIO(spend_with("2026-11-01 19:00:00,fans,1,2"))).astype(object)
+    spend.loc[0, "spend"] = True
+    with pytest.raises(InputError, match=r"spend is not a number: row 1 \(index 0\): True"):
+        History.from_frames(spend, pd.read_csv(StringIO(ROOM)))

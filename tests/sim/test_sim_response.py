@@ -135,6 +135,10 @@ def test_spend_frame_equals_spend_array():
     wide = pd.DataFrame(spend, columns=sim.packages)[sorted(sim.packages)]
     assert list(wide.columns) != list(sim.packages)
     assert np.array_equal(sim.expected(wide).spend, spend)
+    wide = wide.astype(object)
+    wide.iloc[0, 0] = True  # a flag pasted in was 1 yuan
+    with pytest.raises(InputError, match="True or False"):
+        sim.expected(wide)
 
 
 @pytest.mark.parametrize(
@@ -147,6 +151,8 @@ def test_spend_frame_equals_spend_array():
             "duplicate",
         ),
         ({"ts": ["2026-12-01 19:00"], "package": ["fans"], "spend": [-1.0]}, ">= 0"),
+        ({"ts": ["2026-12-01 19:00"] * 2, "package": ["fans", "auto"], "spend": [True, 2.0]},
+         ">= 0"),
         ({"ts": ["2026-12-01 19:00"], "package": ["fans"]}, "missing columns"),
     ],
 )
