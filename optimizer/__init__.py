@@ -49,6 +49,10 @@ __all__ = sorted(_HOME)
 
 def __getattr__(name: str):
     """Import a public name from its stage's module on first use (PEP 562)."""
+    if name == "__version__":  # the installed distribution's, from its metadata
+        from importlib.metadata import version
+
+        return version("spendplan")
     if name not in _HOME:
         raise AttributeError(f"module 'optimizer' has no attribute {name!r}")
     value = getattr(import_module(_HOME[name]), name)

@@ -38,6 +38,21 @@ app = typer.Typer(add_completion=False, no_args_is_help=True,
 
 EXIT_INPUT, EXIT_INTERNAL, EXIT_INFEASIBLE = 2, 1, 3
 
+
+def _print_version(value: bool) -> None:
+    if value:
+        from optimizer import __version__
+
+        console.print(f"spendplan {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(version: Annotated[bool, typer.Option(
+        "--version", callback=_print_version, is_eager=True,
+        help="Print the installed version and exit.")] = False) -> None:
+    """Ad-spend planning for live-stream rooms."""
+
 ConfigArg = Annotated[Path, typer.Argument(help="Campaign config (YAML, see CONTRACT.md).")]
 
 

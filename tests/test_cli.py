@@ -59,6 +59,16 @@ def test_usage_error_is_bad_input(monkeypatch, capsys):
     assert status == 2
 
 
+def test_version_is_the_installed_distribution_s(monkeypatch, capsys):
+    from importlib.metadata import version
+
+    import optimizer
+
+    status, text = run(monkeypatch, capsys, "--version")
+    assert status == 0 and text.strip() == f"spendplan {version('spendplan')}"
+    assert optimizer.__version__ == version("spendplan")
+
+
 def test_internal_error_is_status_1_with_a_short_report(monkeypatch, capsys, tmp_path):
     def broken(*_args, **_kwargs):
         raise RuntimeError("boom")
