@@ -18,6 +18,7 @@ from optimizer.curves import (
     ResponseModel,
     SessionResponse,
     fingerprint,
+    fitted_model,
     from_artifact,
     load_model,
     save_model,
@@ -145,20 +146,6 @@ def campaign_model(campaign: Campaign, config_path: str | Path, model_path: Path
     except OSError:
         return model, "fitted (cache not writable)"
     return model, f"fitted, cached as {cache}"
-
-
-def fitted_model(model) -> ResponseModel:
-    """`model` as a fitted `ResponseModel`: a `ModelArtifact` (`load_model`'s) is read back
-    (`from_artifact`); anything else is bad input that says what to pass."""
-    from optimizer.curves.artifact import ModelArtifact
-
-    if isinstance(model, ModelArtifact):
-        return from_artifact(model)
-    if not isinstance(model, ResponseModel) or not hasattr(model, "paid_"):
-        raise InputError(f"is a {type(model).__name__}, not a fitted ResponseModel",
-                         where="model", fix="pass fit_campaign(campaign), or "
-                                            "from_artifact(load_model(path))")
-    return model
 
 
 def session_response(campaign: Campaign, model: ResponseModel) -> SessionResponse:

@@ -190,7 +190,7 @@ def test_a_loaded_artifact_plans_as_its_model_and_a_wrong_model_is_bad_input(dem
     assert by_artifact.expected_total_gmv == pytest.approx(by_model.expected_total_gmv)
     with pytest.raises(InputError) as caught:
         pipeline.plan_campaign(campaign, "models/demo.json")
-    assert caught.value.where == "model" and "from_artifact" in caught.value.fix
+    assert caught.value.where == "model" and "load_model(path)" in caught.value.fix
 
 
 def test_a_package_with_no_curve_is_named_in_the_config(demo):

@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 import optimizer
+from optimizer.errors import InputError
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO_CONFIG, DEMO_MODEL = ROOT / "configs" / "demo.yaml", ROOT / "models" / "demo.json"
@@ -76,6 +77,13 @@ def test_a_fitted_model_saves_as_its_artifact_and_summaries_take_a_campaign(demo
     expected = sp.fit_summary(model, campaign.panel(), n_draws=20)
     for data in (campaign, campaign.history):
         pd.testing.assert_frame_equal(sp.fit_summary(model, data, n_draws=20), expected)
+    # load_model's artifact goes where a model goes, as in plan_campaign (it was an
+    # AttributeError on 'paid_')
+    pd.testing.assert_frame_equal(sp.fit_summary(saved, campaign, n_draws=20), expected)
+    pd.testing.assert_frame_equal(sp.organic_summary(saved), sp.organic_summary(model))
+    assert sp.plot_curves(saved, campaign, tmp_path / "curves.png", n_draws=20).is_file()
+    with pytest.raises(InputError, match="not a fitted ResponseModel"):
+        sp.organic_summary("models/demo.json")
 
 
 def test_a_campaign_loads_from_a_dict_in_a_notebook(demo):

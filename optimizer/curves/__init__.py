@@ -6,6 +6,7 @@
 
 from optimizer.curves.artifact import (
     ModelArtifact,
+    fitted_model,
     from_artifact,
     load_model,
     save_model,
@@ -27,6 +28,7 @@ __all__ = [
     "ResponseTerm",
     "SessionResponse",
     "fingerprint",
+    "fitted_model",
     "from_artifact",
     "load_model",
     "save_model",

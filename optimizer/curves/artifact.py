@@ -46,6 +46,18 @@ def to_artifact(model: ResponseModel) -> ModelArtifact:
                          unfitted=model.unfitted_, organic=model.organic_)
 
 
+def fitted_model(model: ResponseModel | ModelArtifact) -> ResponseModel:
+    """`model` as a fitted `ResponseModel`: a `ModelArtifact` (`load_model`'s) is read back
+    (`from_artifact`); anything else is bad input that says what to pass."""
+    if isinstance(model, ModelArtifact):
+        return from_artifact(model)
+    if not isinstance(model, ResponseModel) or not hasattr(model, "paid_"):
+        raise InputError(f"is a {type(model).__name__}, not a fitted ResponseModel",
+                         where="model", fix="pass fit_campaign(campaign), or "
+                                            "load_model(path)")
+    return model
+
+
 def from_artifact(artifact: ModelArtifact) -> ResponseModel:
     """A fitted `ResponseModel` from its artifact."""
     model = ResponseModel(artifact.options)

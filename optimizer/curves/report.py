@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from optimizer.charts import chart_fonts
+from optimizer.curves.artifact import ModelArtifact, fitted_model
 from optimizer.curves.model import PanelLike, ResponseModel
 from optimizer.curves.paid import MAX_LOG_K_SE, PackageCurve
 from optimizer.curves.response import ResponseTerm, SessionResponse
@@ -132,15 +133,15 @@ def as_panel(data) -> PanelLike:
     return data.panel() if callable(getattr(data, "panel", None)) else data
 
 
-def fit_summary(model: ResponseModel, panel, n_draws: int = 200, seed: int = 0
+def fit_summary(model: ResponseModel | ModelArtifact, panel, n_draws: int = 200, seed: int = 0
                 ) -> pd.DataFrame:
     """One row per package of `panel` (a panel, `History` or campaign: `as_panel`; index:
-    package id); columns in `SUMMARY_COLUMNS`.
+    package id); columns in `SUMMARY_COLUMNS`. `model`: fitted, or `load_model`'s artifact.
 
     Marginal ROI intervals come from `n_draws` draws of each package's parameters (`paid_draws`,
     the paid part of `ResponseModel.response_draws`; `seed`).
     """
-    panel = as_panel(panel)
+    panel, model = as_panel(panel), fitted_model(model)
     packages = list(panel.packages)
     fitted = [p for p in packages if p in model.paid_]
     minutes = model.session_minutes_
@@ -199,8 +200,9 @@ def _not_identified(curve: PackageCurve) -> str:
             " its bands come from fits with k held from the estimate to half the spend seen")
 
 
-def organic_summary(model: ResponseModel) -> pd.DataFrame:
+def organic_summary(model: ResponseModel | ModelArtifact) -> pd.DataFrame:
     """The organic model in one row (index 'organic'); columns in `ORGANIC_COLUMNS`."""
+    model = fitted_model(model)
     organic = model.organic_
     half_life = organic.half_life()
     ceiling, se_log_c = organic.ceiling(), organic.standard_error("log_c")
@@ -248,8 +250,8 @@ def binned(x: np.ndarray, y: np.ndarray, bins: int) -> pd.DataFrame:
 
 
 @chart_fonts()
-def plot_curves(model: ResponseModel, panel, path: str | Path, n_draws: int = 200,
-                bins: int = 15, seed: int = 0) -> Path:
+def plot_curves(model: ResponseModel | ModelArtifact, panel, path: str | Path,
+                n_draws: int = 200, bins: int = 15, seed: int = 0) -> Path:
     """One PNG: a panel per fitted package plus one for the organic uplift; returns the path.
 
     Package panels: the fitted paid GMV per minute at average traffic against a steady spend
@@ -264,7 +266,7 @@ def plot_curves(model: ResponseModel, panel, path: str | Path, n_draws: int = 20
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    path, panel = Path(path), as_panel(panel)
+    path, panel, model = Path(path), as_panel(panel), fitted_model(model)
     packages = [p for p in panel.packages if p in model.paid_]
     minutes = model.session_minutes_
     point = model.response(minutes, packages) if packages else None
