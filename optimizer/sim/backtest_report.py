@@ -116,7 +116,7 @@ def backtest_figure(frame: pd.DataFrame):
     from matplotlib.ticker import FuncFormatter, PercentFormatter
 
     x = frame["session"].to_numpy()
-    figure = Figure(figsize=(max(8.0, 0.45 * len(x) + 4), 11))
+    figure = Figure(figsize=(max(8.0, 0.45 * len(x) + 4) + 3.0, 11), layout="constrained")
     FigureCanvasAgg(figure)
     gmv_ax, wape_ax, uplift_ax = figure.subplots(3, 1, sharex=True)
 
@@ -150,10 +150,10 @@ def backtest_figure(frame: pd.DataFrame):
     uplift_ax.set_xticks(x, [f"{s:%m-%d}" for s in pd.to_datetime(frame["start"])],
                          rotation=45 if len(x) > 12 else 0)
     uplift_ax.set_xlabel("session (start date, MM-DD)")
-    for ax in (gmv_ax, wape_ax, uplift_ax):
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize="small", loc="best")
-    figure.tight_layout()
+    for ax in (gmv_ax, wape_ax, uplift_ax):  # legends right of the panels: inside, "best"
+        ax.grid(alpha=0.3)                  # still covered a session's interval
+        ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0),
+                  borderaxespad=0.0)
     return figure
 
 

@@ -94,6 +94,15 @@ def test_chart_axes_say_their_units(frame):
     assert [t.get_text() for t in axes[-1].get_xticklabels()] == ["11-13", "11-14", "11-15"]
 
 
+def test_legends_sit_beside_the_panels_not_on_them(frame):
+    """With loc="best" the top panel's legend covered a session's interval."""
+    figure = backtest_figure(frame)
+    figure.canvas.draw()
+    for ax in figure.axes:
+        legend = ax.get_legend().get_window_extent()
+        assert legend.x0 > ax.get_window_extent().x1
+
+
 def test_an_absurd_interval_end_does_not_squash_the_chart(frame):
     frame.loc[0, "total_high"] = 1e144
     gmv_ax = backtest_figure(frame).axes[0]
