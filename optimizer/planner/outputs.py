@@ -49,7 +49,13 @@ def write_plan_outputs(
 
 @chart_fonts()
 def draw_plan(plan: Plan, start: pd.Timestamp, path: Path) -> None:
-    """Three panels: spend by package (stacked), cumulative spend vs budget, expected GMV.
+    """`plan_figure(plan, start)` as a PNG at `path`."""
+    plan_figure(plan, start).savefig(path, dpi=110)
+
+
+def plan_figure(plan: Plan, start: pd.Timestamp):
+    """A matplotlib Figure of three panels, each with its legend beside it: spend by package
+    (stacked, yuan/min), cumulative spend vs budget (yuan), expected GMV (yuan/min).
 
     The x axis is the minute of the session, labelled with the local time (HH:MM).
     """
@@ -59,9 +65,9 @@ def draw_plan(plan: Plan, start: pd.Timestamp, path: Path) -> None:
 
     T = plan.spend.shape[0]
     ts = np.arange(T)
-    fig = Figure(figsize=(11, 10))
+    fig = Figure(figsize=(13, 10))
     FigureCanvasAgg(fig)  # attaches itself: savefig renders with Agg
-    fig.subplots_adjust(left=0.08, right=0.98, bottom=0.06, top=0.96, hspace=0.3)
+    fig.subplots_adjust(left=0.07, right=0.83, bottom=0.06, top=0.96, hspace=0.3)
     axes = fig.subplots(3, 1, sharex=True)
     spend_ax, cumulative_ax, gmv_ax = axes
     spend_ax.stackplot(ts, plan.spend.T, labels=plan.packages, step="post", alpha=0.85)
@@ -70,12 +76,10 @@ def draw_plan(plan: Plan, start: pd.Timestamp, path: Path) -> None:
     spend_ax.set_title(
         f"Spend by package ({plan.status}, total {plan.total_spend:,.0f} yuan)", y=1.01
     )
-    spend_ax.legend(loc="upper right", fontsize="small", ncol=min(4, len(plan.packages)))
     cumulative_ax.plot(ts, np.cumsum(plan.spend.sum(axis=1)), label="planned cumulative spend")
     cumulative_ax.axhline(plan.problem.budget, color="crimson", linestyle="--", label="budget")
     cumulative_ax.set_ylabel("cumulative spend (yuan)")
     cumulative_ax.set_title("Cumulative spend vs budget", y=1.01)
-    cumulative_ax.legend(loc="upper left", fontsize="small")
     gmv_ax.plot(ts, plan.paid_gmv.sum(axis=1), label="expected paid GMV")
     gmv_ax.plot(ts, plan.organic_gmv, label="expected organic GMV")
     gmv_ax.plot(ts, plan.problem.response.baseline, linestyle=":", label="baseline organic")
@@ -86,14 +90,16 @@ def draw_plan(plan: Plan, start: pd.Timestamp, path: Path) -> None:
         f"{_ratio(plan.paid_roi)}, overall ROI {_ratio(plan.overall_roi)})",
         y=1.01,
     )
-    gmv_ax.legend(loc="upper right", fontsize="small")
-    for ax in axes:
+    for ax in axes:  # legends beside the panels: inside, they covered the peak's spend
         ax.grid(alpha=0.3)
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0,
+                  fontsize="small")
     gmv_ax.set_xlim(0, max(T - 1, 1))
     gmv_ax.xaxis.set_major_locator(MaxNLocator(10, steps=[1, 1.5, 3, 6, 10]))
     clock = FuncFormatter(lambda minute, _: f"{start + pd.Timedelta(minutes=minute):%H:%M}")
     gmv_ax.xaxis.set_major_formatter(clock)
-    fig.savefig(path, dpi=110)
+    return fig
 
 
 def _ratio(value: float | None) -> str:

@@ -55,6 +55,19 @@ def test_files_follow_the_contract(make_response, tmp_path):
     assert paths["chart"].stat().st_size > 10_000
 
 
+def test_the_chart_s_legends_sit_beside_its_panels(make_response):
+    """Inside, the spend panel's legend covered the peak's spend."""
+    from optimizer.planner.outputs import plan_figure
+
+    plan = solve(PlanningProblem(response=make_response(6, 30, seed=1), budget=9000.0))
+    figure = plan_figure(plan, pd.Timestamp("2026-12-01 19:00"))
+    figure.canvas.draw()
+    for ax in figure.axes:
+        legend = ax.get_legend().get_window_extent()
+        assert legend.x0 > ax.get_window_extent().x1
+        assert legend.x1 <= figure.bbox.x1  # and within the picture
+
+
 def test_infeasible_plans_still_write_a_summary(make_response, tmp_path):
     response = make_response(2, 15, seed=1)
     caps = np.array([np.inf, 0.0])  # the exponential package only (finite ROI at zero spend)
