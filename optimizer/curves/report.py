@@ -315,7 +315,7 @@ def plot_curves(model: ResponseModel | ModelArtifact, panel, path: str | Path,
                      f"half-life {curve.half_life():.1f} min", fontsize=10)
         ax.set_xlabel("steady spend / adstocked spend (yuan/min)")
         ax.set_ylabel("paid GMV at average traffic (yuan/min)")
-        ax.legend(fontsize=7, loc="lower right")
+        ax.legend(fontsize=7, loc="upper left")  # a rising curve leaves it empty
 
     _plot_organic(axes.flat[len(packages)], model, panel, bins, n_draws, seed)
     figure.suptitle(f"Fitted response curves ({model.n_sessions_} sessions, "
