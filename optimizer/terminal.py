@@ -177,7 +177,7 @@ def history_view(summary):
     import pandas as pd
 
     return pd.DataFrame({
-        "package": summary["package"],
+        "package": summary.index,
         "active min": summary["active_minutes"].map(lambda v: f"{v:,.0f}"),
         "spend ¥": summary["spend"].map(money),
         "paid GMV ¥": summary["paid_gmv"].map(money),

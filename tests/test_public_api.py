@@ -86,6 +86,23 @@ def test_a_fitted_model_saves_as_its_artifact_and_summaries_take_a_campaign(demo
         sp.organic_summary("models/demo.json")
 
 
+def test_the_history_summary_joins_the_fit_summary_by_package(demo):
+    """The history summary had package as a column, the fit summary as its index."""
+    import optimizer as sp
+
+    campaign, artifact = demo
+    history = sp.history_summary(campaign.history)
+    assert history.index.name == "package"
+    assert list(history.index) == [*campaign.history.packages, "(room organic)"]
+    spend = campaign.history.spend
+    assert history.loc["fans", "spend"] == pytest.approx(
+        spend.loc[spend["package"] == "fans", "spend"].sum())
+    assert history.loc["(room organic)", "organic_gmv"] == pytest.approx(
+        campaign.history.room["organic_gmv"].sum())
+    joined = history.join(sp.fit_summary(artifact, campaign, n_draws=20), how="inner")
+    assert list(joined.index) == list(campaign.history.packages)
+
+
 def test_a_campaign_loads_from_a_dict_in_a_notebook(demo):
     """load_campaign(dict) failed with 'expected str, bytes or os.PathLike object, not dict'."""
     import yaml

@@ -8,9 +8,10 @@ from optimizer.data.history import History
 
 
 def history_summary(history: History) -> pd.DataFrame:
-    """One row per package, then a `(room organic)` row.
+    """One row per package, then a `(room organic)` row; index: package id (named "package",
+    as `fit_summary`'s, so the two join).
 
-    Columns: `package`; `sessions` with any spend; `active_minutes` (minutes with spend > 0);
+    Columns: `sessions` with any spend; `active_minutes` (minutes with spend > 0);
     `spend` and `paid_gmv` (yuan, whole history); `paid_roi` (paid GMV / spend);
     `spend_per_session` (yuan: the spend over every session of the history, those the package
     spent nothing in counted, as a day's budget would be). The organic row puts organic GMV in
@@ -30,4 +31,4 @@ def history_summary(history: History) -> pd.DataFrame:
     organic = {"sessions": len(history.sessions), "active_minutes": len(history.room),
                "organic_gmv": float(history.room["organic_gmv"].sum())}
     rows.loc["(room organic)"] = pd.Series(organic)
-    return rows.rename_axis("package").reset_index()
+    return rows.rename_axis("package")
