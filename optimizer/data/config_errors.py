@@ -43,7 +43,16 @@ def _describe(error: dict[str, Any], root: type[BaseModel]) -> str:
     message = error["msg"][:1].lower() + error["msg"][1:]
     value = error.get("input")
     shown = f" (got {value!r})" if value is not None and not isinstance(value, dict | list) else ""
-    return f"{key}: {message}{shown}"
+    return f"{key}: {message}{shown}{_hint(kind, error.get('ctx') or {})}"
+
+
+def _hint(kind: str, ctx: dict[str, Any]) -> str:
+    """What to write instead, for the errors whose pydantic message does not say."""
+    if kind in ("float_parsing", "int_parsing"):
+        return "; write a plain number, with no thousands separators, units or quotes"
+    if kind == "less_than_equal" and ctx.get("le") == 1:
+        return "; it is a share, written as a fraction: 0.3 for 30%"
+    return ""
 
 
 def _keys_at(root: type[BaseModel], loc: tuple[str, ...]) -> list[str]:

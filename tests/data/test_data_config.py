@@ -213,6 +213,11 @@ def test_budget_must_be_positive(tmp_path, budget):
     assert f"budget: input should be greater than 0 (got {budget})" in message
 
 
+def test_a_budget_written_as_text_says_how_to_write_it(tmp_path):
+    message = from_dict_error(tmp_path, with_changes(budget="60,000"))
+    assert "(got '60,000'); write a plain number, with no thousands separators" in message
+
+
 def test_budget_must_be_finite(tmp_path):
     message = from_dict_error(tmp_path, with_changes(budget=float("inf")))
     assert "budget: input should be a finite number" in message
@@ -245,6 +250,8 @@ def test_max_profit_needs_a_margin(tmp_path):
 def test_margin_between_0_and_1(tmp_path, margin):
     message = from_dict_error(tmp_path, with_changes(margin=margin))
     assert "margin: input should be" in message
+    if margin > 1:  # 30 for 30% is the likely slip
+        assert "a share, written as a fraction: 0.3 for 30%" in message
 
 
 def test_roi_floors_must_not_be_negative(tmp_path):
