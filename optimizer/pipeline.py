@@ -280,6 +280,26 @@ HOUR_APART = 60
 plan or forecast says its traffic is taken from history's hours."""
 
 
+BUDGET_APART = 50.0
+"""A budget this many times below history's median session spend, or above its largest, is
+probably in another unit than history's amounts (fen against yuan: 100 times)."""
+
+
+def _budget_unit_warnings(campaign: Campaign) -> list[str]:
+    """A warning when the budget and history's spend per session are `BUDGET_APART` apart."""
+    budget = campaign.config.budget
+    per_session = campaign.history.spend.groupby("session")["spend"].sum()
+    median, most = float(per_session.median()), float(per_session.max())
+    if budget * BUDGET_APART < median:
+        where = f"{budget / median:.1%} of history's median session spend ({median:,.0f})"
+    elif budget > BUDGET_APART * most:
+        where = f"{budget / most:,.0f} times history's largest session spend ({most:,.0f})"
+    else:
+        return []
+    return [f"the budget ({budget:,.0f} yuan) is {where}: check that the budget and history's "
+            "spend and GMV are all in yuan (fen are 100 times larger)"]
+
+
 def session_warnings(campaign: Campaign, model: ResponseModel) -> list[str]:
     """What a plan or forecast of the campaign's session must say about the fit behind it."""
     seen, notes = model.session_minutes_, []
@@ -290,6 +310,7 @@ def session_warnings(campaign: Campaign, model: ResponseModel) -> list[str]:
     sessions = getattr(campaign.history, "sessions", None)  # None: a stored model's
     start = campaign.config.session.start
     if sessions is not None and len(sessions):
+        notes += _budget_unit_warnings(campaign)
         starts = sessions["start"].dt.hour * 60 + sessions["start"].dt.minute
         apart = np.abs(starts.to_numpy() - (start.hour * 60 + start.minute))
         if np.minimum(apart, 24 * 60 - apart).min() > HOUR_APART:

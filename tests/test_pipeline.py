@@ -220,3 +220,17 @@ def test_a_session_at_an_hour_history_never_saw_says_so(demo):
     assert any(words in w for w in pipeline.plan_campaign(night, model).warnings)
     assert not any("history's sessions at" in w
                    for w in pipeline.plan_campaign(campaign, model).warnings)
+
+
+@pytest.mark.parametrize("budget, words", [
+    (800.0, "is 1.3% of history's median session spend (62,480)"),
+    (8e6, "is 116 times history's largest session spend (69,104)"),
+])
+def test_a_budget_in_another_unit_than_history_s_amounts_says_so(demo, budget, words):
+    """History in fen (amounts 100 times larger) with a budget in yuan planned without a word,
+    saying each extra yuan of budget adds 8 yuan of GMV."""
+    campaign, model = demo
+    other = replace(campaign, config=campaign.config.model_copy(update={"budget": budget}))
+    warnings = pipeline.session_warnings(other, model)
+    assert any(words in w and "fen are 100 times larger" in w for w in warnings), warnings
+    assert not any("fen" in w for w in pipeline.session_warnings(campaign, model))
