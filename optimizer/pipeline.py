@@ -313,13 +313,21 @@ def session_warnings(campaign: Campaign, model: ResponseModel) -> list[str]:
         notes += _budget_unit_warnings(campaign)
         starts = sessions["start"].dt.hour * 60 + sessions["start"].dt.minute
         apart = np.abs(starts.to_numpy() - (start.hour * 60 + start.minute))
-        if np.minimum(apart, 24 * 60 - apart).min() > HOUR_APART:
+        near = np.minimum(apart, 24 * 60 - apart) <= HOUR_APART
+        if not near.any():
             usual = starts.mode().iloc[0]
             notes.append(
                 f"the session starts at {start:%H:%M}, history's sessions at "
                 f"{usual // 60:02d}:{usual % 60:02d} (the most) and never within an hour of "
                 f"{start:%H:%M}: the curves follow minutes of session, so this session's "
                 f"traffic is taken to be as it was at history's hours")
+        elif near.mean() < 0.5:
+            notes.append(
+                f"only {near.sum()} of history's {len(near)} sessions start within an hour of "
+                f"{start:%H:%M}: the curves follow minutes of session, not the hour of day, "
+                f"so this session's traffic is that of sessions at all of history's hours; if "
+                f"the room's traffic follows the clock, plan from a history of sessions at "
+                f"this session's hours")
     return notes
 
 
