@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import time
+
 import httpx
 import numpy as np
 import pytest
 from api_support import PACKAGES, FakePlanner, LiveServer, check, create_body, minute_body
 
 from optimizer.api import Settings
+from optimizer.api.service import ANSWER_SECONDS
 
 
 def _plan(client) -> str:
@@ -179,3 +182,18 @@ def test_replan_that_cannot_finish_falls_back_to_the_last_plan_scaled(app_settin
         assert allocation["budget_shadow_price"] is None  # the last plan's is not this one's
         metrics = client.get("/metrics").text
         assert f'spendplan_replan_fallbacks_total{{reason="{reason}"}} 1.0' in metrics
+
+
+def test_a_replan_is_told_to_stop_in_time_for_the_fallback_answer(app_settings):
+    """The budget was counted from when the solver thread started and the solve ran on past
+    it, so answers came 30-100 ms after the budget. The re-plan is now told to stop at the
+    post's start plus the budget less what the fallback answer takes (`ANSWER_SECONDS`)."""
+    planner = FakePlanner(delay=1.0)
+    with _fallback_server(app_settings, planner) as live, \
+            httpx.Client(base_url=live.url, timeout=30) as client:
+        plan_id = _plan(client)
+        asked = time.perf_counter()
+        answer = _post(client, plan_id, minute_body(0))
+    assert answer["revision"]["fallback"]["reason"] == "timeout"
+    started, stop = planner.stops[0]
+    assert asked < started < stop <= started + 0.5 - ANSWER_SECONDS
