@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from optimizer.api import errors, routes_models, routes_ops, routes_plans
 from optimizer.api.db import make_engine, upgrade
 from optimizer.api.limits import BodyLimitMiddleware
 from optimizer.api.metrics import Metrics, TimingMiddleware
 from optimizer.api.planning import Planner
+from optimizer.api.query import only_declared_query
 from optimizer.api.service import PlanService
 from optimizer.api.settings import Settings
 
@@ -43,7 +44,8 @@ def create_app(settings: Settings | None = None, planner: Planner | None = None)
         service.close()
         engine.dispose()
 
-    app = FastAPI(title="spendplan", version="1", description=DESCRIPTION, lifespan=lifespan)
+    app = FastAPI(title="spendplan", version="1", description=DESCRIPTION, lifespan=lifespan,
+                  dependencies=[Depends(only_declared_query)])
     app.state.settings = settings
     app.state.service = service
     app.state.metrics = metrics

@@ -72,6 +72,7 @@ class Context:
                 self._replanner = self._planner.replanner(problem, self._replan_limit)
             return self._replanner
 
-    def replan(self, actuals: Actuals) -> Solved:
-        """Re-plan the minutes after `actuals`."""
-        return self._planner.replan(self.warm(), actuals)
+    def replan(self, actuals: Actuals, stop_at: float | None = None) -> Solved:
+        """Re-plan the minutes after `actuals`; its solver stops at `stop_at`
+        (time.perf_counter seconds, None: at its time limit)."""
+        return self._planner.replan(self.warm(), actuals, stop_at)

@@ -7,6 +7,7 @@ Body of every error: ``{"detail": message, "field": the field it is about, "erro
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterable, Sequence
 
@@ -63,6 +64,22 @@ def field_name(loc: Sequence[object]) -> str:
     return text or "body"
 
 
+NUMBER_ERRORS = {"int_type", "float_type"}
+
+
+def _number_words(error: dict) -> str | None:
+    """What to say when a request body gives a number as a string or a boolean (bodies are
+    strict, `schemas._In`); None for any other error."""
+    value = error.get("input")
+    if error.get("type") not in NUMBER_ERRORS or "body" not in error.get("loc", ())[:1]:
+        return None
+    if isinstance(value, bool):
+        return f"got {str(value).lower()}, not a number: send a JSON number"
+    if isinstance(value, str):
+        return f"got the string {json.dumps(value)}: send a JSON number, without quotes"
+    return None
+
+
 def _validation_item(error: dict) -> tuple[str, str]:
     """(field, message) of one pydantic / FastAPI validation error."""
     loc = tuple(error.get("loc", ()))
@@ -70,7 +87,7 @@ def _validation_item(error: dict) -> tuple[str, str]:
         reason = error.get("ctx", {}).get("error", "decode error")
         where = f" at character {loc[1]}" if len(loc) > 1 else ""
         return "body", f"the body is not valid JSON ({reason}{where})"
-    return field_name(loc), str(error.get("msg", "invalid value"))
+    return field_name(loc), _number_words(error) or str(error.get("msg", "invalid value"))
 
 
 HTTP_FIELDS = {404: "path", 405: "method", 413: "body", 400: "body"}

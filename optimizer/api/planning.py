@@ -144,15 +144,17 @@ class Planner:
 
         return Replanner(problem, replan_time_limit)
 
-    def replan(self, replanner: Any, actuals: Actuals) -> Solved:
+    def replan(self, replanner: Any, actuals: Actuals, stop_at: float | None = None
+               ) -> Solved:
         """Re-solve minutes [actuals.minute, T) for the remaining budget and session floors;
-        `TimedOut` when the solver stops at its time limit without a plan."""
+        `TimedOut` when the solver stops at its time limit (or at `stop_at`, time.perf_counter
+        seconds, when the caller stops waiting) without a plan."""
         from optimizer.planner import NoPlanInTime
 
         started = time.perf_counter()
         try:
             plan = replanner.replan(actuals.minute, actuals.spend, actuals.paid_gmv,
-                                    actuals.organic_gmv)
+                                    actuals.organic_gmv, stop_at=stop_at)
         except NoPlanInTime:  # its words name planner.time_limit, which the server overrides
             raise TimedOut("the solver found no plan within the re-plan's share of the time "
                            "budget") from None

@@ -8,19 +8,42 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, Strict, StringConstraints, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    Strict,
+    StringConstraints,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 
 from optimizer.api import examples
 
-Yuan = Annotated[float, Strict(), Field(ge=0, le=1e9, description="yuan")]
-"""A JSON number (strict: "12" and true were read as 12 and 1)."""
+
+def _whole_number(value: Any) -> Any:
+    """`value` for a lax integer field, unless it is a string or a boolean (refused as strict
+    fields refuse them): 7 and 7.0 are the same JSON number, "7" and true are not numbers."""
+    if isinstance(value, str | bool):
+        raise PydanticCustomError("int_type", "Input should be a valid integer")
+    return value
+
+
+Yuan = Annotated[float, Field(ge=0, le=1e9, description="yuan")]
+"""A JSON number of yuan (strict, as every request number: "12" and true are refused)."""
 NO_NUL = r"^[^\x00]+$"  # no database stores a NUL character
 Package = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=NO_NUL)]
-Minute = Annotated[int, Field(ge=0, le=100_000, description="minute of the session, 0-based")]
+Minute = Annotated[int, Strict(False), BeforeValidator(_whole_number),
+                   Field(ge=0, le=100_000, description="minute of the session, 0-based")]
+"""A whole JSON number (7 or 7.0, as the schema's `integer` allows; "7" and true are refused)."""
 
 
 class _In(BaseModel):
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+    """A request body: strict types (a number sent as a string is refused, never converted),
+    no unknown keys, no NaN or infinity."""
+
+    model_config = ConfigDict(strict=True, extra="forbid", allow_inf_nan=False)
 
 
 class _Out(BaseModel):

@@ -93,7 +93,20 @@ class _Deadline:
             data_in.user_interrupt = time.perf_counter() > self.at
 
 
-class HighsBackend:
+class _Stoppable:
+    """A backend its caller can stop: `stop_at` is the wall clock (time.perf_counter) past
+    which no run starts and a run's time limit does not reach (inf: none). A service that
+    stopped waiting for a re-plan sets it, so the re-plan does not go on using the CPU."""
+
+    stop_at = math.inf
+
+    def _time_left(self, time_limit: float) -> float | None:
+        """Seconds the next run may take: `time_limit` cut at `stop_at`; None once past it."""
+        left = self.stop_at - time.perf_counter()
+        return None if left <= 0 else min(time_limit, left)
+
+
+class HighsBackend(_Stoppable):
     """highspy, kept alive between solves (see module docstring)."""
 
     name = "highs"
@@ -188,8 +201,11 @@ class HighsBackend:
         """
         begin = time.perf_counter()
         h = self.h
+        allowed = self._time_left(time_limit)
+        if allowed is None:
+            return Solution("time_limit")
         # HiGHS's clock runs on across runs of one instance: the limit is on its total
-        limit = float(max(time_limit, 0.01))
+        limit = float(max(allowed, 0.01))
         h.setOptionValue("time_limit", h.getRunTime() + limit)
         h.setOptionValue("mip_rel_gap", float(mip_gap))
         if self.lp.is_mip:
@@ -255,7 +271,7 @@ class HighsBackend:
         return Solution(kind, values, duals, info.objective_function_value, bound)
 
 
-class PulpBackend:
+class PulpBackend(_Stoppable):
     """PuLP with CBC (or PuLP's HiGHS), built in bulk from the same sparse program."""
 
     name = "cbc"
@@ -281,6 +297,10 @@ class PulpBackend:
         import pulp
 
         begin = time.perf_counter()
+        allowed = self._time_left(time_limit)
+        if allowed is None:
+            return Solution("time_limit")
+        time_limit = allowed  # CBC's limit is whole seconds, at least 1
         lp = self.lp
         model, variables, rows = _pulp_model(lp)
         solver = pulp.PULP_CBC_CMD(msg=False, timeLimit=max(1, int(np.ceil(time_limit))))

@@ -15,6 +15,7 @@ shown.
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import replace
 
@@ -66,13 +67,27 @@ class Replanner:
         actual_spend: np.ndarray,
         actual_paid_gmv: np.ndarray,
         actual_organic_gmv: np.ndarray,
+        stop_at: float | None = None,
     ) -> Plan:
         """The whole session's plan: actual spend before `minute`, a new plan from it on.
 
         actual_spend, actual_paid_gmv: (minute, P) yuan/min; actual_organic_gmv: (minute,)
         yuan/min (baseline included). Past minutes of the returned plan report the realised
         paid and organic GMV; later minutes the model's expectation for an average day.
+        stop_at: wall clock (time.perf_counter) when the caller stops waiting: no solver runs
+            past it (the time limit is a target the integer rules' refills overran by a second
+            each), so a re-plan cut short there ends soon after, with the plan it has or
+            without one (`NoPlanInTime`).
         """
+        backend = self.engine.backend
+        backend.stop_at = math.inf if stop_at is None else stop_at
+        try:
+            return self._replan(minute, actual_spend, actual_paid_gmv, actual_organic_gmv)
+        finally:
+            backend.stop_at = math.inf
+
+    def _replan(self, minute: int, actual_spend: np.ndarray, actual_paid_gmv: np.ndarray,
+                actual_organic_gmv: np.ndarray) -> Plan:
         start = time.perf_counter()
         P, T = len(self.problem.packages), self.problem.minutes
         if not 0 <= minute <= T:

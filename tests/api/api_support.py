@@ -50,6 +50,7 @@ class FakePlanner(Planner):
         self.infeasible_from = infeasible_from
         self.fail_from = fail_from
         self.replans = 0
+        self.stops: list[tuple[float, float | None]] = []  # each re-plan's (start, stop_at)
 
     def problem(self, campaign, response, time_limit):
         return FakeProblem(campaign.config, response, time_limit)
@@ -60,8 +61,9 @@ class FakePlanner(Planner):
     def replanner(self, problem, replan_time_limit):
         return problem
 
-    def replan(self, replanner, actuals: Actuals) -> Solved:
+    def replan(self, replanner, actuals: Actuals, stop_at: float | None = None) -> Solved:
         self.replans += 1
+        self.stops.append((time.perf_counter(), stop_at))
         time.sleep(self.delay)
         if self.fail_from is not None and actuals.minute >= self.fail_from:
             raise RuntimeError("the fake planner fails on purpose")

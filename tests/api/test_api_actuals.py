@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import time
+
 import httpx
 import numpy as np
 import pytest
 from api_support import PACKAGES, FakePlanner, LiveServer, check, create_body, minute_body
 
 from optimizer.api import Settings
+from optimizer.api.service import ANSWER_SECONDS
 
 
 def _plan(client) -> str:
@@ -90,6 +93,31 @@ def test_bad_actuals_are_422_naming_the_field_and_change_nothing(client, minutes
     assert check(client.get(f"/v1/plans/{plan_id}"))["minutes_posted"] == 0
 
 
+@pytest.mark.parametrize(("changes", "field"), [
+    ({"minute": "0"}, "minutes[0].minute"),  # was read as minute 0
+    ({"minute": True}, "minutes[0].minute"),
+    ({"organic_gmv": "300"}, "minutes[0].organic_gmv"),
+    ({"spend": {"fans": "12"}}, "minutes[0].spend.fans"),
+    ({"paid_gmv": {"fans": False}}, "minutes[0].paid_gmv.fans"),
+])
+def test_a_number_sent_as_a_string_or_boolean_is_422_in_every_field(client, changes, field):
+    plan_id = _plan(client)
+    error = _post(client, plan_id, {**minute_body(0), **changes}, status=422)
+    assert error["field"] == field
+    assert "send a JSON number" in error["errors"][0]["message"]
+
+
+def test_whole_numbers_may_be_written_with_a_decimal_point(client):
+    """The schema's `integer` is any whole JSON number: minute 1.0 is minute 1, and yuan may
+    be written without one."""
+    plan_id = _plan(client)
+    answer = _post(client, plan_id, {**minute_body(0), "organic_gmv": 300},
+                   {**minute_body(1), "minute": 1.0})
+    assert answer["accepted"] == [0, 1]
+    assert _post(client, plan_id, {**minute_body(2), "minute": 2.5}, status=422)["field"] == \
+        "minutes[0].minute"
+
+
 def test_nan_and_infinity_are_422(client):
     plan_id = _plan(client)
     for value in ("NaN", "Infinity", "1e999"):
@@ -154,3 +182,18 @@ def test_replan_that_cannot_finish_falls_back_to_the_last_plan_scaled(app_settin
         assert allocation["budget_shadow_price"] is None  # the last plan's is not this one's
         metrics = client.get("/metrics").text
         assert f'spendplan_replan_fallbacks_total{{reason="{reason}"}} 1.0' in metrics
+
+
+def test_a_replan_is_told_to_stop_in_time_for_the_fallback_answer(app_settings):
+    """The budget was counted from when the solver thread started and the solve ran on past
+    it, so answers came 30-100 ms after the budget. The re-plan is now told to stop at the
+    post's start plus the budget less what the fallback answer takes (`ANSWER_SECONDS`)."""
+    planner = FakePlanner(delay=1.0)
+    with _fallback_server(app_settings, planner) as live, \
+            httpx.Client(base_url=live.url, timeout=30) as client:
+        plan_id = _plan(client)
+        asked = time.perf_counter()
+        answer = _post(client, plan_id, minute_body(0))
+    assert answer["revision"]["fallback"]["reason"] == "timeout"
+    started, stop = planner.stops[0]
+    assert asked < started < stop <= started + 0.5 - ANSWER_SECONDS

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 
 import numpy as np
@@ -10,6 +11,7 @@ from api_support import demo_config
 
 from optimizer.api.campaign import from_model, model_file, parse_config
 from optimizer.api.planning import Actuals, Limits, Planner, fallback
+from optimizer.api.runner import TimedOut
 
 
 @pytest.fixture(scope="module")
@@ -69,3 +71,25 @@ def test_fallback_scales_to_what_is_left_and_drops_spend_below_the_minimum(campa
         np.testing.assert_allclose(rest / unit, np.round(rest / unit), atol=1e-9)
         assert rest.sum() > 0
     np.testing.assert_allclose(scaled.paid_gmv[m:], response.paid_gmv(scaled.spend)[m:])
+
+
+def test_a_replan_told_to_stop_ends_without_solving_and_the_next_one_plans(data_dir):
+    """A re-plan the service stopped waiting for ran on: its integer refills each took a
+    second past the time limit (13.9 s on a 10 s limit), using the CPU the answer needed."""
+    config = parse_config(demo_config(
+        session={"start": "2026-11-16 19:00", "end": "2026-11-16 20:00", "slot_minutes": 5},
+        platform={"max_changes": 4, "change_step": 50, "spend_unit": 10}),
+        data_dir, history=False)
+    campaign = from_model(config, model_file("models/sim.json", data_dir), "models/sim.json")
+    planner, response = Planner(), campaign.response()
+    replanner = planner.replanner(planner.problem(campaign, response, 5), 5)
+    first = replanner.plan
+    m = 10
+    actuals = Actuals(first.spend[:m] * 1.3, response.paid_gmv(first.spend)[:m],
+                      response.organic_gmv(first.spend)[:m])
+    asked = time.perf_counter()
+    with pytest.raises(TimedOut):
+        planner.replan(replanner, actuals, stop_at=asked)
+    assert time.perf_counter() - asked < 1.0  # no solver ran: only building the program
+    again = planner.replan(replanner, actuals)
+    assert again.valid and again.spend.sum() <= 80000 * (1 + 1e-9)

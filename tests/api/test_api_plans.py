@@ -132,3 +132,19 @@ def test_a_session_longer_than_history_says_so_in_every_planned_revision(client)
 def test_a_session_within_history_has_no_such_warning(client):
     created = check(client.post("/v1/plans", json=create_body()), 201)
     assert "longest in history" not in (created["revision"]["notes"] or "")
+
+
+def test_an_unknown_query_parameter_is_422_naming_it_and_the_accepted_ones(client):
+    """A typo was silently ignored: `?horizn=1` answered the whole allocation."""
+    plan_id = check(client.post("/v1/plans", json=create_body()), 201)["id"]
+    url = f"/v1/plans/{plan_id}/actuals"
+    error = check(client.post(url, json={"minutes": [minute_body(0)]},
+                              params={"horizn": 1, "budet_ms": 300}), 422)
+    assert error["field"] == "budet_ms"
+    assert [e["field"] for e in error["errors"]] == ["budet_ms", "horizn"]
+    assert "takes horizon" in error["detail"]
+    assert check(client.get(f"/v1/plans/{plan_id}"))["minutes_posted"] == 0
+    error = check(client.get(f"/v1/plans/{plan_id}", params={"horizon": 1}), 422)
+    assert error["field"] == "horizon" and "takes no query parameters" in error["detail"]
+    answer = check(client.post(url, json={"minutes": [minute_body(0)]}, params={"horizon": 1}))
+    assert len(answer["revision"]["allocation"]) == 1
