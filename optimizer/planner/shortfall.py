@@ -49,6 +49,7 @@ def reachable_share(engine: Engine, whole: Past, alone: Past, seconds: float) ->
         integer=np.zeros(len(lp.cost) + 1, dtype=bool),
         matrix=sp.hstack([lp.matrix, column], format="csc"))
     backend = make_backend(engine.problem.solver)
+    backend.stop_at = engine.backend.stop_at  # a re-plan told to stop stops this LP too
     backend.load(with_share)
     solution = backend.solve(max(seconds, 0.01))
     if solution.values is None or solution.status == "infeasible":
