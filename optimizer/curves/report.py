@@ -24,7 +24,7 @@ import pandas as pd
 from optimizer.charts import chart_fonts
 from optimizer.curves.artifact import ModelArtifact, fitted_model
 from optimizer.curves.model import PanelLike, ResponseModel
-from optimizer.curves.paid import MAX_LOG_K_SE, PackageCurve
+from optimizer.curves.paid import PackageCurve
 from optimizer.curves.response import ResponseTerm, SessionResponse
 from optimizer.curves.transforms import Carryover
 
@@ -219,11 +219,11 @@ def organic_summary(model: ResponseModel | ModelArtifact) -> pd.DataFrame:
         "deviance": diagnostics.deviance,
         "n": diagnostics.n,
         "converged": diagnostics.converged,
-        "note": "" if se_log_c <= MAX_LOG_K_SE else (
+        "note": "" if organic.identified else (
             f"ceiling not identified (SE of log c {se_log_c:.1f}): over the spend history saw "
             "the uplift barely bends, so its leverage is known better than where it "
-            "saturates; organic forecasts rest on the ceiling the more spend goes beyond "
-            "history's, and their intervals are wide and skewed"),
+            "saturates; intervals hold the ceiling at its estimate, on which organic "
+            "forecasts rest the more spend goes beyond history's"),
     }
     return pd.DataFrame([row], index=pd.Index(["organic"], name="model"))[list(ORGANIC_COLUMNS)]
 

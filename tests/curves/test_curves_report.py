@@ -224,3 +224,32 @@ def test_a_half_saturation_on_its_bound_is_noted_as_such(small_fit):
     curve.cov = cov.tolist()
     note = fit_summary(model, small_fit.panel, n_draws=20).loc["fans", "note"]
     assert note.startswith("half-saturation not identified (k on the bound of its search range)")
+
+
+def test_an_unidentified_organic_ceiling_is_held_in_the_draws():
+    """The demo's ceiling (SE of log c 3.3) was drawn from its normal: a quarter of the draws
+    put it under 65 yuan/min, and the organic forecast sat at the 84th percentile of its
+    draws. Held at its estimate, the rest drawn given it, the forecast sits in their middle
+    and the demo truth's organic GMV for the demo plan (102,984 yuan) stays inside their 90%."""
+    from pathlib import Path
+
+    import numpy as np
+
+    import optimizer as sp
+    from optimizer.curves import fitted_model
+
+    root = Path(__file__).resolve().parents[2]
+    campaign = sp.load_campaign(root / "configs" / "demo.yaml")
+    model = fitted_model(sp.load_model(root / "models" / "demo.json"))
+    organic = model.organic_
+    assert not organic.identified
+    draws = organic.draws(np.random.default_rng(0), 200)
+    index = len(organic.coef) + organic.theta_names.index("log_c")
+    assert np.all(draws[:, index] == organic.param("log_c"))
+    assert organic.draws(np.random.default_rng(0), 50)[:, index - 1].std() > 0  # the rest vary
+    plan = sp.plan_campaign(campaign, model)
+    forecast, intervals = sp.evaluate_campaign(campaign, model, plan.spend)
+    low, high = intervals["organic_gmv"]
+    assert low < 102_984 < high
+    middle = (forecast.expected_organic_gmv - low) / (high - low)
+    assert 0.25 < middle < 0.75, middle
