@@ -19,7 +19,7 @@ from optimizer.planner.backends import make_backend
 from optimizer.planner.engine import Engine
 from optimizer.planner.past import Past
 
-_MARGIN = 1e-6
+SHARE_MARGIN = 1e-6
 """Share given up against the solver's tolerance, so the plan with it stays feasible."""
 
 
@@ -54,4 +54,4 @@ def reachable_share(engine: Engine, whole: Past, alone: Past, seconds: float) ->
     solution = backend.solve(max(seconds, 0.01))
     if solution.values is None or solution.status == "infeasible":
         return 0.0
-    return float(np.clip(solution.values[-1] - _MARGIN, 0.0, 1.0))
+    return float(np.clip(solution.values[-1] - SHARE_MARGIN, 0.0, 1.0))
