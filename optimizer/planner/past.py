@@ -33,6 +33,7 @@ class Past:
     target goes.
     day: the session's level so far (`calibrate`): the floors and the GMV target hold with the
     rest of the session's GMV times its ratio; None: the model's average day.
+    overspent: whether the spend so far is over the budget (beyond a sum's rounding).
 
     With ratio q, a floor ``earned + q F(x) >= roi (spent + S(x))`` (F, S: the rest's GMV and
     spend) is written ``F(x) - (roi / q) S(x) >= (roi spent - earned) / q``: the rest's spend
@@ -70,7 +71,8 @@ class Past:
             full[self.held[0]] = self.held[1]
         self.index = f.cell_index(full)  # (cells,) exact up to the held minutes, then carry-in
         self.warnings = [] if day is None else day.notes(set(self.realised) & set(f.rows))
-        if spent > budget * (1 + 1e-9):  # not a sum's rounding (80,000.00000000007)
+        self.overspent = spent > budget * (1 + 1e-9)  # not a sum's rounding (80,000.00000000007)
+        if self.overspent:
             self.warnings.append(
                 f"actual spend so far ({spent:,.0f} yuan) is over the budget ({budget:,.0f}): "
                 "the rest of the session spends nothing"

@@ -107,17 +107,18 @@ class Replanner:
             self._short = False
         self._last_minute = minute
         levels = self.settings[:minute]
-        engine.adjust = Past(f, minute, actual_spend, paid, organic, day, levels)
-        if engine.adjust.widen():
+        usual = Past(f, minute, actual_spend, paid, organic, day, levels)
+        engine.adjust = usual
+        if usual.widen():
             engine.reset()
-        within = 0 < minute and float(actual_spend.sum()) <= self.problem.budget * (1 + 1e-9)
+        within = 0 < minute and not usual.overspent
         closest = None
         if self._short and within:  # the last re-plan fell short: this one likely does too
             closest = self._closest(start, minute, actual_spend, paid, organic, day, levels,
                                     recovered=True)
         plan = closest
         if plan is None:
-            engine.adjust = Past(f, minute, actual_spend, paid, organic, day, levels)
+            engine.adjust = usual
             plan = plan_with(engine, start, past=minute, time_limit=self.replan_time_limit)
             plan.warnings += engine.adjust.warnings
             if plan.status == "infeasible" and within:
@@ -182,7 +183,7 @@ class Replanner:
         plan.spend = whole
         plan.forecast = _realised(None, self.problem, whole, paid, organic)
         spent, budget = float(spend.sum()), self.problem.budget
-        if spent > budget * (1 + 1e-9):
+        if self.engine.adjust.overspent:
             words = (f"the budget is already overspent ({spent:,.0f} of {budget:,.0f} yuan by "
                      f"minute {minute}): nothing is left to plan, and the session as it stands "
                      "misses the floors or the GMV target")
