@@ -193,14 +193,14 @@ def fit(config: ConfigArg,
         ) -> None:
     """Fit the response curves of CONFIG's history; save them with a fit report (table, PNG)."""
     from optimizer import pipeline
-    from optimizer.curves import save_model, to_artifact
+    from optimizer.curves import save_model
     from optimizer.curves.report import fit_summary, organic_summary, plot_curves
 
     campaign = _load(config)
     progress, tell = progress_steps("fitting response curves")
     with progress:
         model = pipeline.fit_campaign(campaign, progress=tell)
-    path = save_model(to_artifact(model), out)
+    path = save_model(model, out)
     print_fit(fit_summary(model, campaign.panel()), organic_summary(model))
     chart = plot_curves(model, campaign.panel(), path.with_suffix(".png"))
     console.print(f"model: {path}\ncurves chart: {chart}")
@@ -474,7 +474,7 @@ def demo(out: OutDir = Path("out/demo")) -> None:
     """Run the whole job on the shipped demo data (validate, fit, plan the next session) and
     print where the outputs are."""
     from optimizer import pipeline
-    from optimizer.curves import save_model, to_artifact
+    from optimizer.curves import save_model
     from optimizer.curves.report import fit_summary, organic_summary, plot_curves
     from optimizer.data.summary import history_summary
 
@@ -483,7 +483,7 @@ def demo(out: OutDir = Path("out/demo")) -> None:
     print_frame(history_view(history_summary(campaign.history)), f"Demo history: {config}")
     print_fit(fit_summary(model, campaign.panel()), organic_summary(model))
     out.mkdir(parents=True, exist_ok=True)
-    console.print(f"model: {save_model(to_artifact(model), out / 'model.json')}")
+    console.print(f"model: {save_model(model, out / 'model.json')}")
     console.print(f"curves chart: {plot_curves(model, campaign.panel(), out / 'curves.png')}")
     _finish_plan(pipeline.plan_campaign(campaign, model), campaign, out)
 
