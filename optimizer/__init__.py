@@ -8,6 +8,7 @@ The job, one function a step (money in yuan, spend in yuan per minute, times in 
     model = sp.fit_campaign(campaign)                 # response curves (statsmodels)
     plan = sp.plan_campaign(campaign, model)          # Plan: spend (T, P), exact GMV, prices
     forecast, intervals = sp.evaluate_campaign(campaign, model, plan.spend)
+    spread = sp.schedule_spread(campaign, model, plan.spend)  # draws: intervals, chances
     replanner = sp.Replanner(sp.planning_problem(campaign, model))
     replanner.replan(minute, spend_so_far, paid_so_far, organic_so_far)
 
@@ -25,7 +26,9 @@ from importlib import import_module
 _EXPORTS = {
     "optimizer.pipeline": ("Campaign", "load_campaign", "fit_campaign", "campaign_model",
                            "session_response", "planning_problem", "plan_campaign",
-                           "evaluate_campaign"),
+                           "evaluate_campaign", "forecast_campaign", "schedule_spread",
+                           "config_chances"),
+    "optimizer.spread": ("Spread",),
     "optimizer.data": ("CampaignConfig", "History", "Panel", "load_config", "load_history"),
     "optimizer.data.summary": ("history_summary",),
     "optimizer.curves": ("FitOptions", "ResponseModel", "SessionResponse", "load_model",

@@ -26,6 +26,7 @@ from optimizer.terminal import (
     policy_view,
     print_fit,
     print_frame,
+    print_spread,
     print_summary,
     progress_bar,
     progress_steps,
@@ -114,15 +115,38 @@ def _load_and_fit(config: Path, model: Path | None):
     return campaign, fitted
 
 
-def _finish_plan(plan, campaign, out: Path, draw=None) -> None:
+def _spread(campaign, fitted, spend) -> dict:
+    """The summary's "intervals_90" and "chances" (`pipeline.schedule_spread`) of a schedule."""
+    from optimizer import pipeline
+
+    with progress_steps("drawing forecast intervals")[0]:
+        spread = pipeline.schedule_spread(campaign, fitted, spend)
+    return {"intervals_90": spread.intervals(),
+            "chances": pipeline.config_chances(campaign, spread)}
+
+
+def _show_spread(spread: dict, campaign) -> None:
+    config = campaign.config
+    words = {"paid_roi": lambda: f"paid ROI >= {config.roi.paid_min:g}",
+             "overall_roi": lambda: f"overall ROI >= {config.roi.overall_min:g}",
+             "gmv_target": lambda: f"GMV target {config.gmv_target:,.0f}"}
+    print_spread(spread, {name: words[name]() for name in spread["chances"]},
+                 confident=config.planner.confidence is not None)
+
+
+def _finish_plan(plan, campaign, fitted, out: Path, draw=None) -> None:
     """Write a plan's files (plan.png by `draw`, default in this process), show it, and exit 3
     when it is infeasible."""
     from optimizer.planner import write_plan_outputs
 
-    paths = write_plan_outputs(plan, campaign.config.session.start, out, draw=draw)
+    spread = None if plan.status == "infeasible" else _spread(campaign, fitted, plan.spend)
+    paths = write_plan_outputs(plan, campaign.config.session.start, out, draw=draw,
+                               extra=spread)
     summary = plan.summary()
     print_summary(summary, f"Plan for {campaign.config.session.start:%Y-%m-%d %H:%M}, "
                             f"{campaign.minutes} minutes")
+    if spread is not None:
+        _show_spread(spread, campaign)
     for warning in plan.warnings:
         errors.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
     if plan.infeasibility is not None:
@@ -146,7 +170,7 @@ def plan(config: ConfigArg, out: OutDir, model: ModelOpt = None) -> None:
         campaign, fitted = _load_and_fit(config, model)
         with progress_steps("planning")[0]:
             result = pipeline.plan_campaign(campaign, fitted)
-        _finish_plan(result, campaign, out, chart.draw)
+        _finish_plan(result, campaign, fitted, out, chart.draw)
 
 
 @app.command()
@@ -158,8 +182,6 @@ def evaluate(
     model: ModelOpt = None,
 ) -> None:
     """Forecast a spend schedule for CONFIG's session: summary.json and forecast.csv."""
-    import json
-
     from optimizer import pipeline
     from optimizer.data.schedule import load_schedule
     from optimizer.planner import write_plan_outputs
@@ -169,17 +191,12 @@ def evaluate(
                                   campaign.packages)
     for note in report:
         errors.print(f"[dim]note:[/dim] {note}")
-    forecast, intervals = pipeline.evaluate_campaign(campaign, fitted, spend)
+    forecast = pipeline.forecast_campaign(campaign, fitted, spend)
+    spread = _spread(campaign, fitted, spend)
     paths = write_plan_outputs(forecast, campaign.config.session.start, out,
-                               table="forecast.csv")
-    summary = forecast.summary() | {"intervals_90": intervals}
-    paths["summary"].write_text(json.dumps(summary, indent=2, ensure_ascii=False))
-    print_summary(summary, f"Forecast of {plan_csv}")
-    for name, (low, high) in intervals.items():
-        console.print(f"{name}: 90% interval {low:,.0f} to {high:,.0f} yuan")
-    console.print("[dim]intervals: the fit's uncertainty and the spread of history's days; a "
-                  "session's own GMV varies more (they held 86% of sessions' paid GMV on the "
-                  "simulator's truths, 77% on 20 outside truths)[/dim]")
+                               table="forecast.csv", extra=spread)
+    print_summary(forecast.summary(), f"Forecast of {plan_csv}")
+    _show_spread(spread, campaign)
     for warning in forecast.warnings:
         errors.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
     for name, path in paths.items():
@@ -485,7 +502,7 @@ def demo(out: OutDir = Path("out/demo")) -> None:
     out.mkdir(parents=True, exist_ok=True)
     console.print(f"model: {save_model(model, out / 'model.json')}")
     console.print(f"curves chart: {plot_curves(model, campaign.panel(), out / 'curves.png')}")
-    _finish_plan(pipeline.plan_campaign(campaign, model), campaign, out)
+    _finish_plan(pipeline.plan_campaign(campaign, model), campaign, model, out)
 
 
 def main() -> None:

@@ -38,6 +38,7 @@ from optimizer.planner import (
     solve,
 )
 from optimizer.planner.evaluate import yuan_values
+from optimizer.spread import Spread
 
 
 @dataclass(frozen=True)
@@ -407,19 +408,37 @@ def evaluate_campaign(campaign: Campaign, model: ResponseModel, spend: np.ndarra
     day-to-day spread thinly: the 2.4% and 97.6% quantiles (the first and last of 21 days)
     held 92.7%, 94.2% and 92.9%, with intervals 29% wider.
     """
+    spread = schedule_spread(campaign, model, spend, n_draws, seed)
+    return forecast_campaign(campaign, model, spend), spread.intervals()
+
+
+def forecast_campaign(campaign: Campaign, model: ResponseModel, spend: np.ndarray) -> Plan:
+    """`evaluate_campaign`'s forecast alone, without intervals."""
+    spend, model = schedule_array(campaign, spend), fitted_model(model)
+    problem = planning_problem(campaign, model)
+    forecast = evaluate_schedule(problem.response, spend, problem)
+    forecast.warnings.extend(session_warnings(campaign, model))
+    return forecast
+
+
+def schedule_spread(campaign: Campaign, model: ResponseModel, spend: np.ndarray,
+                    n_draws: int = 200, seed: int = 0) -> Spread:
+    """The session totals of a spend schedule (as `evaluate_campaign` takes it) in `n_draws`
+    (at least `MIN_DRAWS`) predictive draws: its 90% intervals (`Spread.intervals`) and how
+    often each of the config's floors and target holds (`Spread.chances`)."""
     spend, model = schedule_array(campaign, spend), fitted_model(model)
     if n_draws < MIN_DRAWS:
         raise InputError(
             f"must be at least {MIN_DRAWS}, got {n_draws}: 90% intervals from fewer draws are "
             "noise (from 5, 7 of 30 left out the forecast itself)", where="n_draws",
             fix="give the number of response draws for the intervals, e.g. 200")
-    problem = planning_problem(campaign, model)
-    forecast = evaluate_schedule(problem.response, spend, problem)
-    forecast.warnings.extend(session_warnings(campaign, model))
     draws = session_draws(campaign, model, n_draws, seed)
-    paid = np.array([d.paid_gmv(spend).sum() for d in draws])
-    organic = np.array([d.organic_gmv(spend).sum() for d in draws])
-    intervals = {name: [float(np.quantile(v, 0.05)), float(np.quantile(v, 0.95))]
-                 for name, v in (("paid_gmv", paid), ("organic_gmv", organic),
-                                 ("total_gmv", paid + organic))}
-    return forecast, intervals
+    return Spread(paid=np.array([d.paid_gmv(spend).sum() for d in draws]),
+                  organic=np.array([d.organic_gmv(spend).sum() for d in draws]),
+                  spend=float(spend.sum()))
+
+
+def config_chances(campaign: Campaign, spread: Spread) -> dict[str, float]:
+    """`Spread.chances` of the campaign config's ROI floors and GMV target."""
+    config = campaign.config
+    return spread.chances(config.roi.paid_min, config.roi.overall_min, config.gmv_target)

@@ -43,6 +43,10 @@ def test_plan_writes_the_contract_files(monkeypatch, capsys, tmp_path):
     assert (frame.loc[frame["package"] == "retarget", "spend"] <= 150 + 1e-6).all()
     assert "budget" in summary["binding"]  # the terminal says what holds the plan back
     assert all(f"  - {name}" in text for name in summary["binding"])
+    low, high = summary["intervals_90"]["paid_gmv"]
+    assert low < summary["expected_paid_gmv"] < high
+    assert summary["chances"] == {"paid_roi": 1.0}  # the demo's floor of 2.0 is far below
+    assert "paid ROI >= 2: holds in 100% of the draws" in text
 
 
 def test_unreachable_target_exits_3_with_reason_and_summary(monkeypatch, capsys, tmp_path):
@@ -104,6 +108,7 @@ def test_evaluate_forecasts_and_lists_broken_rules(monkeypatch, capsys, tmp_path
     low, high = summary["intervals_90"]["total_gmv"]
     assert low < summary["expected_total_gmv"] < high
     assert "a session's own GMV varies more" in " ".join(text.split())  # how much they hold
+    assert set(summary["chances"]) == {"paid_roi"}
     forecast = pd.read_csv(tmp_path / "e" / "forecast.csv")
     assert list(forecast.columns) == PLAN_COLUMNS and len(forecast) == 240 * 6
 

@@ -34,6 +34,24 @@ def _confident(campaign: pipeline.Campaign) -> pipeline.Campaign:
     return replace(campaign, config=campaign.config.model_copy(update={"planner": planner}))
 
 
+def test_a_floor_held_at_a_confidence_holds_in_at_least_as_many_draws(demo):
+    """A paid ROI floor that binds holds in expectation: in about half the draws of the
+    session (the draws' median sits near the mean). Held at confidence 0.8, each curve is
+    bounded on its own, so the floor holds in at least 80% of the same draws."""
+    campaign, model = demo
+    roi = campaign.config.roi.model_copy(update={"paid_min": 3.8})
+    binding = replace(campaign, config=campaign.config.model_copy(update={"roi": roi}))
+    held = _confident(binding)
+    chances = {}
+    for name, case in (("expectation", binding), ("confidence", held)):
+        plan = pipeline.plan_campaign(case, model)
+        assert "paid ROI floor" in plan.binding
+        spread = pipeline.schedule_spread(case, model, plan.spend)
+        chances[name] = pipeline.config_chances(case, spread)["paid_roi"]
+    assert 0.3 <= chances["expectation"] <= 0.7
+    assert chances["confidence"] >= CONFIDENCE
+
+
 def test_confidence_lowers_the_curves_where_the_plan_at_expectation_spends(demo):
     campaign, model = demo
     point = pipeline.planning_problem(campaign, model)

@@ -22,18 +22,20 @@ TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 
 def write_plan_outputs(
     plan: Plan, start: pd.Timestamp, out_dir: str | Path, table: str = "plan.csv",
-    draw: Callable[[Plan, pd.Timestamp, Path], None] | None = None,
+    draw: Callable[[Plan, pd.Timestamp, Path], None] | None = None, extra: dict | None = None,
 ) -> dict[str, Path]:
     """Write summary.json, and unless infeasible the per-minute `table` and plan.png (an
     infeasible plan removes those of an earlier run, which would contradict its summary).
 
     start: the session's first minute (local time); draw: what draws plan.png (default
-    `draw_plan`; the CLI's `ChartInBackground.draw`). Returns the paths written by kind.
+    `draw_plan`; the CLI's `ChartInBackground.draw`); extra: keys added to the summary (e.g.
+    intervals). Returns the paths written by kind.
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths = {"summary": out / "summary.json"}
-    paths["summary"].write_text(json.dumps(plan.summary(), indent=2, ensure_ascii=False))
+    summary = plan.summary() | (extra or {})
+    paths["summary"].write_text(json.dumps(summary, indent=2, ensure_ascii=False))
     if plan.status == "infeasible":
         for stale in (out / table, out / "plan.png"):
             stale.unlink(missing_ok=True)
