@@ -94,7 +94,7 @@ def print_spread(spread: dict, requirements: dict[str, str], confident: bool) ->
     for name, share in spread["chances"].items():
         console.print(f"{requirements[name]}: holds in {share:.0%} of the draws",
                       highlight=False)
-    if spread["chances"]:
+    if any(share < 1 for share in spread["chances"].values()):
         console.print("[dim]the draws are the fit's own view: plans held a floor that 90% of "
                       "their draws kept in 75-89% of simulated sessions[/dim]")
     if not confident and any(share < CHANCE_HINT for share in spread["chances"].values()):
