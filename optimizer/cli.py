@@ -177,9 +177,9 @@ def evaluate(
     print_summary(summary, f"Forecast of {plan_csv}")
     for name, (low, high) in intervals.items():
         console.print(f"{name}: 90% interval {low:,.0f} to {high:,.0f} yuan")
-    console.print("[dim]intervals: the fit's uncertainty and the spread of history's days; a "
-                  "session's own GMV varies more (they held 86% of sessions' paid GMV on the "
-                  "simulator's truths, 77% on 20 outside truths)[/dim]")
+    console.print("[dim]intervals: the fit's uncertainty and day-to-day variation as history "
+                  "shows it; they held 88% of sessions' paid GMV and 90% of total on the "
+                  "simulator's truths, 90% on 20 outside truths[/dim]")
     for warning in forecast.warnings:
         errors.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
     for name, path in paths.items():
