@@ -107,7 +107,7 @@ def test_evaluate_forecasts_and_lists_broken_rules(monkeypatch, capsys, tmp_path
     assert summary["total_spend"] == pytest.approx(160_000, rel=1e-6)
     low, high = summary["intervals_90"]["total_gmv"]
     assert low < summary["expected_total_gmv"] < high
-    assert "a session's own GMV varies more" in " ".join(text.split())  # how much they hold
+    assert "held 88% of sessions' paid GMV" in " ".join(text.split())  # how much they hold
     assert set(summary["chances"]) == {"paid_roi"}
     forecast = pd.read_csv(tmp_path / "e" / "forecast.csv")
     assert list(forecast.columns) == PLAN_COLUMNS and len(forecast) == 240 * 6

@@ -59,7 +59,8 @@ def fitted_model(model: ResponseModel | ModelArtifact) -> ResponseModel:
 
 
 def from_artifact(artifact: ModelArtifact) -> ResponseModel:
-    """A fitted `ResponseModel` from its artifact."""
+    """A fitted `ResponseModel` from its artifact (its `days_` from the curves' day effects,
+    which the artifact holds: no schema change for it)."""
     model = ResponseModel(artifact.options)
     model.fingerprint_ = artifact.fingerprint
     model.n_sessions_ = artifact.n_sessions
@@ -68,7 +69,7 @@ def from_artifact(artifact: ModelArtifact) -> ResponseModel:
     model.paid_ = dict(artifact.paid)
     model.unfitted_ = dict(artifact.unfitted)
     model.organic_ = artifact.organic
-    return model
+    return model.fit_days()
 
 
 def save_model(artifact: ModelArtifact | ResponseModel, path: str | Path) -> Path:

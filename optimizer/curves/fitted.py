@@ -134,26 +134,30 @@ class FittedScale(BaseModel):
         coef = np.asarray(self.coef if params is None else params[: len(self.coef)])
         return np.r_[0.0, coef[self.basis.size:]]
 
-    def _effects(self, days: np.ndarray, sessions: list) -> np.ndarray:
-        """The log day effect (from `day_effects`' `days`) of each history session in
-        `sessions`: the average day's, ``log mean(exp(days))``, for None and for a session
-        not fitted (outside `informative_days`)."""
-        fitted = self.informative_days if self.informative_days is not None else \
-            range(len(days))
-        at = {int(d): i for i, d in enumerate(fitted)}
-        average = np.log(np.mean(np.exp(days)))
-        return np.array([average if d is None or int(d) not in at else days[at[int(d)]]
-                         for d in sessions])
+    def average_day(self, params: np.ndarray | None = None) -> float:
+        """The average day's log effect, ``log mean(exp(day_effects))``: a new session's."""
+        return float(np.log(np.mean(np.exp(self.day_effects(params)))))
+
+    def day_offsets(self) -> dict[int, float]:
+        """Each history session fitted (`informative_days`) -> its log day effect relative to
+        the average day (`average_day`)."""
+        offsets = self.day_effects() - self.average_day()
+        return dict(zip(self._fitted_days(), offsets.tolist(), strict=True))
+
+    def _fitted_days(self) -> list[int]:
+        """The history sessions `day_effects` are of, in order."""
+        return list(self.informative_days) if self.informative_days is not None else \
+            list(range(len(self.day_effects())))
 
     def scale(self, minute: np.ndarray, params: np.ndarray | None = None,
-              day: int | None = None) -> np.ndarray:
-        """``exp(spline + day effect)`` at minutes of session `minute` (n,), shape (n,).
+              day: float = 0.0) -> np.ndarray:
+        """``exp(spline + average day + day)`` at minutes of session `minute` (n,), shape (n,).
 
-        day: the history session whose day effect to use (a day like that one, for predictive
-        draws); None is the average day, ``log mean(exp(day effects))``.
+        day: the new session's log day effect relative to the average day (a draw of
+        `optimizer.curves.days.DayDistribution`, for predictive draws); 0 is the average day.
         """
         coef = np.asarray(self.coef if params is None else params[: len(self.coef)])
-        effect = self._effects(self.day_effects(params), [day])[0]
+        effect = self.average_day(params) + day
         return np.exp(self.basis.design(minute) @ coef[: self.basis.size] + effect)
 
     def history_scale(self, minute: np.ndarray, session: np.ndarray) -> np.ndarray:
@@ -161,7 +165,10 @@ class FittedScale(BaseModel):
         average day's in a session not fitted), (n,)."""
         spline = self.basis.design(minute) @ np.asarray(self.coef[: self.basis.size])
         sessions, row = np.unique(np.asarray(session), return_inverse=True)
-        return np.exp(spline + self._effects(self.day_effects(), sessions.tolist())[row])
+        fitted = dict(zip(self._fitted_days(), self.day_effects(), strict=True))
+        average = self.average_day()
+        effects = np.array([fitted.get(int(s), average) for s in sessions])
+        return np.exp(spline + effects[row])
 
     def draws(self, rng: np.random.Generator, n: int, held: tuple[str, ...] = ()
               ) -> np.ndarray:

@@ -93,12 +93,12 @@ class OrganicCurve(FittedScale):
         return float(np.exp(self.param("log_c", params)))
 
     def baseline(self, minutes: int, params: np.ndarray | None = None,
-                 day: int | None = None) -> np.ndarray:
+                 day: float = 0.0) -> np.ndarray:
         """Expected organic GMV with no paid spend, shape (minutes,), yuan/min (`scale`'s day)."""
         return self.scale(np.arange(minutes), params, day)
 
     def term(self, minutes: int, leverage: np.ndarray, params: np.ndarray | None = None,
-             day: int | None = None) -> ResponseTerm:
+             day: float = 0.0) -> ResponseTerm:
         """The uplift term for a new session; `leverage` (P,) in the response's package order."""
         c = self.ceiling(params)
         return ResponseTerm(scale=self.baseline(minutes, params, day) * c / self.level,

@@ -155,7 +155,7 @@ class PackageCurve(FittedScale):
         return Exponential(k=k)
 
     def term(self, minutes: int, weights: np.ndarray, params: np.ndarray | None = None,
-             day: int | None = None) -> ResponseTerm:
+             day: float = 0.0) -> ResponseTerm:
         """This package's paid-GMV term for a new session of `minutes` minutes (`scale`'s day)."""
         return ResponseTerm(scale=self.scale(np.arange(minutes), params, day),
                             saturation=self.saturation(params),

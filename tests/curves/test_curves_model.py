@@ -52,17 +52,6 @@ def test_fold_blocks_are_consecutive_sessions_leaving_at_least_three(sessions, f
         assert sorted(s for b in found for s in b) == list(range(sessions))
 
 
-@pytest.mark.parametrize(("days", "n"), [(21, 200), (6, 6), (6, 5), (21, 1000), (1, 7)])
-def test_predictive_draws_take_every_history_day_equally_often(days, n):
-    from optimizer.curves.model import _stratified_days
-
-    rng = np.random.default_rng(0)
-    drawn = _stratified_days(rng, days, n)
-    counts = np.bincount(drawn, minlength=days)
-    assert len(drawn) == n and len(counts) == days
-    assert set(counts) <= {n // days, n // days + 1}
-
-
 @pytest.mark.parametrize("keep", [1, 2])
 def test_fewer_than_three_sessions_are_bad_input_not_a_fit(small_fit, keep):
     """One session's fit forecast 181,891,406 yuan of paid GMV in a minute where the

@@ -269,7 +269,7 @@ def test_a_floor_held_at_90_percent_confidence_is_met_in_90_percent_of_sessions(
     `pipeline.planning_problem` does.
 
     Measured (300 sessions): planned at expectation, the plan misses paid ROI >= 4 in 64%
-    (default) and 39% (offmodel) of sessions; planned at 90% confidence, in 7.7% and 2.3%. The
+    (default) and 39% (offmodel) of sessions; planned at 90% confidence, in 4.3% and 2.0%. The
     allowance is what a 10% miss rate exceeds with probability under 1% (binomial).
     """
     case = replace(cases[name], floor=TIGHT_FLOOR)
