@@ -35,11 +35,16 @@ class DayDistribution:
 
     def fit(self, effects: Mapping[str, Mapping[int, float]]) -> DayDistribution:
         """`effects`: curve name -> {history session: log day effect}; a curve may leave out
-        sessions (a package that did not spend in them). A curve with fewer than two is held
-        at its mean (no day-to-day variation to go by)."""
+        sessions (a package that did not spend in them). A curve with fewer than two has no
+        spread of its own to go by: it gets the median variance of the curves that have one,
+        independently of them (held at its mean, it claimed a package that spent on one day
+        knew its next day exactly)."""
         frame = pd.DataFrame({name: pd.Series(e, dtype=float) for name, e in effects.items()})
         counts = frame.count().to_numpy()
-        cov = frame.cov(min_periods=2).fillna(0.0).to_numpy()
+        cov = frame.cov(min_periods=2).fillna(0.0).to_numpy().copy()
+        alone, known = np.flatnonzero(counts < 2), counts >= 2
+        if len(alone) and known.any():
+            cov[alone, alone] = float(np.median(np.diag(cov)[known]))
         values, vectors = np.linalg.eigh(cov)
         cov = (vectors * np.maximum(values, 0.0)) @ vectors.T
         inflation = np.sqrt(1.0 + 1.0 / np.maximum(counts, 1))

@@ -86,7 +86,8 @@ def test_curves_move_together_as_their_history_did():
 
 def test_a_package_that_spent_on_some_days_has_the_spread_of_those_days():
     """A package off on even days (NaN effects there): its mean and spread are its odd days';
-    one with a single day has no spread to go by and stays at its mean."""
+    one with a single day has no spread of its own: it gets the others' median variance,
+    independent of them."""
     history = _history()
     fans = history["fans"].copy()
     fans[::2] = np.nan
@@ -99,5 +100,11 @@ def test_a_package_that_spent_on_some_days_has_the_spread_of_those_days():
     assert days.scale_[1, 1] == pytest.approx(seen.var(ddof=1) * (1 + 1 / len(seen)), rel=1e-6)
     assert days.scale_[0, 0] == pytest.approx(history["organic"].var(ddof=1)
                                               * (1 + 1 / N_SESSIONS), rel=1e-6)
-    assert np.all(days.sample(np.random.default_rng(6), 100)["once"] == 0.0)
+    pooled = np.median([days.scale_[0, 0] / (1 + 1 / N_SESSIONS),
+                        days.scale_[1, 1] / (1 + 1 / len(seen))])
+    assert days.scale_[2, 2] == pytest.approx(pooled * 2.0, rel=1e-6)  # inflation 1 + 1/1
+    assert days.scale_[2, :2] == pytest.approx([0.0, 0.0], abs=1e-12)
+    drawn = days.sample(np.random.default_rng(6), 4000)["once"]
+    assert drawn.mean() == pytest.approx(days.location_[2], abs=0.02)
+    assert drawn.std() > 0.5 * np.sqrt(pooled)
     assert np.all(np.linalg.eigvalsh(days.scale_) >= -1e-12)
