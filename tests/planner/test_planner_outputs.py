@@ -17,7 +17,9 @@ from optimizer.planner import (
     write_plan_outputs,
 )
 from optimizer.planner.backends import HighsBackend, PulpBackend
+from optimizer.planner.forecast import marginal_gmv
 from optimizer.planner.program import Formulation
+from optimizer.planner.sensitivity import describe
 
 CONTRACT_KEYS = {
     "status",
@@ -167,3 +169,37 @@ def test_a_floor_that_leaves_most_of_the_budget_unspent_says_so(make_response):
                for w in tight.warnings)
     loose = solve(PlanningProblem(response=response, budget=20_000.0, paid_roi_min=4.0))
     assert loose.total_spend >= 0.5 * 20_000 and not loose.warnings
+
+
+@pytest.mark.parametrize("rules, minimum, step", [
+    (PlatformRules(), 0.0, 1.0),
+    (PlatformRules(), 35.0, 35.0),
+    (PlatformRules(change_step=20.0, spend_unit=15.0), 0.0, 30.0),
+], ids=["no rules", "least spend when active", "step in whole units"])
+def test_an_unspent_package_s_marginal_roi_is_its_first_step_s_return(make_response, rules,
+                                                                      minimum, step):
+    """A Hill curve of shape below 1 is vertical at zero: its derivative there is no guide
+    (96.96 for a package a plan under platform rules left out). The report gives the GMV per
+    yuan of the least step the rules allow, in the slot where the package's marginal GMV is
+    highest; the step is measured here by hand from the same response."""
+    response = make_response(3, 30, seed=2)
+    assert response.paid[1].saturation.shape < 1
+    problem = PlanningProblem(response=response, budget=4000.0, slot_minutes=5, rules=rules,
+                              min_spend_when_active=np.array([0.0, minimum, 0.0]))
+    spend = np.zeros((30, 3))
+    spend[:, 0], spend[:, 2] = 60.0, 40.0
+
+    def gmv(s):
+        return float(response.paid_gmv(s).sum() + response.organic_uplift(s).sum())
+
+    returns = []
+    for slot in range(6):
+        tried = spend.copy()
+        tried[slot * 5:(slot + 1) * 5, 1] = step
+        returns.append((gmv(tried) - gmv(spend)) / (5 * step))
+    _, prices = describe(problem, spend, {})
+    reported = prices["packages"]["pkg1"]["marginal_roi"]
+    assert reported == pytest.approx(max(returns), rel=0.02)  # the best slot, or nearly
+    assert reported < 0.2 * marginal_gmv(response, spend)[:, 1].max()
+    assert prices["packages"]["pkg0"]["marginal_roi"] == pytest.approx(
+        np.average(marginal_gmv(response, spend)[:, 0], weights=spend[:, 0]))
