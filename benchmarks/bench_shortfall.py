@@ -44,6 +44,7 @@ SOLVE_LIMIT, REPLAN_LIMIT, STOP = 60.0, 0.36, 0.45  # seconds, as the API's defa
 UNSTOPPED_LIMIT = 10.0
 GOAL_MS = 300.0
 STRETCH = 40  # minutes per line of the report
+SLOWEST = 8  # re-plans listed by minute
 
 
 def closed_loop(replanner: Replanner, paid_share: float, stop: bool) -> list[dict]:
@@ -124,6 +125,8 @@ def main() -> None:
         f"all re-plans: median {np.median(ms):.1f} ms, p90 {np.percentile(ms, 90):.1f} ms, "
         f"max {ms.max():.1f} ms (minute {records[int(ms.argmax())]['minute']}); goal every one "
         f"under {GOAL_MS:.0f} ms: {'met' if ms.max() < GOAL_MS else 'NOT met'}",
+        "slowest (minute: ms): " + ", ".join(
+            f"{records[k]['minute']}: {ms[k]:.0f}" for k in np.argsort(-ms)[:SLOWEST]),
     ]
     text = "\n".join(lines) + "\n"
     print(text)

@@ -90,18 +90,8 @@ class Engine:
         """
         problem, formulation, backend = self.problem, self.formulation, self.backend
         lp = self.program(relaxed=True)
-        if self._loaded is None:
-            self._load(lp)
-        elif self._loaded is lp.matrix:  # a re-plan, coefficients as loaded
-            backend.set_bounds(lp)
-        elif _same_pattern(self._loaded, lp.matrix):  # a re-plan: warm from the basis
-            changed = np.flatnonzero(self._loaded.data != lp.matrix.data)
-            if len(changed):  # an `adjust` changed coefficients (floors at the day's level)
-                backend.set_coefficients(lp.matrix, changed)
-            backend.set_bounds(lp)
-            self._loaded = lp.matrix
-        else:
-            self._load(lp, backend.basis())
+        load_warm(backend, self._loaded, lp)
+        self._loaded = lp.matrix
         outcome = Outcome("failed")
         for rounds in range(1, max_rounds + 1):
             solution = backend.solve(deadline - time.perf_counter())
@@ -170,6 +160,38 @@ class Engine:
 
 _FAILURE = "a solver failure"
 _CAUSES = {"time_limit": "the time limit", "error": _FAILURE}
+
+
+def load_warm(backend, loaded: sp.csc_matrix | None, lp: LinearProgram) -> None:
+    """Give `backend`, which holds the program whose matrix is `loaded` (None: nothing to
+    start from), the program `lp`, its next solve starting from the basis it holds.
+
+    The same matrix: new bounds only. The same entries (an `adjust` changed coefficients,
+    floors at the day's level): those coefficients and the bounds. Columns appended (segments
+    added since, the formulation's existing columns keep their indices): loaded anew with the
+    old columns' statuses, the new ones at their lower bounds. Otherwise loaded cold.
+    """
+    if loaded is not None and loaded is lp.matrix:
+        backend.set_bounds(lp)
+    elif loaded is not None and _same_pattern(loaded, lp.matrix):
+        changed = np.flatnonzero(loaded.data != lp.matrix.data)
+        if len(changed):
+            backend.set_coefficients(lp.matrix, changed)
+        backend.set_bounds(lp)
+    else:
+        basis = None if loaded is None else backend.basis()
+        backend.load(lp, _appended(basis, loaded, lp.matrix))
+
+
+def _appended(basis, loaded: sp.csc_matrix | None, matrix: sp.csc_matrix):
+    """`basis` of the program with matrix `loaded` for `matrix`, which has the same rows and
+    the same first columns (their entries may differ) and more: appended columns at their
+    lower bounds. None when `matrix` is not `loaded` with columns appended."""
+    if basis is None or loaded.shape[0] != matrix.shape[0] or loaded.shape[1] > matrix.shape[1]:
+        return None
+    cols, rows = basis
+    empty = np.full(matrix.shape[1] - len(cols), _LOWER, dtype=cols.dtype)
+    return np.concatenate([cols, empty]), rows
 
 
 def _same_pattern(a: sp.csc_matrix, b: sp.csc_matrix) -> bool:

@@ -30,7 +30,7 @@ from optimizer.planner.past import Past
 from optimizer.planner.plan import Infeasibility, Plan
 from optimizer.planner.problem import PlanningProblem
 from optimizer.planner.program import Formulation
-from optimizer.planner.shortfall import SHARE_MARGIN, reachable_share
+from optimizer.planner.shortfall import SHARE_MARGIN, ReachableShare
 from optimizer.planner.solve import plan_with
 
 
@@ -57,6 +57,7 @@ class Replanner:
         self.replan_time_limit = replan_time_limit
         self.calibrate = calibrate
         self.engine = Engine(Formulation(problem))
+        self.reachable_share = ReachableShare(problem.solver)
         self.plan = plan_with(self.engine, time.perf_counter())
         self.settings = self.plan.spend.copy()
         self._last_minute = 0
@@ -161,7 +162,7 @@ class Replanner:
             return Past(f, minute, spend, paid, organic, day, levels, forgiven=forgiven)
 
         limit = self.replan_time_limit or self.problem.time_limit
-        share = reachable_share(engine, past(0.0), past(1.0),
+        share = self.reachable_share(engine, past(0.0), past(1.0),
                                 start + limit - time.perf_counter())
         if recovered and share >= 1.0 - 2 * SHARE_MARGIN:
             return None
