@@ -34,6 +34,8 @@ _FIRST_SHARE, _FIRST_SECONDS = 0.25, 5.0
 before the other takes over: dual simplex stalled for the whole limit (4,314 iterations in
 20 s) on a 3,122-row program that the interior-point method solves in 0.5 s."""
 _FEASIBILITY = 1e-5
+LOWER, BASIC, UPPER = 0, 1, 2
+"""Basis statuses (HiGHS's): a column at its lower bound, basic, at its upper bound."""
 
 
 @dataclass

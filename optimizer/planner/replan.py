@@ -30,8 +30,12 @@ from optimizer.planner.past import Past
 from optimizer.planner.plan import Infeasibility, Plan
 from optimizer.planner.problem import PlanningProblem
 from optimizer.planner.program import Formulation
+from optimizer.planner.prune import prune
 from optimizer.planner.shortfall import SHARE_MARGIN, ReachableShare
 from optimizer.planner.solve import plan_with
+
+SEGMENT_GROWTH = 1.5
+"""Segments past this multiple of the first plan's are pruned at the next re-plan (`prune`)."""
 
 
 class Replanner:
@@ -60,6 +64,7 @@ class Replanner:
         self.reachable_share = ReachableShare(problem.solver)
         self.plan = plan_with(self.engine, time.perf_counter())
         self.settings = self.plan.spend.copy()
+        self._most_segments = SEGMENT_GROWTH * len(self.engine.formulation.seg_cell)
         self._last_minute = 0
         self._short = False  # the last re-plan fell short of the floors (`_closest`)
 
@@ -108,6 +113,8 @@ class Replanner:
             self._short = False
         self._last_minute = minute
         levels = self.settings[:minute]
+        if len(f.seg_cell) > self._most_segments:
+            self._prune(minute, actual_spend)
         usual = Past(f, minute, actual_spend, paid, organic, day, levels)
         engine.adjust = usual
         if usual.widen():
@@ -145,6 +152,15 @@ class Replanner:
                 f"to {plan.forecast.total_gmv:,.0f}")
         plan.solve_seconds = time.perf_counter() - start
         return plan
+
+    def _prune(self, minute: int, spend: np.ndarray) -> None:
+        """Merge the segments that the plan in force no longer needs (`prune`), the past's
+        at the actual spend (minute, P), yuan/min."""
+        f = self.engine.formulation
+        planned = np.vstack([spend, self.settings[minute:]])
+        merged = prune(f, f.cell_index(planned), f.cell_minute < minute)
+        self.engine.pruned(merged)
+        self.reachable_share.pruned(f, merged)
 
     def _closest(self, start: float, minute: int, spend: np.ndarray, paid: np.ndarray,
                  organic: np.ndarray, day: DayRatio | None, levels: np.ndarray,

@@ -16,8 +16,10 @@ import numpy as np
 import scipy.sparse as sp
 
 from optimizer.planner.backends import make_backend
-from optimizer.planner.engine import Engine, load_warm
+from optimizer.planner.engine import Engine
 from optimizer.planner.past import Past
+from optimizer.planner.program import Formulation
+from optimizer.planner.warm import WarmBackend
 
 SHARE_MARGIN = 1e-6
 """Share given up against the solver's tolerance, so the plan with it stays feasible."""
@@ -31,13 +33,18 @@ class ReachableShare:
     of it forgiven, and a first column ``share`` in [0, 1], maximised, with each owed row at
     least its bound plus ``share`` times what it owes (the difference between its bounds with
     none and all of the past forgiven). The LP stays loaded between re-plans, each solve
-    starting from the last one's basis (`engine.load_warm`): a re-plan a minute later changes
+    starting from the last one's basis (`warm.WarmBackend`): a re-plan a minute later changes
     little, and a cold solve took 130-760 ms on the demo.
     """
 
     def __init__(self, solver: str) -> None:
         self.backend = make_backend(solver)
-        self._loaded: sp.csc_matrix | None = None  # the matrix the backend holds
+        self._warm = WarmBackend(self.backend)
+
+    def pruned(self, formulation: Formulation, merged: np.ndarray) -> None:
+        """The formulation's segments were merged (`Engine.pruned`): the next LP loads anew
+        from the basis held, carried across."""
+        self._warm.pruned(1 + formulation.nbase, merged)
 
     def __call__(self, engine: Engine, whole: Past, alone: Past, seconds: float) -> float:
         """The share for the past `whole` (none forgiven) and `alone` (all forgiven);
@@ -58,8 +65,7 @@ class ReachableShare:
             integer=np.zeros(len(lp.cost) + 1, dtype=bool),
             matrix=sp.hstack([column, lp.matrix], format="csc"))
         self.backend.stop_at = engine.backend.stop_at  # a re-plan told to stop stops it too
-        load_warm(self.backend, self._loaded, with_share)
-        self._loaded = with_share.matrix
+        self._warm.give(with_share)
         solution = self.backend.solve(max(seconds, 0.01))
         if solution.values is None or solution.status == "infeasible":
             return 0.0
