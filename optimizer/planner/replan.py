@@ -130,6 +130,8 @@ class Replanner:
             plan = plan_with(engine, start, past=minute, time_limit=self.replan_time_limit)
             plan.warnings += engine.adjust.warnings
             if plan.status == "infeasible" and within:
+                self._short = True  # the next re-plan starts from the shortfall LP, even if
+                # this one stops before its plan (the LP then goes on from where it stopped)
                 closest = self._closest(start, minute, actual_spend, paid, organic, day,
                                         levels)
                 plan = closest or plan
