@@ -389,7 +389,7 @@ def _finite(values: np.ndarray, inf: float) -> np.ndarray:
 
 
 def _codes(statuses) -> np.ndarray:
-    return np.fromiter((int(s) for s in statuses), dtype=np.int8, count=len(statuses))
+    return np.fromiter(map(int, statuses), dtype=np.int8, count=len(statuses))
 
 
 def _since(start: float) -> float:
