@@ -48,6 +48,8 @@ class Replanner:
         A live service re-plans within a short budget but must not build with one: the
         first solve of a long session takes longer than a warm re-solve.
     plan: the plan made at construction (minute 0).
+    reachable_share: the LP of the share of a shortfall the rest can make up (`shortfall`),
+        kept loaded between re-plans.
     settings: (T, P) yuan/min, the levels planned for each minute by the plan in force when it
         was played (the platform's level-change rules count these, not delivered spend); a
         re-plan from an earlier minute than the last starts a new session from `plan`.
@@ -181,7 +183,7 @@ class Replanner:
 
         limit = self.replan_time_limit or self.problem.time_limit
         share = self.reachable_share(engine, past(0.0), past(1.0),
-                                start + limit - time.perf_counter())
+                                     start + limit - time.perf_counter())
         if recovered and share >= 1.0 - 2 * SHARE_MARGIN:
             return None
         for forgiven in dict.fromkeys((1.0 - share, 1.0)):
