@@ -41,6 +41,11 @@ class ReachableShare:
         self.backend = make_backend(solver)
         self._warm = WarmBackend(self.backend)
 
+    @property
+    def warm(self) -> bool:
+        """Whether the next LP starts from a basis (one is held)."""
+        return self._warm.holds
+
     def pruned(self, formulation: Formulation, merged: np.ndarray) -> None:
         """The formulation's segments were merged (`Engine.pruned`): the next LP loads anew
         from the basis held, carried across."""

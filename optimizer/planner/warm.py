@@ -24,6 +24,11 @@ class WarmBackend:
         self._matrix: sp.csc_matrix | None = None  # the matrix of the program held
         self._start = None  # no program held: the basis the next one starts from
 
+    @property
+    def holds(self) -> bool:
+        """Whether the next program given starts from a basis held (not cold)."""
+        return self._matrix is not None or self._start is not None
+
     def give(self, lp: LinearProgram, basis=None) -> None:
         """Make `lp` the backend's program, its next solve starting from `basis` (column and
         row statuses) when given, else from the basis held.

@@ -135,3 +135,15 @@ def test_a_merged_segment_takes_the_status_its_parts_had():
     assert merged_basis((two_basic, rows), 2, merged) is None
     assert merged_basis(basis, 2, merged[:5]) is None  # a basis of a longer program
     assert merged_basis(None, 2, merged) is None
+
+
+def test_the_first_shortfall_lp_is_solved_on_the_pruned_program(problem, monkeypatch):
+    """It starts cold (no basis held yet): on as few segments as the plan in force needs.
+    Later ones start from its basis and prune only past the growth bound."""
+    monkeypatch.setattr(replan_module, "SEGMENT_GROWTH", math.inf)
+    pruned, real = [], replan_module.prune
+    monkeypatch.setattr(replan_module, "prune", lambda *a: pruned.append(1) or real(*a))
+    replanner = Replanner(problem)
+    plans, _ = bad_day(replanner, 25, 0.35)
+    short = [k for k, plan in enumerate(plans) if any("misses" in w for w in plan.warnings)]
+    assert len(short) >= 5 and pruned == [1] and replanner.reachable_share.warm

@@ -7,7 +7,7 @@ import pytest
 from scipy.optimize import Bounds, LinearConstraint, milp
 
 from optimizer.planner import PlanningProblem, Replanner
-from optimizer.planner.shortfall import SHARE_MARGIN
+from optimizer.planner.shortfall import SHARE_MARGIN, ReachableShare
 
 
 def most_the_rest_brings(engine, whole, alone) -> float:
@@ -30,20 +30,20 @@ def most_the_rest_brings(engine, whole, alone) -> float:
 
 @pytest.mark.parametrize("paid_factor", [0.2, 0.35])
 def test_the_share_lp_kept_warm_across_re_plans_finds_the_share_of_a_fresh_lp(
-        make_response, paid_factor):
+        make_response, paid_factor, monkeypatch):
     """Each minute of a day below its floor, the re-planner's share LP starts from the last
     one's basis (its program grown by refinements, the day's level moved): the share it finds
     is the one another LP finds from scratch."""
     response = make_response(3, 40, seed=7, cannibal=True)
     replanner = Replanner(PlanningProblem(response=response, budget=6000.0, paid_roi_min=2.5))
-    warm, found = replanner.reachable_share, []
+    real, found = ReachableShare.__call__, []
 
-    def checked(engine, whole, alone, seconds):
-        share = warm(engine, whole, alone, seconds)
+    def checked(self, engine, whole, alone, seconds):
+        share = real(self, engine, whole, alone, seconds)
         found.append((share, most_the_rest_brings(engine, whole, alone)))
         return share
 
-    replanner.reachable_share = checked
+    monkeypatch.setattr(ReachableShare, "__call__", checked)
     T, P = response.minutes, len(response.packages)
     spend, paid, organic = np.zeros((T, P)), np.zeros((T, P)), np.zeros(T)
     plan = replanner.plan
