@@ -33,7 +33,15 @@ _FIRST_SHARE, _FIRST_SECONDS = 0.25, 5.0
 """The first method of an LP gets this share of the time limit, at most this many seconds,
 before the other takes over: dual simplex stalled for the whole limit (4,314 iterations in
 20 s) on a 3,122-row program that the interior-point method solves in 0.5 s."""
+_SWITCH_SECONDS = 2.0
+"""With less time than this the first method keeps all of it, and a run it does not end
+keeps its basis for the next: the other from scratch rarely ended in what was left, and the
+switch threw the first's basis away. Re-plans stopped at 450 ms then found no plan for 80
+minutes in a row (the demo at 40% of its paid GMV, each warm solve cut short and the next
+one starting cold)."""
 _FEASIBILITY = 1e-5
+LOWER, BASIC, UPPER = 0, 1, 2
+"""Basis statuses (HiGHS's): a column at its lower bound, basic, at its upper bound."""
 
 
 @dataclass
@@ -221,14 +229,15 @@ class HighsBackend(_Stoppable):
             open_columns = int(np.count_nonzero(lp.col_lower < lp.col_upper))
             small = min(lp.matrix.shape[0], open_columns) < _SIMPLEX_ROWS or h.getBasis().valid
             methods = ("simplex", "ipm") if small else ("ipm", "simplex")
-            solution = self._first_of(methods, begin + limit)
+            solution = self._first_of(methods[:1] if limit < _SWITCH_SECONDS else methods,
+                                      begin + limit)
         solution.seconds = _since(begin)
         return solution
 
-    def _first_of(self, methods: tuple[str, str], deadline: float) -> Solution:
+    def _first_of(self, methods: tuple[str, ...], deadline: float) -> Solution:
         """The first method's solution if it ends (optimal or infeasible) within its share of
-        the time (`_FIRST_SHARE`, at most `_FIRST_SECONDS`), else the other's from scratch in
-        the rest; a stopped run's plan, if any, when neither ends."""
+        the time (`_FIRST_SHARE`, at most `_FIRST_SECONDS`), else the next one's from scratch
+        in the rest; a stopped run's plan, if any, when none ends."""
         h, runs = self.h, []
         for method in methods:
             last = len(runs) == len(methods) - 1
@@ -238,6 +247,8 @@ class HighsBackend(_Stoppable):
             runs.append(self._run(method))
             if runs[-1].status in ("optimal", "infeasible"):
                 return runs[-1]
+            if last:
+                break
             h.clearSolver()
         return next((run for run in reversed(runs) if run.values is not None), runs[-1])
 
@@ -378,7 +389,7 @@ def _finite(values: np.ndarray, inf: float) -> np.ndarray:
 
 
 def _codes(statuses) -> np.ndarray:
-    return np.fromiter((int(s) for s in statuses), dtype=np.int8, count=len(statuses))
+    return np.fromiter(map(int, statuses), dtype=np.int8, count=len(statuses))
 
 
 def _since(start: float) -> float:

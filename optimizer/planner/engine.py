@@ -16,14 +16,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
-import scipy.sparse as sp
 
-from optimizer.planner.backends import Solution, make_backend
+from optimizer.planner.backends import BASIC, LOWER, UPPER, Solution, make_backend
 from optimizer.planner.forecast import objective_scale
 from optimizer.planner.program import Formulation, LinearProgram
+from optimizer.planner.warm import WarmBackend
 
 MAX_ROUNDS = 20
-_LOWER, _BASIC, _UPPER = 0, 1, 2  # HiGHS basis statuses
 
 
 @dataclass
@@ -63,15 +62,22 @@ class Engine:
         self.backend = backend if backend is not None else make_backend(self.problem.solver)
         self.adjust: Callable[[LinearProgram], None] | None = None
         self.frozen_cells = np.zeros(len(formulation.cell_lo), dtype=bool)
-        self._loaded: sp.csc_matrix | None = None  # the matrix the backend holds
+        self._warm = WarmBackend(self.backend)
 
     def reset(self) -> None:
         """Forget what the backend holds: the next continuous solve loads the program anew."""
-        self._loaded = None
+        self._warm.forget()
+
+    def pruned(self, merged: np.ndarray) -> None:
+        """The formulation's segments were merged (`prune`; `merged`: each old segment's new
+        one): the next continuous solve loads the program anew, from the basis held carried
+        across (`warm.merged_basis`)."""
+        self._warm.pruned(self.formulation.nbase, merged)
 
     def _load(self, lp: LinearProgram, basis=None) -> None:
-        self.backend.load(lp, basis)
-        self._loaded = lp.matrix
+        """Load `lp` anew, from `basis` (column and row statuses) or cold."""
+        self._warm.forget()
+        self._warm.give(lp, basis)
 
     def program(self, relaxed: bool) -> LinearProgram:
         lp = self.formulation.program()
@@ -90,18 +96,7 @@ class Engine:
         """
         problem, formulation, backend = self.problem, self.formulation, self.backend
         lp = self.program(relaxed=True)
-        if self._loaded is None:
-            self._load(lp)
-        elif self._loaded is lp.matrix:  # a re-plan, coefficients as loaded
-            backend.set_bounds(lp)
-        elif _same_pattern(self._loaded, lp.matrix):  # a re-plan: warm from the basis
-            changed = np.flatnonzero(self._loaded.data != lp.matrix.data)
-            if len(changed):  # an `adjust` changed coefficients (floors at the day's level)
-                backend.set_coefficients(lp.matrix, changed)
-            backend.set_bounds(lp)
-            self._loaded = lp.matrix
-        else:
-            self._load(lp, backend.basis())
+        self._warm.give(lp)
         outcome = Outcome("failed")
         for rounds in range(1, max_rounds + 1):
             solution = backend.solve(deadline - time.perf_counter())
@@ -145,12 +140,12 @@ class Engine:
         f = self.formulation
         index = f.nbase + split
         status, value = cols[index], solution.values[index]
-        basic = status == _BASIC
+        basic = status == BASIC
         overflow = basic & (value > f.seg_b[split] - f.seg_a[split])
-        new = np.where(overflow, _BASIC, np.where(status == _UPPER, _UPPER, _LOWER))
+        new = np.where(overflow, BASIC, np.where(status == UPPER, UPPER, LOWER))
         cols = cols.copy()
-        cols[index] = np.where(overflow, _UPPER, status)
-        empty = np.full(above, _LOWER, dtype=cols.dtype)
+        cols[index] = np.where(overflow, UPPER, status)
+        empty = np.full(above, LOWER, dtype=cols.dtype)
         return np.concatenate([cols, new.astype(cols.dtype), empty]), rows
 
     def outcome(self, solution: Solution, rounds: int) -> Outcome:
@@ -170,12 +165,6 @@ class Engine:
 
 _FAILURE = "a solver failure"
 _CAUSES = {"time_limit": "the time limit", "error": _FAILURE}
-
-
-def _same_pattern(a: sp.csc_matrix, b: sp.csc_matrix) -> bool:
-    """Whether two programs' matrices have the same entries (values may differ)."""
-    return (a.shape == b.shape and np.array_equal(a.indptr, b.indptr)
-            and np.array_equal(a.indices, b.indices))
 
 
 def _unfinished(outcome: Outcome, problem, stop: str) -> Outcome:

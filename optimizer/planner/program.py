@@ -307,6 +307,7 @@ class Formulation:
         self.term_package = np.array([u.package for u in usages])
         zr, zc, zv, vr, vc, vv = [], [], [], [], [], []
         lo, hi, top, cost, seg = [], [], [], [], []
+        self.initial_points: list[np.ndarray] = []  # each term's first breakpoints
         self._stage_parts: list[np.ndarray] = []
         self._chain_parts: list[np.ndarray] = []
         hint = self._spend_hint()
@@ -329,6 +330,7 @@ class Formulation:
             top.append(np.full(T, top_j))
             cost.append(usage.objective * term.scale)
             points = initial_breakpoints(term.saturation, lo_j, top_j, [hint @ w])
+            self.initial_points.append(points)
             k = len(points) - 1
             seg.append((np.repeat(cells, k), np.tile(points[:-1], T), np.tile(points[1:], T)))
         ncell = len(usages) * T
@@ -487,6 +489,12 @@ class Formulation:
         self._append(above, self.cell_top[above], target[above])
         self.cell_top[above] = target[above]
         return hit, len(above)
+
+    def set_segments(self, cells: np.ndarray, a: np.ndarray, b: np.ndarray) -> None:
+        """Replace every segment: segment k of cell cells[k] spans [a[k], b[k]] (index units,
+        yuan/min), each cell's segments covering its range from its start to its top."""
+        self.seg_cell, self.seg_a, self.seg_b = cells, a, b
+        self._segments_changed()
 
     def open_ranges(self) -> int:
         """Extend every cell to its whole reachable range; returns the segments appended."""

@@ -30,8 +30,12 @@ from optimizer.planner.past import Past
 from optimizer.planner.plan import Infeasibility, Plan
 from optimizer.planner.problem import PlanningProblem
 from optimizer.planner.program import Formulation
-from optimizer.planner.shortfall import SHARE_MARGIN, reachable_share
+from optimizer.planner.prune import prune
+from optimizer.planner.shortfall import SHARE_MARGIN, ReachableShare
 from optimizer.planner.solve import plan_with
+
+SEGMENT_GROWTH = 1.5
+"""Segments past this multiple of the first plan's are pruned at the next re-plan (`prune`)."""
 
 
 class Replanner:
@@ -44,6 +48,8 @@ class Replanner:
         A live service re-plans within a short budget but must not build with one: the
         first solve of a long session takes longer than a warm re-solve.
     plan: the plan made at construction (minute 0).
+    reachable_share: the LP of the share of a shortfall the rest can make up (`shortfall`),
+        kept loaded between re-plans.
     settings: (T, P) yuan/min, the levels planned for each minute by the plan in force when it
         was played (the platform's level-change rules count these, not delivered spend); a
         re-plan from an earlier minute than the last starts a new session from `plan`.
@@ -57,8 +63,10 @@ class Replanner:
         self.replan_time_limit = replan_time_limit
         self.calibrate = calibrate
         self.engine = Engine(Formulation(problem))
+        self.reachable_share = ReachableShare(problem.solver)
         self.plan = plan_with(self.engine, time.perf_counter())
         self.settings = self.plan.spend.copy()
+        self._most_segments = SEGMENT_GROWTH * len(self.engine.formulation.seg_cell)
         self._last_minute = 0
         self._short = False  # the last re-plan fell short of the floors (`_closest`)
 
@@ -107,6 +115,8 @@ class Replanner:
             self._short = False
         self._last_minute = minute
         levels = self.settings[:minute]
+        if len(f.seg_cell) > self._most_segments:
+            self._prune(minute, actual_spend)
         usual = Past(f, minute, actual_spend, paid, organic, day, levels)
         engine.adjust = usual
         if usual.widen():
@@ -122,6 +132,8 @@ class Replanner:
             plan = plan_with(engine, start, past=minute, time_limit=self.replan_time_limit)
             plan.warnings += engine.adjust.warnings
             if plan.status == "infeasible" and within:
+                self._short = True  # the next re-plan starts from the shortfall LP, even if
+                # this one stops before its plan (the LP then goes on from where it stopped)
                 closest = self._closest(start, minute, actual_spend, paid, organic, day,
                                         levels)
                 plan = closest or plan
@@ -145,6 +157,15 @@ class Replanner:
         plan.solve_seconds = time.perf_counter() - start
         return plan
 
+    def _prune(self, minute: int, spend: np.ndarray) -> None:
+        """Merge the segments that the plan in force no longer needs (`prune`), the past's
+        at the actual spend (minute, P), yuan/min."""
+        f = self.engine.formulation
+        planned = np.vstack([spend, self.settings[minute:]])
+        merged = prune(f, f.cell_index(planned), f.cell_minute < minute)
+        self.engine.pruned(merged)
+        self.reachable_share.pruned(f, merged)
+
     def _closest(self, start: float, minute: int, spend: np.ndarray, paid: np.ndarray,
                  organic: np.ndarray, day: DayRatio | None, levels: np.ndarray,
                  recovered: bool = False) -> Plan | None:
@@ -154,15 +175,19 @@ class Replanner:
 
         A re-plan after one that fell short starts here: its warm basis then comes from the
         last plan, not from an infeasible solve, which took 2.2 s once (demo, paid GMV at 40%).
+        The first shortfall LP is solved cold: on the pruned program (`prune`), which made
+        that re-plan 40-90 ms shorter on the demo (305 ms).
         """
         engine, f = self.engine, self.engine.formulation
+        if not self.reachable_share.warm:
+            self._prune(minute, spend)
 
         def past(forgiven: float) -> Past:
             return Past(f, minute, spend, paid, organic, day, levels, forgiven=forgiven)
 
         limit = self.replan_time_limit or self.problem.time_limit
-        share = reachable_share(engine, past(0.0), past(1.0),
-                                start + limit - time.perf_counter())
+        share = self.reachable_share(engine, past(0.0), past(1.0),
+                                     start + limit - time.perf_counter())
         if recovered and share >= 1.0 - 2 * SHARE_MARGIN:
             return None
         for forgiven in dict.fromkeys((1.0 - share, 1.0)):

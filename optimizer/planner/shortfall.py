@@ -18,40 +18,61 @@ import scipy.sparse as sp
 from optimizer.planner.backends import make_backend
 from optimizer.planner.engine import Engine
 from optimizer.planner.past import Past
+from optimizer.planner.program import Formulation
+from optimizer.planner.warm import WarmBackend
 
 SHARE_MARGIN = 1e-6
 """Share given up against the solver's tolerance, so the plan with it stays feasible."""
 
 
-def reachable_share(engine: Engine, whole: Past, alone: Past, seconds: float) -> float:
+class ReachableShare:
     """The largest share (0 to 1) of what the session owes (`Past.owed`: the floors'
-    shortfall, a min_spend target's rest) that the rest can bring.
+    shortfall, a min_spend target's rest) that the rest can bring, for one re-planner.
 
-    whole, alone: the same past with none and all of it forgiven (`Past.forgiven` 0 and 1).
-    One LP (integer rules relaxed) over the program with `alone`'s bounds and a column
-    ``share`` in [0, 1]: maximise it with each owed row at least its bound plus ``share``
-    times what it owes (the bounds' difference). 0 when the solver finds nothing in
-    `seconds`.
+    One LP (integer rules relaxed): the engine's program with the bounds of the past with all
+    of it forgiven, and a first column ``share`` in [0, 1], maximised, with each owed row at
+    least its bound plus ``share`` times what it owes (the difference between its bounds with
+    none and all of the past forgiven). The LP stays loaded between re-plans, each solve
+    starting from the last one's basis (`warm.WarmBackend`): a re-plan a minute later changes
+    little, and a cold solve took 130-760 ms on the demo.
     """
-    rows = np.array([engine.formulation.rows[name] for name in alone.owed], dtype=int)
-    engine.adjust = whole
-    lower = engine.program(relaxed=True).row_lower[rows]
-    engine.adjust = alone
-    lp = engine.program(relaxed=True)
-    shortfall = np.maximum(lower - lp.row_lower[rows], 0.0)
-    if not shortfall.any():
-        return 1.0
-    column = sp.csc_matrix((-shortfall, (rows, np.zeros(len(rows), dtype=int))),
-                           shape=(lp.matrix.shape[0], 1))
-    with_share = replace(
-        lp, cost=np.r_[np.zeros(len(lp.cost)), 1.0], offset=0.0,
-        col_lower=np.r_[lp.col_lower, 0.0], col_upper=np.r_[lp.col_upper, 1.0],
-        integer=np.zeros(len(lp.cost) + 1, dtype=bool),
-        matrix=sp.hstack([lp.matrix, column], format="csc"))
-    backend = make_backend(engine.problem.solver)
-    backend.stop_at = engine.backend.stop_at  # a re-plan told to stop stops this LP too
-    backend.load(with_share)
-    solution = backend.solve(max(seconds, 0.01))
-    if solution.values is None or solution.status == "infeasible":
-        return 0.0
-    return float(np.clip(solution.values[-1] - SHARE_MARGIN, 0.0, 1.0))
+
+    def __init__(self, solver: str) -> None:
+        self.backend = make_backend(solver)
+        self._warm = WarmBackend(self.backend)
+
+    @property
+    def warm(self) -> bool:
+        """Whether the next LP starts from a basis (one is held)."""
+        return self._warm.holds
+
+    def pruned(self, formulation: Formulation, merged: np.ndarray) -> None:
+        """The formulation's segments were merged (`Engine.pruned`): the next LP loads anew
+        from the basis held, carried across."""
+        self._warm.pruned(1 + formulation.nbase, merged)
+
+    def __call__(self, engine: Engine, whole: Past, alone: Past, seconds: float) -> float:
+        """The share for the past `whole` (none forgiven) and `alone` (all forgiven);
+        0 when the solver finds nothing in `seconds` (nor past the engine's `stop_at`)."""
+        rows = np.array([engine.formulation.rows[name] for name in alone.owed], dtype=int)
+        engine.adjust = whole
+        lower = engine.program(relaxed=True).row_lower[rows]
+        engine.adjust = alone
+        lp = engine.program(relaxed=True)
+        shortfall = np.maximum(lower - lp.row_lower[rows], 0.0)
+        if not shortfall.any():
+            return 1.0
+        column = sp.csc_matrix((-shortfall, (rows, np.zeros(len(rows), dtype=int))),
+                               shape=(lp.matrix.shape[0], 1))
+        with_share = replace(
+            lp, cost=np.r_[1.0, np.zeros(len(lp.cost))], offset=0.0,
+            col_lower=np.r_[0.0, lp.col_lower], col_upper=np.r_[1.0, lp.col_upper],
+            integer=np.zeros(len(lp.cost) + 1, dtype=bool),
+            matrix=sp.hstack([column, lp.matrix], format="csc"))
+        self.backend.stop_at = engine.backend.stop_at  # a re-plan told to stop stops it too
+        self._warm.give(with_share)
+        solution = self.backend.solve(max(seconds, 0.01))
+        if solution.values is None or solution.status == "infeasible":
+            return 0.0
+        return float(np.clip(solution.values[0] - SHARE_MARGIN, 0.0, 1.0))
+

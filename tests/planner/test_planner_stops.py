@@ -12,6 +12,7 @@ from optimizer.errors import InputError
 from optimizer.planner import PlanningProblem, solve
 from optimizer.planner.backends import HighsBackend, Solution
 from optimizer.planner.plan import NoPlanInTime, SolverFailure
+from optimizer.planner.program import Formulation
 
 
 @pytest.fixture
@@ -86,6 +87,26 @@ def test_a_stalled_simplex_hands_over_to_the_interior_point_method(make_response
     first, then = runs[0], runs[1]
     assert first[0] == "simplex" and first[1] <= 5.0 + 1e-6
     assert then[0] == "ipm" and then[1] > 30.0
+
+
+def test_a_short_run_keeps_its_method_and_its_basis_for_the_next(make_response, monkeypatch):
+    """With a re-plan's time (under 2 s), the interior-point method from scratch rarely ended
+    in what the simplex left, and the switch cleared the simplex's basis: the next re-plan
+    started cold and stopped too (80 minutes of fallbacks in a row on the demo). The simplex
+    now keeps all of a short time, and a run it does not end leaves its basis to the next."""
+    real, runs = HighsBackend._run, []
+
+    def stopping(self, method):
+        runs.append(method)
+        return Solution("time_limit") if len(runs) == 2 else real(self, method)
+
+    monkeypatch.setattr(HighsBackend, "_run", stopping)
+    backend = HighsBackend()
+    lp = Formulation(problem(make_response, paid_roi_min=2.0)).program()
+    backend.load(lp)
+    assert backend.solve(1.0).status == "optimal"  # a basis to keep
+    assert backend.solve(1.0).status == "time_limit" and runs == ["simplex", "simplex"]
+    assert backend.h.getBasis().valid
 
 
 @pytest.mark.parametrize("budget", [1e-9, 1e12])
