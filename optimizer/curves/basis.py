@@ -7,6 +7,8 @@ after the first. B-spline rows sum to one, so the spline also carries the interc
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
@@ -56,9 +58,21 @@ class SessionBasis(BaseModel):
             values[past] = bspline_design(tail, knots, _DEGREE).mean(axis=0)
         return values
 
+    def session_design(self, minutes: int) -> np.ndarray:
+        """`design` of the minutes 0 to `minutes` - 1, shape (minutes, size), read-only and
+        cached: a forecast's 200 draws of 8 curves built it 1,600 times (0.36 s of 0.8 s)."""
+        return _session_design(self, int(minutes))
+
     def session_means(self) -> np.ndarray:
         """(size,) each column's mean value over the minutes of a whole session."""
         return self.design(np.arange(int(round(self.horizon)))).mean(axis=0)
+
+
+@lru_cache(maxsize=64)
+def _session_design(basis: SessionBasis, minutes: int) -> np.ndarray:
+    values = basis.design(np.arange(minutes))
+    values.flags.writeable = False
+    return values
 
 
 def bspline_design(x: np.ndarray, knots: np.ndarray, degree: int) -> np.ndarray:

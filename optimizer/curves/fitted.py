@@ -156,9 +156,18 @@ class FittedScale(BaseModel):
         day: the new session's log day effect relative to the average day (a draw of
         `optimizer.curves.days.DayDistribution`, for predictive draws); 0 is the average day.
         """
+        return self._scale(self.basis.design(minute), params, day)
+
+    def session_scale(self, minutes: int, params: np.ndarray | None = None,
+                      day: float = 0.0) -> np.ndarray:
+        """`scale` over the minutes 0 to `minutes` - 1 of a new session, shape (minutes,)
+        (the spline's design cached: every draw of a forecast asks for the same)."""
+        return self._scale(self.basis.session_design(minutes), params, day)
+
+    def _scale(self, design: np.ndarray, params: np.ndarray | None, day: float) -> np.ndarray:
         coef = np.asarray(self.coef if params is None else params[: len(self.coef)])
         effect = self.average_day(params) + day
-        return np.exp(self.basis.design(minute) @ coef[: self.basis.size] + effect)
+        return np.exp(design @ coef[: self.basis.size] + effect)
 
     def history_scale(self, minute: np.ndarray, session: np.ndarray) -> np.ndarray:
         """The fitted scale on history rows, each with its own session's day effect (the

@@ -95,7 +95,7 @@ class OrganicCurve(FittedScale):
     def baseline(self, minutes: int, params: np.ndarray | None = None,
                  day: float = 0.0) -> np.ndarray:
         """Expected organic GMV with no paid spend, shape (minutes,), yuan/min (`scale`'s day)."""
-        return self.scale(np.arange(minutes), params, day)
+        return self.session_scale(minutes, params, day)
 
     def term(self, minutes: int, leverage: np.ndarray, params: np.ndarray | None = None,
              day: float = 0.0) -> ResponseTerm:

@@ -157,7 +157,7 @@ class PackageCurve(FittedScale):
     def term(self, minutes: int, weights: np.ndarray, params: np.ndarray | None = None,
              day: float = 0.0) -> ResponseTerm:
         """This package's paid-GMV term for a new session of `minutes` minutes (`scale`'s day)."""
-        return ResponseTerm(scale=self.scale(np.arange(minutes), params, day),
+        return ResponseTerm(scale=self.session_scale(minutes, params, day),
                             saturation=self.saturation(params),
                             carryover=Carryover(half_lives=(self.half_life(params),)),
                             weights=weights)

@@ -68,3 +68,14 @@ def test_tied_columns_hold_the_nearest_and_interpolate_between():
     coef = tie @ np.array([1.0, 4.0, 10.0])
     np.testing.assert_allclose(coef, [1.0, 1.0, 1.0, 2.0, 3.0, 4.0, 10.0, 10.0, 10.0])
     np.testing.assert_allclose(tie_uninformed(np.arange(4), 4), np.eye(4))
+
+
+def test_a_session_s_design_is_the_design_of_its_minutes_built_once():
+    basis = SessionBasis.for_horizon(240, 30.0)
+    design = basis.session_design(300)  # past the horizon too: the tail's mean profile
+    np.testing.assert_array_equal(design, basis.design(np.arange(300)))
+    assert basis.session_design(300) is design  # cached: forecast draws ask for it again
+    assert SessionBasis.for_horizon(240, 30.0).session_design(300) is design  # equal bases
+    assert SessionBasis.for_horizon(240, 20.0).session_design(300).shape[1] != design.shape[1]
+    with pytest.raises(ValueError):
+        design[0, 0] = 1.0  # read-only: a caller cannot change every later session's
