@@ -237,3 +237,31 @@ def test_an_s_shaped_truth_is_fitted_s_shaped():
         steady[:, j] = level
         fitted = model.response(truth.minutes, sim.packages).paid_gmv(steady)[:, j].sum()
         assert fitted == pytest.approx(truth.paid_gmv(steady)[:, j].sum(), rel=0.05)
+
+
+def test_a_concave_hill_inside_its_bound_costs_no_s_shaped_fit():
+    """The S-shaped check's cost rule: a package whose concave Hill fit on the training sessions
+    has its shape inside (0, 1) gets no further fit; one at shape 1 gets one shape-free fit,
+    and below `S_SHAPED_PRECHECK` nothing more (no cross-validation)."""
+    from types import SimpleNamespace
+
+    from optimizer.curves.model import S_SHAPED_PRECHECK, _Rows, _Trials
+
+    rows = _Rows(np.zeros(4, int), np.arange(4), np.ones(4, bool), np.zeros(4))
+    trial = _Trials("fans", np.ones(4), np.ones(4), rows, lags=0)
+    fitted: list[float] = []
+
+    def held_out_fit(family, basis, start=None):
+        fitted.append(trial.max_shape)
+        return 0.0, SimpleNamespace(param=lambda name: S_SHAPED_PRECHECK - 0.1), None
+
+    def cross_validated(*args, **kwargs):
+        raise AssertionError("no cross-validation below the pre-check's shape")
+
+    trial.held_out_fit, trial.cross_validated = held_out_fit, cross_validated
+    for shape, fits in ((0.8, 0), (1.0, 1)):
+        fitted.clear()
+        trial.done[("hill", 40.0)] = (0.0, SimpleNamespace(param=lambda name, s=shape: s), None)
+        assert trial.s_shaped(40.0, None, [], {}) is None
+        assert len(fitted) == fits and trial.max_shape == 1.0
+    assert fitted == [4.0]
