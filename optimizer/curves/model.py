@@ -125,7 +125,7 @@ packages came out at 1.76-2.10. A 15-minute gamma delay gave 2.26 but weighed 0.
 
 CONCAVE_AT_BOUND = 0.99
 """A concave Hill fit on the training sessions with a shape under this has its best shape
-inside (0, 1]: an S-shaped fit is not tried (its check costs nothing)."""
+inside (0, 1): an S-shaped fit is not tried (its check costs nothing)."""
 
 PROFILE_POINTS = 5
 """Fits with log k held fixed behind a curve whose half-saturation is not identified."""
