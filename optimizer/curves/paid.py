@@ -1,6 +1,7 @@
 """Paid GMV of one audience package: ``exp(spline(minute) + day) * S(adstock(spend))``.
 
-S is an exponential or Hill saturation of the package's geometrically carried-over spend; the
+S is an exponential or Hill saturation of the package's geometrically carried-over spend (a Hill
+shape over 1 is S-shaped, planned on its concave envelope); the
 spline and day effects absorb the time-of-session traffic profile, so that operators spending
 more at peak (confounding) does not inflate the fitted spend effect.
 """
@@ -16,7 +17,12 @@ from optimizer.curves.estimator import at_bound
 from optimizer.curves.factors import PaidFactor
 from optimizer.curves.fitted import FittedScale
 from optimizer.curves.response import ResponseTerm
-from optimizer.curves.transforms import Carryover, Exponential, Hill
+from optimizer.curves.transforms import (
+    Carryover,
+    Exponential,
+    Hill,
+    concave_envelope,
+)
 
 Family = Literal["exponential", "hill"]
 
@@ -108,10 +114,12 @@ class PackageCurve(FittedScale):
     def fit(cls, package: str, family: Family, y: np.ndarray, spend: np.ndarray,
             minute: np.ndarray, session: np.ndarray, basis: SessionBasis, maxlags: int,
             theta0: np.ndarray | None = None, inference: bool = True,
-            log_k: float | None = None, room: np.ndarray | None = None) -> PackageCurve:
+            log_k: float | None = None, room: np.ndarray | None = None,
+            max_shape: float = 1.0) -> PackageCurve:
         """Fit on rows of live minutes: y paid GMV (n,) yuan, spend (n,) yuan/min; without
         `inference` the covariance is left zero (a fit that only scores a candidate); with
-        `log_k` the half-saturation is held there (zero variance, the rest conditional).
+        `log_k` the half-saturation is held there (zero variance, the rest conditional);
+        `max_shape` bounds a Hill shape (over 1: S-shaped allowed, up to `MAX_HILL_SHAPE`).
 
         room: (T,) log of the room's traffic profile in each minute of session
         (`room_profile`), over all of history, not only the sessions the package spent in: in
@@ -131,8 +139,9 @@ class PackageCurve(FittedScale):
         typical = float(np.median(active)) if len(active) else 1.0
         if theta0 is None:
             theta0 = np.array([np.log(2.0), np.log(typical * 2.0), 0.8][: len(factor.names)])
+        theta0 = np.r_[theta0[:2], np.minimum(theta0[2:], max_shape)]
         bounds = [(np.log(0.1), np.log(_MAX_HALF_LIFE)),
-                  (np.log(typical * 1e-2), np.log(typical * 1e3)), (0.2, 1.0)]
+                  (np.log(typical * 1e-2), np.log(typical * 1e3)), (0.2, max_shape)]
         if log_k is not None:
             theta0 = np.r_[theta0[0], log_k, theta0[2:]]
             bounds[1] = (log_k, log_k)
@@ -156,9 +165,10 @@ class PackageCurve(FittedScale):
 
     def term(self, minutes: int, weights: np.ndarray, params: np.ndarray | None = None,
              day: float = 0.0) -> ResponseTerm:
-        """This package's paid-GMV term for a new session of `minutes` minutes (`scale`'s day)."""
+        """This package's paid-GMV term for a new session of `minutes` minutes (`scale`'s day),
+        on the saturation's concave envelope (`concave_envelope`), which the planner needs."""
         return ResponseTerm(scale=self.session_scale(minutes, params, day),
-                            saturation=self.saturation(params),
+                            saturation=concave_envelope(self.saturation(params)),
                             carryover=Carryover(half_lives=(self.half_life(params),)),
                             weights=weights)
 

@@ -43,7 +43,7 @@ SUMMARY_COLUMNS: dict[str, str] = {
     "half_life_se": "its standard error (minutes; delta method from the SE of log half-life)",
     "k": "saturation scale (yuan/min of spend): exponential S(a) = 1 - exp(-a/k); Hill "
          "half-saturation spend",
-    "shape": "Hill shape s in (0, 1] (NaN for exponential curves)",
+    "shape": "Hill shape s in (0, 4], S-shaped over 1 (NaN for exponential curves)",
     "typical_spend": "the package's median positive spend in history (yuan/min)",
     "seen_spend": "the spend history has seen: 95th percentile of the package's positive spend "
                   "(yuan/min); past it the curve is extrapolation, and plans keep within it "

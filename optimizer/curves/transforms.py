@@ -2,8 +2,9 @@
 
 Both are small frozen pydantic models, so they load from YAML/JSON (simulator scenarios, fitted
 artifacts) and serialise back unchanged. Units: spend and adstock in yuan per minute, half-lives
-in minutes. Every saturation is concave with ``S(0) = 0``, which is what lets the planner replace
-it by tangent lines.
+in minutes. Every saturation the planner sees is concave with ``S(0) = 0``, which is what lets it
+replace them by tangent lines: a Hill curve of shape over 1 (S-shaped) is planned on its concave
+envelope (`concave_envelope`).
 """
 
 from __future__ import annotations
@@ -12,6 +13,9 @@ from typing import Annotated, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
+
+MAX_HILL_SHAPE = 4.0
+"""Largest Hill shape: above 1 the curve is S-shaped (it rises slowly before it bends)."""
 
 _SMALLEST = 1e-150
 """Smallest factor r**i inside one block of `geometric_filter`'s closed form."""
@@ -100,11 +104,18 @@ class Exponential(_Transform):
 
 
 class Hill(_Transform):
-    """``S(a) = a^s / (a^s + k^s)`` for a >= 0; k (yuan/min) is the half-saturation, 0 < s <= 1."""
+    """``S(a) = a^s / (a^s + k^s)`` for a >= 0; k (yuan/min) is the half-saturation,
+    0 < s <= `MAX_HILL_SHAPE`: concave for s <= 1, S-shaped above (see `corner`)."""
 
     family: Literal["hill"] = "hill"
     k: float = Field(gt=0)
-    shape: float = Field(default=1.0, gt=0, le=1)
+    shape: float = Field(default=1.0, gt=0, le=MAX_HILL_SHAPE)
+
+    @property
+    def corner(self) -> float:
+        """Where ``S(a) / a`` peaks, ``k (s - 1)^(1/s)`` (yuan/min; 0 for s <= 1): the chord
+        from 0 touches S there, and S is concave past it."""
+        return self.k * (self.shape - 1.0) ** (1.0 / self.shape) if self.shape > 1 else 0.0
 
     def __call__(self, a: np.ndarray) -> np.ndarray:
         ratio = (np.maximum(np.asarray(a, dtype=float), 0.0) / self.k) ** self.shape
@@ -147,7 +158,9 @@ class BelowData(_Transform):
     A pessimistic saturation for where history saw no spend: the fitted families are concave,
     steepest at zero, so their return per yuan there is the highest they promise; an S-shaped
     truth's is the lowest. The chord returns per yuan no more than the lowest spend history saw
-    did. Still concave (the chord's slope is at least ``base'(low)``), with ``S(0) = 0``.
+    did. Also an S-shaped Hill curve's concave envelope, with `low` at its `Hill.corner`
+    (`concave_envelope`). Concave wherever `base` is concave from `low` up (the chord's slope is
+    then at least ``base'(low)``), with ``S(0) = 0``.
     """
 
     family: Literal["below_data"] = "below_data"
@@ -166,6 +179,16 @@ class BelowData(_Transform):
     def derivative(self, a: np.ndarray) -> np.ndarray:
         a = np.asarray(a, dtype=float)
         return np.where(a < self.low, self.base(self.low) / self.low, self.base.derivative(a))
+
+
+def concave_envelope(saturation: Exponential | Hill) -> Exponential | Hill | BelowData:
+    """The least concave saturation at or above `saturation`: an S-shaped Hill curve's chord
+    from 0 to its `corner` then the curve (`BelowData`); a concave one unchanged. Spend below
+    the corner returns per yuan no more than at the corner, the most the curve ever returns:
+    the envelope is what pulsing between 0 and the corner would earn without carryover."""
+    if isinstance(saturation, Hill) and saturation.shape > 1:
+        return BelowData(base=saturation, low=saturation.corner)
+    return saturation
 
 
 Saturation = Annotated[Exponential | Hill | Logarithmic | Linear | BelowData,

@@ -13,6 +13,7 @@ from optimizer.curves.transforms import (
     Hill,
     Linear,
     Logarithmic,
+    concave_envelope,
     decay_of,
 )
 
@@ -24,6 +25,7 @@ SATURATIONS = [
     Linear(),
     BelowData(base=Exponential(k=80.0), low=30.0),
     BelowData(base=Hill(k=150.0, shape=0.8), low=45.0),
+    concave_envelope(Hill(k=50.0, shape=2.5)),
 ]
 
 
@@ -72,6 +74,24 @@ def test_below_the_data_is_the_chord_to_the_lowest_spend_seen():
     np.testing.assert_allclose(below(high), base(high), rtol=1e-12)
     assert below.derivative(np.array(0.0)) == pytest.approx(base(np.array(30.0)) / 30.0)
     assert below.k == 80.0
+
+
+def test_an_s_shaped_hill_is_planned_on_its_concave_envelope():
+    """Shape over 1: the chord from 0 touches the curve at its corner ``k (s - 1)^(1/s)``, where
+    ``S(a) / a`` peaks; the envelope is above the curve below it, the curve from it up. A
+    concave Hill curve is its own envelope."""
+    hill = Hill(k=50.0, shape=2.0)
+    assert hill.corner == pytest.approx(50.0)
+    a = np.linspace(1.0, 400.0, 4000)
+    assert a[np.argmax(hill(a) / a)] == pytest.approx(hill.corner, abs=0.1)
+    envelope = concave_envelope(hill)
+    assert envelope.derivative(np.array(1.0)) == pytest.approx(hill.derivative(hill.corner),
+                                                               rel=1e-9)
+    assert np.all(envelope(a) >= hill(a) - 1e-15)
+    past = a >= hill.corner
+    np.testing.assert_allclose(envelope(a[past]), hill(a[past]), rtol=1e-12)
+    assert concave_envelope(Hill(k=50.0, shape=0.8)) == Hill(k=50.0, shape=0.8)
+    assert concave_envelope(Exponential(k=80.0)) == Exponential(k=80.0)
 
 
 def test_slope_at_zero():
