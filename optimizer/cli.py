@@ -127,10 +127,11 @@ def _spread(campaign, fitted, spend) -> dict:
 
 def _show_spread(spread: dict, campaign) -> None:
     config = campaign.config
-    words = {"paid_roi": lambda: f"paid ROI >= {config.roi.paid_min:g}",
-             "overall_roi": lambda: f"overall ROI >= {config.roi.overall_min:g}",
-             "gmv_target": lambda: f"GMV target {config.gmv_target:,.0f}"}
-    print_spread(spread, {name: words[name]() for name in spread["chances"]},
+    words = {"paid_roi": ("paid ROI >= {:g}", config.roi.paid_min),
+             "overall_roi": ("overall ROI >= {:g}", config.roi.overall_min),
+             "gmv_target": ("GMV target {:,.0f}", config.gmv_target)}
+    print_spread(spread, {name: words[name][0].format(words[name][1])
+                          for name in spread["chances"]},
                  confident=config.planner.confidence is not None)
 
 
