@@ -253,10 +253,11 @@ def backtest(
              "session: what the plan would have earned with the same money) or 'config'.")
     ] = "actual",
 ) -> None:
-    """Back-test on CONFIG's history: each past session fitted on the sessions before it only,
-    forecast under the spend actually used (WAPE) and planned under the config's constraints
-    (predicted uplift). Writes backtest.csv, summary.json and backtest.png in --out; sessions
-    whose plan is infeasible are reported, and the exit status stays 0."""
+    """Back-test CONFIG's history: backtest.csv, summary.json and backtest.png in --out.
+
+    Each past session is fitted on the sessions before it only, forecast under the spend
+    actually used (WAPE) and planned under the config's constraints (predicted uplift).
+    Sessions whose plan is infeasible are reported, and the exit status stays 0."""
     import json
 
     from optimizer.sim import backtest as rolling
@@ -336,9 +337,10 @@ def simulate_policy(
     out: OutDir = Path("out/policies"),
     model: ModelOpt = None,
 ) -> None:
-    """Run the static plan, re-planning, even pacing and the oracle (the planner on the
-    simulator's true curves) through noisy simulated sessions: runs.csv, distribution.csv and
-    policies.png in --out."""
+    """Compare planning policies in noisy simulated sessions: runs.csv, distribution.csv, PNG.
+
+    The static plan, re-planning, even pacing and the oracle (the planner on the simulator's
+    true curves) each run through the same sessions; policies.png goes in --out too."""
     from dataclasses import replace
 
     from optimizer import pipeline
@@ -489,8 +491,9 @@ def demo_config() -> Path:
 
 @app.command()
 def demo(out: OutDir = Path("out/demo")) -> None:
-    """Run the whole job on the shipped demo data (validate, fit, plan the next session) and
-    print where the outputs are."""
+    """Run the whole job on the shipped demo data: validate, fit, plan the next session.
+
+    Prints where the outputs are."""
     from optimizer import pipeline
     from optimizer.curves import save_model
     from optimizer.curves.report import fit_summary, organic_summary, plot_curves
