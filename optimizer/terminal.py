@@ -58,7 +58,10 @@ _OBJECTIVE_GAIN = {"max_gmv": "expected GMV", "max_profit": "expected profit"}
 
 def print_summary(summary: dict, title: str) -> None:
     """The headline numbers of summary.json, then what binds (with the budget's shadow price)."""
-    table = Table(title=title, title_justify="left", show_header=False)
+    table = Table(title=title, title_justify="left", show_header=False,
+                  min_width=len(title))  # the title on one line, not wrapped to the numbers
+    table.add_column()
+    table.add_column(justify="right")
     for key in ("status", "total_spend", "expected_paid_gmv", "expected_organic_gmv",
                 "expected_total_gmv", "paid_roi", "overall_roi", "solve_seconds"):
         value = summary.get(key)
