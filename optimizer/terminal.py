@@ -65,6 +65,8 @@ def print_summary(summary: dict, title: str) -> None:
     for key in ("status", "total_spend", "expected_paid_gmv", "expected_organic_gmv",
                 "expected_total_gmv", "paid_roi", "overall_roi", "solve_seconds"):
         value = summary.get(key)
+        if key == "solve_seconds" and summary.get("status") == "evaluated":
+            continue  # a forecast solves nothing: its 0 is the contract's key, not news
         text = (f"{value:,.0f}" if isinstance(value, float) and abs(value) >= 100 else
                 f"{value:.3g}" if isinstance(value, float) else str(value))
         table.add_row(key, text)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 
@@ -43,3 +45,24 @@ def test_package_names_stay_whole_in_an_80_column_terminal(monkeypatch, capsys):
     terminal.print_frame(fit_view(summary), "Fitted response curves")
     out = capsys.readouterr().out
     assert all(f" {name} " in out for name in names)
+
+
+def _summary(status: str) -> dict:
+    return {"status": status, "total_spend": 80000.0, "expected_paid_gmv": 294528.0,
+            "expected_organic_gmv": 112908.0, "expected_total_gmv": 407436.0,
+            "paid_roi": 3.68, "overall_roi": 5.09, "solve_seconds": 0.0 if status ==
+            "evaluated" else 0.127}
+
+
+def test_the_summary_title_stays_on_one_line_and_a_forecast_shows_no_solve_time(
+        monkeypatch, capsys):
+    from optimizer import terminal
+
+    monkeypatch.setattr(terminal.console, "width", 80)
+    title = "Plan for 2026-12-01 19:00, 240 minutes"
+    terminal.print_summary(_summary("optimal"), title)
+    planned = capsys.readouterr().out
+    assert title in planned and "solve_seconds" in planned
+    assert re.search(r"expected_total_gmv +│ +407,436 │", planned)  # numbers right-aligned
+    terminal.print_summary(_summary("evaluated"), "Forecast of plan.csv")
+    assert "solve_seconds" not in capsys.readouterr().out
