@@ -44,11 +44,21 @@ class Actuals:
 @dataclass(frozen=True)
 class Limits:
     """Per-package limits (P,), yuan per minute: max_spend (inf: none), min_active (0: none);
-    unit: the platform's spend unit, yuan per minute (None: any amount)."""
+    unit: the platform's spend unit, change_step: its least change of a package's level, yuan
+    per minute (None: any amount)."""
 
     max_spend: np.ndarray
     min_active: np.ndarray
     unit: float | None = None
+    change_step: float | None = None
+
+    @property
+    def first_steps(self) -> np.ndarray:
+        """(P,) yuan/min: the least spend a package may start with in a minute
+        (`optimizer.planner.sensitivity.least_steps`)."""
+        from optimizer.planner.sensitivity import least_steps
+
+        return least_steps(self.min_active, self.change_step, self.unit)
 
     @classmethod
     def of(cls, config: CampaignConfig, packages: tuple[str, ...]) -> Limits:
@@ -58,7 +68,7 @@ class Limits:
         low = [0.0 if g is None or g.min_spend_when_active is None
                else g.min_spend_when_active for g in given]
         return cls(np.array(high, dtype=float), np.array(low, dtype=float),
-                   config.platform.spend_unit)
+                   config.platform.spend_unit, config.platform.change_step)
 
 
 @dataclass(frozen=True)
@@ -71,7 +81,8 @@ class Solved:
         before `from_minute` hold the actuals, the rest what the plan expects.
     marginal_roi, marginal_paid_roi: (T, P) session GMV (total, or paid only) that one more
         yuan of a package's spend in that minute brings, at the plan (yuan per yuan, carryover
-        included): the threshold a bidder compares traffic against.
+        included): the threshold a bidder compares traffic against; in a minute the package
+        does not spend, per yuan of the least spend the rules allow it there.
     budget_price: shadow price of the budget (objective yuan per extra yuan), None if unknown.
     fallback: why the last plan was scaled instead of re-planned (timeout | infeasible | error).
     """
@@ -134,7 +145,7 @@ class Planner:
         started = time.perf_counter()
         plan = solve(problem)
         return from_plan(plan, Actuals.empty(len(problem.response.packages)),
-                         problem.response, time.perf_counter() - started)
+                         problem, time.perf_counter() - started)
 
     def replanner(self, problem: Any, replan_time_limit: float) -> Any:
         """A re-planner of `problem`, built once per plan and kept: building it solves the
@@ -158,13 +169,15 @@ class Planner:
         except NoPlanInTime:  # its words name planner.time_limit, which the server overrides
             raise TimedOut("the solver found no plan within the re-plan's share of the time "
                            "budget") from None
-        return from_plan(plan, actuals, replanner.problem.response,
-                         time.perf_counter() - started)
+        return from_plan(plan, actuals, replanner.problem, time.perf_counter() - started)
 
 
-def from_plan(plan: Any, actuals: Actuals, response: SessionResponse, seconds: float
-              ) -> Solved:
-    """The planner's `Plan` in the service's terms, the actuals in its first rows."""
+def from_plan(plan: Any, actuals: Actuals, problem: Any, seconds: float) -> Solved:
+    """The planner's `Plan` of `problem` (a `PlanningProblem`) in the service's terms, the
+    actuals in its first rows."""
+    from optimizer.planner.sensitivity import problem_steps
+
+    response = problem.response
     m, T = actuals.minute, response.minutes
     status = str(plan.status)
     if status == "infeasible":
@@ -180,7 +193,7 @@ def from_plan(plan: Any, actuals: Actuals, response: SessionResponse, seconds: f
     paid = np.vstack([actuals.paid_gmv, np.asarray(plan.paid_gmv, dtype=float)[m:]])
     organic = np.concatenate([actuals.organic_gmv, np.asarray(plan.organic_gmv)[m:]])
     price = (plan.shadow_prices or {}).get("budget")
-    total, paid_only = marginals(response, spend)
+    total, paid_only = marginals(response, spend, problem_steps(problem))
     return Solved(status=status, from_minute=m, spend=spend, paid_gmv=paid,
                   organic_gmv=organic, marginal_roi=total, marginal_paid_roi=paid_only,
                   budget_price=float(price) if price is not None else None,
@@ -188,11 +201,14 @@ def from_plan(plan: Any, actuals: Actuals, response: SessionResponse, seconds: f
                   or None)
 
 
-def marginals(response: SessionResponse, spend: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(T, P) marginal session GMV per yuan at `spend`: total, and paid only."""
+def marginals(response: SessionResponse, spend: np.ndarray, first_steps: np.ndarray
+              ) -> tuple[np.ndarray, np.ndarray]:
+    """(T, P) marginal session GMV per yuan at `spend`: total, and paid only; where a package
+    spends nothing, per yuan of its first step (`first_steps`, (P,) yuan/min)."""
     from optimizer.planner.forecast import marginal_gmv
 
-    return marginal_gmv(response, spend), marginal_gmv(response, spend, paid_only=True)
+    return (marginal_gmv(response, spend, first_steps=first_steps),
+            marginal_gmv(response, spend, paid_only=True, first_steps=first_steps))
 
 
 def fallback(previous: Solved, actuals: Actuals, budget: float, limits: Limits,
@@ -220,7 +236,7 @@ def fallback(previous: Solved, actuals: Actuals, budget: float, limits: Limits,
     spend = np.vstack([actuals.spend, rest])
     paid = np.vstack([actuals.paid_gmv, response.paid_gmv(spend)[m:]])
     organic = np.concatenate([actuals.organic_gmv, response.organic_gmv(spend)[m:]])
-    total, paid_only = marginals(response, spend)
+    total, paid_only = marginals(response, spend, limits.first_steps)
     return Solved(status="fallback", from_minute=m, spend=spend, paid_gmv=paid,
                   organic_gmv=organic, marginal_roi=total, marginal_paid_roi=paid_only,
                   budget_price=None,  # the last plan's price is not this schedule's

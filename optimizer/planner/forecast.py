@@ -75,21 +75,43 @@ def forecast_objective(problem: PlanningProblem, forecast: Forecast) -> float:
     return problem.margin * (forecast.paid_total + uplift) - forecast.total_spend
 
 
-def marginal_gmv(response: SessionResponse, spend: np.ndarray, paid_only: bool = False):
+def marginal_gmv(response: SessionResponse, spend: np.ndarray, paid_only: bool = False,
+                 first_steps: np.ndarray | None = None) -> np.ndarray:
     """d(session GMV) / d spend[t, p]: GMV per extra yuan in each minute, shape (T, P).
 
     The adjoint of each term: its marginal value per minute, carried back in time through the
     carryover (the same filters run on reversed time), times the package weights.
+    first_steps: (P,) yuan/min; a minute where a package spends nothing gets, instead of the
+    derivative, the GMV per yuan of spending that step there: a Hill curve of shape below 1 is
+    vertical at zero, and a bidder read "marginal ROI 388" at minutes an integer plan left
+    empty. Each later minute's saturation is taken over the index the step adds at its own
+    minute (the largest): exact without carryover, and for a concave curve never above the
+    exact gain (on the demo with a minimum spend of 80 yuan/min, 2.01 against 2.21 at most).
     """
     spend = np.asarray(spend, dtype=float)
     out = np.zeros_like(spend)
+    stepped = np.zeros_like(spend)
     terms = response.paid if paid_only else response.paid + response.uplift
     for term in terms:
         z = term.index(spend)
-        local = term.scale * term.saturation.derivative(z)
-        carried = term.carryover.apply(local[::-1])[::-1]
+        carried = _adjoint(term, term.saturation.derivative(z))
         out += carried[:, None] * term.weights[None, :]
-    return out
+        if first_steps is None:
+            continue
+        lag0 = float(term.carryover.kernel(1)[0])
+        for k in np.flatnonzero(term.weights):
+            rise = first_steps[k] * term.weights[k] * lag0
+            secant = (term.saturation(z + rise) - term.saturation(z)) / rise if rise else \
+                term.saturation.derivative(z)
+            stepped[:, k] += _adjoint(term, secant) * term.weights[k]
+    if first_steps is None:
+        return out
+    return np.where(spend > 0, out, stepped)
+
+
+def _adjoint(term, local_slope: np.ndarray) -> np.ndarray:
+    """(T,) a term's value per unit of index added in each minute, carried back in time."""
+    return term.carryover.apply((term.scale * local_slope)[::-1])[::-1]
 
 
 def objective_scale(problem: PlanningProblem, spend: np.ndarray) -> float:

@@ -59,7 +59,8 @@ def describe(problem: PlanningProblem, spend: np.ndarray, prices: dict[str, floa
         if label and at_cap:
             binding.append(f"{label} of {name} ({at_cap} minutes)")
     binding += _pacing_binding(problem, spend)
-    total = marginal_gmv(problem.response, spend)
+    steps = problem_steps(problem)
+    total = marginal_gmv(problem.response, spend, first_steps=steps)
     paid = marginal_gmv(problem.response, spend, paid_only=True)
     packages = {}
     for k, name in enumerate(problem.packages):
@@ -70,7 +71,7 @@ def describe(problem: PlanningProblem, spend: np.ndarray, prices: dict[str, floa
                 "marginal_paid_roi": float(np.average(paid[:, k], weights=weights)),
             }
         else:
-            packages[name] = _first_step(problem, spend, k, total[:, k])
+            packages[name] = _first_step(problem, spend, k, float(steps[k]), total[:, k])
     return binding, {**prices, "packages": packages}
 
 
@@ -78,20 +79,31 @@ FIRST_STEP = 1.0
 """Yuan/min: the least step an unspent package's marginal ROI is measured over."""
 
 
-def _first_step(problem: PlanningProblem, spend: np.ndarray, k: int, marginal: np.ndarray
-                ) -> dict[str, float]:
-    """GMV per yuan of package k's first step, in the slot where its marginal GMV is highest:
-    the least spend the rules allow in a slot (`min_spend_when_active`, a `change_step` from
-    zero, at least `FIRST_STEP` yuan/min, rounded up to whole `spend_unit`s). The derivative
-    at zero spend is no guide: a Hill curve of shape below 1 is vertical there, and a package
-    an integer plan left out read "marginal ROI 96.96" (its least step, 20 yuan/min for a
-    15-minute slot, returned 3.79 per yuan)."""
+def least_steps(min_active: np.ndarray, change_step: float | None, unit: float | None
+                ) -> np.ndarray:
+    """(P,) yuan/min: the least spend the rules allow a package in a minute it did not spend
+    (`min_active` per package, a `change_step` from zero, at least `FIRST_STEP`), rounded up
+    to whole spend `unit`s."""
+    step = np.maximum(np.maximum(np.asarray(min_active, dtype=float), change_step or 0.0),
+                      FIRST_STEP)
+    return np.ceil(step / unit - 1e-9) * unit if unit else step
+
+
+def problem_steps(problem: PlanningProblem) -> np.ndarray:
+    """`least_steps` of the problem's packages under its rules, (P,) yuan/min."""
+    rules = problem.rules
+    return least_steps(problem.min_spend_when_active, rules.change_step, rules.spend_unit)
+
+
+def _first_step(problem: PlanningProblem, spend: np.ndarray, k: int, step: float,
+                marginal: np.ndarray) -> dict[str, float]:
+    """GMV per yuan of package k's first `step` (yuan/min, `least_steps`) over a whole slot,
+    in the slot where `marginal` (its GMV per yuan of that step in each minute) is highest.
+    The derivative at zero spend is no guide: a Hill curve of shape below 1 is vertical
+    there, and a package an integer plan left out read "marginal ROI 96.96" (its least step,
+    20 yuan/min for a 15-minute slot, returned 3.79 per yuan)."""
     slot = problem.slot_minutes
     best = int(np.argmax(marginal.reshape(-1, slot).sum(axis=1)))
-    rules = problem.rules
-    step = max(problem.min_spend_when_active[k], rules.change_step or 0.0, FIRST_STEP)
-    if rules.spend_unit:
-        step = np.ceil(step / rules.spend_unit - 1e-9) * rules.spend_unit
     tried = np.array(spend, dtype=float)
     tried[best * slot:(best + 1) * slot, k] += step
     response, cost = problem.response, step * slot

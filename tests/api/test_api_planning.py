@@ -12,6 +12,7 @@ from api_support import demo_config
 from optimizer.api.campaign import from_model, model_file, parse_config
 from optimizer.api.planning import Actuals, Limits, Planner, fallback
 from optimizer.api.runner import TimedOut
+from optimizer.planner.forecast import marginal_gmv
 
 
 @pytest.fixture(scope="module")
@@ -39,6 +40,14 @@ def test_replan_keeps_the_actuals_and_the_budget(campaign):
     assert first.status in ("optimal", "feasible") and first.from_minute == 0
     assert first.spend.sum() <= 80000 * (1 + 1e-9)
     assert first.marginal_roi.shape == first.spend.shape
+    fans = campaign.packages.index("fans")  # spends 0 or at least 30 yuan/min
+    empty = first.spend[:, fans] == 0
+    assert empty.any()
+    steps = Limits.of(campaign.config, campaign.packages).first_steps
+    assert steps[fans] == 30
+    np.testing.assert_allclose(  # at its least step there, not the derivative
+        first.marginal_roi[empty, fans],
+        marginal_gmv(response, first.spend, first_steps=steps)[empty, fans])
     replanner = planner.replanner(planner.problem(campaign, response, 60), 5)
     m = 10
     actuals = Actuals(first.spend[:m] * 1.5, response.paid_gmv(first.spend)[:m],

@@ -203,3 +203,35 @@ def test_an_unspent_package_s_marginal_roi_is_its_first_step_s_return(make_respo
     assert reported < 0.2 * marginal_gmv(response, spend)[:, 1].max()
     assert prices["packages"]["pkg0"]["marginal_roi"] == pytest.approx(
         np.average(marginal_gmv(response, spend)[:, 0], weights=spend[:, 0]))
+
+
+@pytest.mark.parametrize("carryover", [False, True])
+@pytest.mark.parametrize("cannibal", [False, True])
+def test_a_minute_left_empty_gets_the_gmv_per_yuan_of_its_first_step(make_response, carryover,
+                                                                      cannibal):
+    """The bidder's threshold where a package spends nothing: the GMV per yuan of the least
+    step, not the derivative (vertical at zero for Hill shapes below 1). Without carryover
+    each minute's step is measured exactly; with it, each later minute's curve is taken over
+    the step's first-minute index, which for concave curves never overstates the gain."""
+    response = make_response(3, 30, seed=2, carryover=carryover, cannibal=cannibal)
+    spend = np.zeros((30, 3))
+    spend[:, 0], spend[::3, 1], spend[:, 2] = 60.0, 80.0, 40.0  # pkg1 (Hill) empty 2 in 3
+    steps = np.array([1.0, 80.0, 1.0])
+    stepped = marginal_gmv(response, spend, first_steps=steps)
+
+    def gmv(s):
+        return float(response.paid_gmv(s).sum() + response.organic_uplift(s).sum())
+
+    empty = np.flatnonzero(spend[:, 1] == 0)
+    exact = []
+    for t in empty:
+        tried = spend.copy()
+        tried[t, 1] = steps[1]
+        exact.append((gmv(tried) - gmv(spend)) / steps[1])
+    if carryover:
+        assert np.all(stepped[empty, 1] <= np.array(exact) + 1e-9)
+        assert np.all(stepped[empty, 1] >= 0.8 * np.array(exact))
+    else:
+        assert stepped[empty, 1] == pytest.approx(exact, rel=1e-9)
+    spent = spend > 0
+    assert stepped[spent] == pytest.approx(marginal_gmv(response, spend)[spent], rel=1e-12)
