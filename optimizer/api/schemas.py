@@ -137,8 +137,9 @@ class MinutePlan(_Out):
     expected_paid_gmv: dict[str, float]
     marginal_roi: dict[str, float | None] = Field(
         description="marginal ROI threshold per package: session GMV (paid + organic) one more "
-                    "yuan of the package's spend this minute brings at the plan; traffic "
-                    "returning less is not worth buying")
+                    "yuan of the package's spend this minute brings at the plan (where the "
+                    "plan spends nothing on it: per yuan of the least spend the rules allow); "
+                    "traffic returning less is not worth buying")
     marginal_paid_roi: dict[str, float | None] = Field(
         description="the same for paid GMV only (a paid-ROI bid target)")
 
