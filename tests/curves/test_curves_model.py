@@ -247,7 +247,7 @@ def test_a_concave_hill_inside_its_bound_costs_no_s_shaped_fit():
 
     from optimizer.curves.model import S_SHAPED_PRECHECK, _Rows, _Trials
 
-    rows = _Rows(np.zeros(4, int), np.arange(4), np.ones(4, bool), np.zeros(4))
+    rows = _Rows(np.zeros(4, int), np.arange(4), np.ones(4, bool), np.zeros(4), np.zeros(4))
     trial = _Trials("fans", np.ones(4), np.ones(4), rows, lags=0)
     fitted: list[float] = []
 
