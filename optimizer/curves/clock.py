@@ -194,3 +194,27 @@ def clock_minutes(ts: np.ndarray) -> np.ndarray:
     """Minute of day (n,) int, 0-1439, of datetime64 minutes `ts` (n,)."""
     ts = np.asarray(ts, dtype="datetime64[m]")
     return ((ts - ts.astype("datetime64[D]")).astype(int)) % DAY_MINUTES
+
+
+DAY_SHRINKAGE = 0.1
+"""Weight of the prior on day effects in a clocked fit, as a share of the average session's
+GMV (yuan): its day effects, less their straight line in the start, are pulled toward 0 by
+about a tenth of their size. Free, they took up any level by start (the clock says the level
+only through its shape within sessions, a chain of hours): on the 'clock' scenario a new
+session's organic forecast was 12-33% off by its start, with day effects of 0.3 where the
+truth's spread is 0.08."""
+
+
+def day_penalty(start: np.ndarray, weight: float, size: int) -> np.ndarray:
+    """(size, size) penalty matrix on coefficients whose last ``len(start) - 1`` are the day
+    effects of sessions 1.. (session 0's is 0): `weight` times the sum of squares of the day
+    effects' residuals from a straight line in the start (`start`, (S,) any units)."""
+    start = np.asarray(start, dtype=float)
+    days = len(start) - 1
+    penalty = np.zeros((size, size))
+    if days < 1:
+        return penalty
+    line = np.column_stack([np.ones_like(start), start - start.mean()])
+    residual = np.eye(len(start)) - line @ np.linalg.pinv(line)
+    penalty[size - days:, size - days:] = weight * residual[1:, 1:]
+    return penalty

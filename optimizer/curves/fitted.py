@@ -12,7 +12,13 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict
 
 from optimizer.curves.basis import SessionBasis, design, informed_columns, tie_uninformed
-from optimizer.curves.clock import ClockBasis, greville_abscissae, start_slope_map
+from optimizer.curves.clock import (
+    DAY_SHRINKAGE,
+    ClockBasis,
+    day_penalty,
+    greville_abscissae,
+    start_slope_map,
+)
 from optimizer.curves.estimator import Factor, fit_multiplicative
 
 
@@ -83,12 +89,17 @@ class FittedScale(BaseModel):
         (`_weak_columns`), and the curve is fitted again (`_TIE_ROUNDS` at most).
         clock, clock_minute: a clock-of-day spline and each row's minute of day (n,): its
         coefficients are fitted without the straight line the day effects can carry
-        (`ClockBasis.reduced`), which `start_slope_map` then sets.
+        (`ClockBasis.reduced`), which `start_slope_map` then sets, and the day effects are
+        shrunk (`day_penalty`, `DAY_SHRINKAGE`).
         """
         X = design(basis, minute, session)
         spline = X[:, : basis.size]
         extra = np.eye(X.shape[1] - basis.size)  # clock and day coefficients, as fitted
+        starts, prior = None, None
         if clock is not None:
+            starts = clock.counted(np.asarray(clock_minute) - minute)[
+                np.unique(session, return_index=True)[1]]
+            prior = DAY_SHRINKAGE * float(np.sum(y)) / len(starts)
             reduced = clock.reduced()
             X = np.column_stack([spline, clock.design(clock_minute) @ reduced,
                                  X[:, basis.size:]])
@@ -106,8 +117,9 @@ class FittedScale(BaseModel):
             if profile is not None and len(kept) < basis.size:
                 shift = profile - tie @ profile[kept]
             tie = _block_diagonal(tie, np.eye(X.shape[1] - basis.size))
+            penalty = None if prior is None else day_penalty(starts, prior, tie.shape[1])
             fit = fit_multiplicative(y, X @ tie, _shifted(factor, np.exp(spline @ shift)),
-                                     theta0, bounds, session, maxlags, inference)
+                                     theta0, bounds, session, maxlags, inference, penalty)
             return fit, tie, shift
 
         fit, tie, shift = fit_tied(kept, theta0)
@@ -123,8 +135,6 @@ class FittedScale(BaseModel):
             fit, tie, shift = fit_tied(kept, fit.theta)
         tie = _block_diagonal(tie[: basis.size, : len(kept)], extra)
         if clock is not None:
-            starts = clock.counted(np.asarray(clock_minute) - minute)[
-                np.unique(session, return_index=True)[1]]
             tie = start_slope_map(starts, greville_abscissae(basis.knots), clock,
                                   X.shape[1] - basis.size - clock.size + 1) @ tie
         full = _block_diagonal(tie, np.eye(len(fit.theta)))

@@ -106,3 +106,19 @@ def test_clock_minutes_of_timestamps():
     ts = np.array(["2026-12-01T23:59", "2026-12-02T00:00", "2026-12-02T19:05"],
                   dtype="datetime64[m]")
     assert clock_minutes(ts).tolist() == [1439, 0, 19 * 60 + 5]
+
+
+def test_the_day_penalty_spares_a_straight_line_in_the_start():
+    """Day effects on a line in the start cost nothing (the splines carry that line by
+    `start_slope_map`); off it they cost `weight` times their squared residuals."""
+    from optimizer.curves.clock import day_penalty
+
+    start = np.array([0.0, 30.0, 60.0, 90.0, 600.0])
+    penalty = day_penalty(start, 2.0, 7)
+    assert penalty.shape == (7, 7) and not penalty[:3].any()
+    line = np.r_[np.zeros(3), 0.01 * (start[1:] - start[0])]
+    assert line @ penalty @ line == pytest.approx(0.0, abs=1e-12)
+    bump = np.r_[np.zeros(3), 0.0, 0.1, 0.0, 0.0]
+    residual = np.r_[0.0, bump[3:]] - np.polyval(np.polyfit(start, np.r_[0.0, bump[3:]], 1),
+                                                 start)
+    assert bump @ penalty @ bump == pytest.approx(2.0 * np.sum(residual ** 2))
