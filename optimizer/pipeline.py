@@ -315,9 +315,9 @@ def session_warnings(campaign: Campaign, model: ResponseModel) -> list[str]:
     start = campaign.config.session.start
     outside = model.clock_outside(campaign.minutes, start.time())
     if outside:
-        notes.append(f"{outside} of the session's minutes fall at clock times none of "
-                     f"history's sessions covered: their clock-of-day traffic is held at "
-                     f"history's nearest edge")
+        notes.append(f"{outside} of the session's minutes fall at clock times history's "
+                     f"sessions rarely or never covered: their clock-of-day traffic is held at "
+                     f"that of the nearest times history covered")
     if sessions is not None and len(sessions):
         notes += _budget_unit_warnings(campaign)
     if sessions is not None and len(sessions) and model.clock_ is None:
