@@ -14,6 +14,8 @@ effects carry no trend in the start time: a session's level by its start is the 
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
@@ -97,8 +99,10 @@ class ClockBasis(BaseModel):
         return values[:, 1:]
 
     def session_design(self, start: float, minutes: int) -> np.ndarray:
-        """`design` of a session starting at minute of day `start`, shape (minutes, size)."""
-        return self.design(start + np.arange(minutes))
+        """`design` of a session starting at minute of day `start`, shape (minutes, size),
+        read-only and cached (every draw of a forecast asks for the same, as of
+        `SessionBasis.session_design`)."""
+        return _session_design(self, float(start), int(minutes))
 
     def reduced(self) -> np.ndarray:
         """(size, size - 1) orthonormal map onto the clock coefficients without a straight line
@@ -115,6 +119,13 @@ class ClockBasis(BaseModel):
 
     def _full(self, counted: np.ndarray) -> np.ndarray:
         return bspline_design(counted, np.asarray(self.knots), _DEGREE)
+
+
+@lru_cache(maxsize=64)
+def _session_design(clock: ClockBasis, start: float, minutes: int) -> np.ndarray:
+    values = clock.design(start + np.arange(minutes))
+    values.flags.writeable = False
+    return values
 
 
 def greville_abscissae(knots: tuple[float, ...] | np.ndarray) -> np.ndarray:
@@ -141,7 +152,7 @@ def least_covered(coverage: np.ndarray) -> int:
 def session_starts(clock_minute: np.ndarray, session: np.ndarray, minute: np.ndarray
                    ) -> np.ndarray:
     """Minute of day (0-1439) each session of rows (n,) started at, in session order."""
-    sessions, first = np.unique(np.asarray(session), return_index=True)
+    _, first = np.unique(np.asarray(session), return_index=True)
     start = np.asarray(clock_minute)[first] - np.asarray(minute)[first]
     return (start.astype(int) % DAY_MINUTES)
 
