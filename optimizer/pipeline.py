@@ -154,7 +154,8 @@ def session_response(campaign: Campaign, model: ResponseModel) -> SessionRespons
     model = fitted_model(model)
     with _in_config(campaign):
         return model.response(campaign.minutes, campaign.packages, campaign.explicit_curves(),
-                              switched_off=campaign.switched_off())
+                              switched_off=campaign.switched_off(),
+                              start=campaign.config.session.start.time())
 
 
 def session_draws(campaign: Campaign, model: ResponseModel, n_draws: int = 200, seed: int = 0
@@ -164,7 +165,8 @@ def session_draws(campaign: Campaign, model: ResponseModel, n_draws: int = 200, 
     model = fitted_model(model)
     with _in_config(campaign):
         return model.response_draws(campaign.minutes, n_draws, campaign.packages,
-                                    campaign.explicit_curves(), seed, campaign.switched_off())
+                                    campaign.explicit_curves(), seed, campaign.switched_off(),
+                                    start=campaign.config.session.start.time())
 
 
 @contextmanager
@@ -216,7 +218,8 @@ def planning_problem(campaign: Campaign, model: ResponseModel,
         return problem
     floor = model.pessimistic_response(campaign.minutes, settings.confidence, campaign.packages,
                                        campaign.explicit_curves(), floor_reference(problem),
-                                       switched_off=campaign.switched_off())
+                                       switched_off=campaign.switched_off(),
+                                       start=campaign.config.session.start.time())
     return replace(problem, floor_response=floor)
 
 
@@ -310,8 +313,14 @@ def session_warnings(campaign: Campaign, model: ResponseModel) -> list[str]:
                      f"traffic profile of the last {TAIL_MINUTES} minutes that history saw")
     sessions = getattr(campaign.history, "sessions", None)  # None: a stored model's
     start = campaign.config.session.start
+    outside = model.clock_outside(campaign.minutes, start.time())
+    if outside:
+        notes.append(f"{outside} of the session's minutes fall at clock times history's "
+                     f"sessions rarely or never covered: their clock-of-day traffic is held at "
+                     f"that of the nearest times history covered")
     if sessions is not None and len(sessions):
         notes += _budget_unit_warnings(campaign)
+    if sessions is not None and len(sessions) and model.clock_ is None:
         starts = sessions["start"].dt.hour * 60 + sessions["start"].dt.minute
         apart = np.abs(starts.to_numpy() - (start.hour * 60 + start.minute))
         near = np.minimum(apart, 24 * 60 - apart) <= HOUR_APART

@@ -108,7 +108,7 @@ def test_fit_with_a_package_switched_off_that_history_lacks(monkeypatch, capsys,
 @pytest.mark.parametrize("args, words", [
     (["fit", "CONFIG", "--out", "OUT/model.png"], "not a .json file"),
     (["simulate", "--scenario", "default", "--seed", "-1", "--out", "OUT"], "--seed"),
-    (["simulate", "--scenario", "nope", "--out", "OUT"], "cannibal, default, long"),
+    (["simulate", "--scenario", "nope", "--out", "OUT"], "cannibal, clock, default, long"),
 ])
 def test_bad_options_are_bad_input_before_any_work(monkeypatch, capsys, tmp_path, args, words):
     config = _demo_config(tmp_path)

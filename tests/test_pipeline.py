@@ -267,3 +267,29 @@ def test_a_history_mostly_at_other_hours_says_the_curves_follow_the_session_not_
     assert any("only 9 of history's 21 sessions start within an hour of 19:00" in w
                for w in warnings), warnings
     assert not any("only" in w for w in pipeline.session_warnings(campaign, model))
+
+
+def test_a_clocked_model_warns_of_clock_times_history_did_not_cover_not_of_other_hours(demo):
+    """With a clock component the session's hours are the clock's to say: no warning that the
+    curves follow minutes of session; minutes at clock times history did not cover are
+    counted instead (held at the edge)."""
+    import copy
+    import datetime as dt
+
+    from optimizer.curves.clock import ClockBasis, clock_minutes
+
+    campaign, model = demo
+    panel = campaign.panel()
+    clocked = copy.copy(model)
+    clocked.clock_ = ClockBasis.for_history(clock_minutes(panel.ts), panel.session,
+                                            panel.minute, 60.0)
+    sessions = campaign.history.sessions.copy()
+    sessions.loc[sessions.index[:12], "start"] -= pd.Timedelta(hours=6)
+    moved = replace(campaign, history=replace(campaign.history, sessions=sessions))
+    assert not any("only" in w for w in pipeline.session_warnings(moved, clocked))
+    late = replace(moved, config=moved.config.model_copy(update={"session": moved.config.session
+                   .model_copy(update={"start": dt.datetime(2026, 12, 2, 2, 0),
+                                       "end": dt.datetime(2026, 12, 2, 6, 0)})}))
+    warnings = pipeline.session_warnings(late, clocked)
+    assert any(w.startswith("240 of the session's minutes fall at clock times") for w in
+               warnings), warnings

@@ -25,7 +25,7 @@ class ModelArtifact(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    schema_version: Literal[8] = SCHEMA_VERSION
+    schema_version: Literal[9] = SCHEMA_VERSION
     fingerprint: str
     created: datetime
     options: FitOptions
@@ -60,7 +60,7 @@ def fitted_model(model: ResponseModel | ModelArtifact) -> ResponseModel:
 
 def from_artifact(artifact: ModelArtifact) -> ResponseModel:
     """A fitted `ResponseModel` from its artifact (its `days_` from the curves' day effects,
-    which the artifact holds: no schema change for it)."""
+    which the artifact holds: no schema change for it; its `clock_` from the curves')."""
     model = ResponseModel(artifact.options)
     model.fingerprint_ = artifact.fingerprint
     model.n_sessions_ = artifact.n_sessions
@@ -69,6 +69,8 @@ def from_artifact(artifact: ModelArtifact) -> ResponseModel:
     model.paid_ = dict(artifact.paid)
     model.unfitted_ = dict(artifact.unfitted)
     model.organic_ = artifact.organic
+    model.clock_ = next((curve.clock for curve in (artifact.organic, *artifact.paid.values())
+                         if curve.clock is not None), None)
     return model.fit_days()
 
 

@@ -62,17 +62,21 @@ def poisson_deviance(y: np.ndarray, mu: np.ndarray) -> float:
     return float(np.sum(unit_deviance(y, mu)))
 
 
-def _profile_coef(y: np.ndarray, X: np.ndarray, offset: np.ndarray, coef: np.ndarray) -> np.ndarray:
-    """Poisson log-link coefficients for a fixed offset, by damped Newton from `coef`."""
+def _profile_coef(y: np.ndarray, X: np.ndarray, offset: np.ndarray, coef: np.ndarray,
+                  penalty: np.ndarray | None = None) -> np.ndarray:
+    """Poisson log-link coefficients for a fixed offset, by damped Newton from `coef`, the
+    loss plus ``coef @ penalty @ coef / 2`` (penalty: (k, k) or None)."""
+    penalty = np.zeros((X.shape[1],) * 2) if penalty is None else penalty
+
     def loss(b: np.ndarray) -> float:
         eta = np.minimum(X @ b + offset, 700.0)
-        return float(np.sum(np.exp(eta) - y * eta))
+        return float(np.sum(np.exp(eta) - y * eta) + b @ penalty @ b / 2)
 
     current = loss(coef)
     for _ in range(50):
         mu = np.exp(np.minimum(X @ coef + offset, 700.0))
-        hessian = (X * mu[:, None]).T @ X + 1e-9 * np.eye(X.shape[1])
-        step = np.linalg.solve(hessian, X.T @ (y - mu))
+        hessian = (X * mu[:, None]).T @ X + penalty + 1e-9 * np.eye(X.shape[1])
+        step = np.linalg.solve(hessian, X.T @ (y - mu) - penalty @ coef)
         for _ in range(30):
             trial = loss(coef + step)
             if trial <= current + 1e-12 * abs(current):
@@ -93,6 +97,7 @@ def fit_multiplicative(
     groups: np.ndarray,
     maxlags: int = 15,
     inference: bool = True,
+    penalty: np.ndarray | None = None,
 ) -> MultiplicativeFit:
     """Fit ``E[y] = exp(X @ coef) * F(theta)`` by Poisson quasi-likelihood.
 
@@ -100,6 +105,8 @@ def fit_multiplicative(
     (rows of a session contiguous, in time order) for the HAC covariance; maxlags in minutes.
     inference: False skips the covariance (all zero), two thirds of a warm-started fit's time,
     for fits that only score a candidate on held-out sessions.
+    penalty: (k, k) positive semi-definite, adds ``coef @ penalty @ coef / 2`` (yuan) to the
+    loss (a Gaussian prior on coef); the covariance stays the unpenalised sandwich's.
     """
     y = np.asarray(y, dtype=float)
     scale = max(float(y.sum()), _TINY)
@@ -109,9 +116,9 @@ def fit_multiplicative(
         F, dF = factor(theta)
         positive = F > _TINY
         offset = np.log(np.where(positive, F, _TINY))
-        coef, loss = _profile_loss(y, X, offset, state["coef"])
+        coef, loss = _profile_loss(y, X, offset, state["coef"], penalty)
         if not np.isfinite(loss):  # a far theta left the warm start useless: start afresh
-            coef, loss = _profile_loss(y, X, offset, _start_coef(y, X, F))
+            coef, loss = _profile_loss(y, X, offset, _start_coef(y, X, F), penalty)
         if np.isfinite(loss):
             state["coef"] = coef
         mu = np.exp(np.minimum(X @ coef + offset, 700.0))
@@ -126,7 +133,7 @@ def fit_multiplicative(
     theta = result.x
     F, dF = factor(theta)
     offset = np.log(np.maximum(F, _TINY))
-    coef = _profile_coef(y, X, offset, state["coef"])
+    coef = _profile_coef(y, X, offset, state["coef"], penalty)
     mu = np.exp(X @ coef + offset)
     free = ~at_bound(theta, bounds)
     kept = np.r_[np.ones(X.shape[1], dtype=bool), free]
@@ -155,12 +162,14 @@ def at_bound(theta: np.ndarray, bounds: list[tuple[float, float]],
     return (theta <= low + margin) | (theta >= high - margin)
 
 
-def _profile_loss(y: np.ndarray, X: np.ndarray, offset: np.ndarray, coef: np.ndarray
-                  ) -> tuple[np.ndarray, float]:
-    """`_profile_coef` from `coef`, and the Poisson loss ``sum(mu - y log mu)`` it reaches."""
-    coef = _profile_coef(y, X, offset, coef)
+def _profile_loss(y: np.ndarray, X: np.ndarray, offset: np.ndarray, coef: np.ndarray,
+                  penalty: np.ndarray | None = None) -> tuple[np.ndarray, float]:
+    """`_profile_coef` from `coef`, and the Poisson loss ``sum(mu - y log mu)`` (plus the
+    penalty) it reaches."""
+    coef = _profile_coef(y, X, offset, coef, penalty)
     mu = np.exp(np.minimum(X @ coef + offset, 700.0))
-    return coef, float(np.sum(mu - y * np.log(np.maximum(mu, _TINY))))
+    extra = 0.0 if penalty is None else float(coef @ penalty @ coef / 2)
+    return coef, float(np.sum(mu - y * np.log(np.maximum(mu, _TINY)))) + extra
 
 
 def _start_coef(y: np.ndarray, X: np.ndarray, F: np.ndarray) -> np.ndarray:

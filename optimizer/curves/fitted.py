@@ -1,9 +1,9 @@
 """Fitted state shared by the paid and organic curves: a log scale and nonlinear parameters.
 
-A fitted curve is ``exp(spline(minute) + day effect) * F(theta)``. Its state is plain numbers
-(JSON-ready): the spline and day coefficients, theta, and their joint HAC covariance. A new
-session's scale uses the average day: ``log mean(exp(day effects))`` over the sessions that
-inform it.
+A fitted curve is ``exp(spline(minute) [+ clock(minute of day)] + day effect) * F(theta)``.
+Its state is plain numbers (JSON-ready): the spline, clock and day coefficients, theta, and
+their joint HAC covariance. A new session's scale uses the average day: ``log mean(exp(day
+effects))`` over the sessions that inform it.
 """
 
 from __future__ import annotations
@@ -12,6 +12,13 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict
 
 from optimizer.curves.basis import SessionBasis, design, informed_columns, tie_uninformed
+from optimizer.curves.clock import (
+    DAY_SHRINKAGE,
+    ClockBasis,
+    day_penalty,
+    greville_abscissae,
+    start_slope_map,
+)
 from optimizer.curves.estimator import Factor, fit_multiplicative
 
 
@@ -31,10 +38,13 @@ class FitDiagnostics(BaseModel):
 
 
 class FittedScale(BaseModel):
-    """Coefficients of ``exp(X @ coef) * F(theta)`` with X = [spline basis, day dummies].
+    """Coefficients of ``exp(X @ coef) * F(theta)`` with X = [spline basis, clock basis, day
+    dummies].
 
     basis: the time-of-session spline this curve was fitted with.
-    coef: spline coefficients then one day effect per session after the first (log scale).
+    clock: the clock-of-day spline (`optimizer.curves.clock`), None when the curve has none.
+    coef: spline coefficients, clock coefficients (`clock.size`, none without a clock), then one
+    day effect per session after the first (log scale).
     theta: the factor's parameters, named by `theta_names`, within `bounds`.
     cov: joint HAC covariance of (coef, theta), shape (len(coef) + len(theta),) * 2.
     informative_days: the history sessions the day effects are of, in order (None: every
@@ -55,12 +65,14 @@ class FittedScale(BaseModel):
     cov: list[list[float]]
     diagnostics: FitDiagnostics
     informative_days: list[int] | None = None
+    clock: ClockBasis | None = None
 
     @staticmethod
     def estimate(y: np.ndarray, minute: np.ndarray, session: np.ndarray, basis: SessionBasis,
                  factor: Factor, names: tuple[str, ...], theta0: np.ndarray,
                  bounds: list[tuple[float, float]], maxlags: int, inference: bool = True,
-                 informed: np.ndarray | None = None, reference: np.ndarray | None = None
+                 informed: np.ndarray | None = None, reference: np.ndarray | None = None,
+                 clock: ClockBasis | None = None, clock_minute: np.ndarray | None = None
                  ) -> dict:
         """Fit ``exp(spline(minute) + day(session)) * factor(theta)``; field values of the result.
 
@@ -75,9 +87,23 @@ class FittedScale(BaseModel):
         only in shorter sessions was forecast at 12 yuan/min there, truth 53).
         So are, after a fit with `inference`, those the data leave too loose
         (`_weak_columns`), and the curve is fitted again (`_TIE_ROUNDS` at most).
+        clock, clock_minute: a clock-of-day spline and each row's minute of day (n,): its
+        coefficients are fitted without the straight line the day effects can carry
+        (`ClockBasis.reduced`), which `start_slope_map` then sets, and the day effects are
+        shrunk (`day_penalty`, `DAY_SHRINKAGE`).
         """
         X = design(basis, minute, session)
         spline = X[:, : basis.size]
+        extra = np.eye(X.shape[1] - basis.size)  # clock and day coefficients, as fitted
+        starts, prior = None, None
+        if clock is not None:
+            starts = clock.counted(np.asarray(clock_minute) - minute)[
+                np.unique(session, return_index=True)[1]]
+            prior = DAY_SHRINKAGE * float(np.sum(y)) / len(starts)
+            reduced = clock.reduced()
+            X = np.column_stack([spline, clock.design(clock_minute) @ reduced,
+                                 X[:, basis.size:]])
+            extra = _block_diagonal(reduced, np.eye(X.shape[1] - basis.size - reduced.shape[1]))
         profile = None
         if reference is not None:
             everywhere = basis.design(np.arange(len(reference)))
@@ -91,8 +117,9 @@ class FittedScale(BaseModel):
             if profile is not None and len(kept) < basis.size:
                 shift = profile - tie @ profile[kept]
             tie = _block_diagonal(tie, np.eye(X.shape[1] - basis.size))
+            penalty = None if prior is None else day_penalty(starts, prior, tie.shape[1])
             fit = fit_multiplicative(y, X @ tie, _shifted(factor, np.exp(spline @ shift)),
-                                     theta0, bounds, session, maxlags, inference)
+                                     theta0, bounds, session, maxlags, inference, penalty)
             return fit, tie, shift
 
         fit, tie, shift = fit_tied(kept, theta0)
@@ -106,11 +133,16 @@ class FittedScale(BaseModel):
                     break
             kept = kept[~weak]
             fit, tie, shift = fit_tied(kept, fit.theta)
+        tie = _block_diagonal(tie[: basis.size, : len(kept)], extra)
+        if clock is not None:
+            tie = start_slope_map(starts, greville_abscissae(basis.knots), clock,
+                                  X.shape[1] - basis.size - clock.size + 1) @ tie
         full = _block_diagonal(tie, np.eye(len(fit.theta)))
         coef = tie @ fit.coef
         coef[: basis.size] += shift
         return {
             "basis": basis,
+            "clock": clock,
             "coef": coef.tolist(),
             "theta": fit.theta.tolist(),
             "theta_names": list(names),
@@ -132,7 +164,12 @@ class FittedScale(BaseModel):
     def day_effects(self, params: np.ndarray | None = None) -> np.ndarray:
         """Log day effect of every session fitted (`informative_days`; the first is 0)."""
         coef = np.asarray(self.coef if params is None else params[: len(self.coef)])
-        return np.r_[0.0, coef[self.basis.size:]]
+        return np.r_[0.0, coef[self.basis.size + self.clock_size:]]
+
+    @property
+    def clock_size(self) -> int:
+        """Number of clock coefficients (0 without a clock)."""
+        return 0 if self.clock is None else self.clock.size
 
     def average_day(self, params: np.ndarray | None = None) -> float:
         """The average day's log effect, ``log mean(exp(day_effects))``: a new session's."""
@@ -150,34 +187,59 @@ class FittedScale(BaseModel):
             list(range(len(self.day_effects())))
 
     def scale(self, minute: np.ndarray, params: np.ndarray | None = None,
-              day: float = 0.0) -> np.ndarray:
-        """``exp(spline + average day + day)`` at minutes of session `minute` (n,), shape (n,).
+              day: float = 0.0, clock_minute: np.ndarray | None = None) -> np.ndarray:
+        """``exp(spline + clock + average day + day)`` at minutes of session `minute` (n,),
+        shape (n,), the clock at minutes of day `clock_minute` (n,) (None: of sessions that
+        start at the clock's `usual_start`).
 
         day: the new session's log day effect relative to the average day (a draw of
         `optimizer.curves.days.DayDistribution`, for predictive draws); 0 is the average day.
         """
-        return self._scale(self.basis.design(minute), params, day)
+        return self._scale(self.basis.design(minute), self._clock_design(minute, clock_minute),
+                           params, day)
 
     def session_scale(self, minutes: int, params: np.ndarray | None = None,
-                      day: float = 0.0) -> np.ndarray:
-        """`scale` over the minutes 0 to `minutes` - 1 of a new session, shape (minutes,)
-        (the spline's design cached: every draw of a forecast asks for the same)."""
-        return self._scale(self.basis.session_design(minutes), params, day)
+                      day: float = 0.0, start: float | None = None) -> np.ndarray:
+        """`scale` over the minutes 0 to `minutes` - 1 of a new session starting at minute of
+        day `start` (None: the clock's `usual_start`), shape (minutes,) (the spline's design
+        cached: every draw of a forecast asks for the same)."""
+        clock = None if self.clock is None else self.clock.session_design(
+            self.clock.usual_start if start is None else start, minutes)
+        return self._scale(self.basis.session_design(minutes), clock, params, day)
 
-    def _scale(self, design: np.ndarray, params: np.ndarray | None, day: float) -> np.ndarray:
+    def _clock_design(self, minute: np.ndarray, clock_minute: np.ndarray | None
+                      ) -> np.ndarray | None:
+        if self.clock is None:
+            return None
+        if clock_minute is None:
+            clock_minute = self.clock.usual_start + np.asarray(minute)
+        return self.clock.design(clock_minute)
+
+    def _scale(self, design: np.ndarray, clock: np.ndarray | None, params: np.ndarray | None,
+               day: float) -> np.ndarray:
         coef = np.asarray(self.coef if params is None else params[: len(self.coef)])
-        effect = self.average_day(params) + day
-        return np.exp(design @ coef[: self.basis.size] + effect)
+        return np.exp(self._log_time(design, clock, coef) + self.average_day(params) + day)
 
-    def history_scale(self, minute: np.ndarray, session: np.ndarray) -> np.ndarray:
+    def _log_time(self, design: np.ndarray, clock: np.ndarray | None, coef: np.ndarray
+                  ) -> np.ndarray:
+        """(n,) the time effects' log scale: session spline design (n, size) and clock design
+        (n, clock_size) or None, times their coefficients in `coef`."""
+        log_scale = design @ coef[: self.basis.size]
+        if clock is None:
+            return log_scale
+        return log_scale + clock @ coef[self.basis.size: self.basis.size + self.clock_size]
+
+    def history_scale(self, minute: np.ndarray, session: np.ndarray,
+                      clock_minute: np.ndarray | None = None) -> np.ndarray:
         """The fitted scale on history rows, each with its own session's day effect (the
-        average day's in a session not fitted), (n,)."""
-        spline = self.basis.design(minute) @ np.asarray(self.coef[: self.basis.size])
+        average day's in a session not fitted), (n,); `clock_minute` as in `scale`."""
+        log_scale = self._log_time(self.basis.design(minute),
+                                   self._clock_design(minute, clock_minute), np.asarray(self.coef))
         sessions, row = np.unique(np.asarray(session), return_inverse=True)
         fitted = dict(zip(self._fitted_days(), self.day_effects(), strict=True))
         average = self.average_day()
         effects = np.array([fitted.get(int(s), average) for s in sessions])
-        return np.exp(spline + effects[row])
+        return np.exp(log_scale + effects[row])
 
     def draws(self, rng: np.random.Generator, n: int, held: tuple[str, ...] = ()
               ) -> np.ndarray:

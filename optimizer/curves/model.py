@@ -9,6 +9,7 @@ and a pessimistic response for uncertainty-aware floors.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 from collections.abc import Callable, Collection, Mapping, Sequence
@@ -20,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from threadpoolctl import threadpool_limits
 
 from optimizer.curves.basis import SessionBasis
+from optimizer.curves.clock import CLOCK_KNOT_MINUTES, ClockBasis, clock_for, clock_minutes
 from optimizer.curves.days import DayDistribution
 from optimizer.curves.estimator import poisson_deviance, unit_deviance
 from optimizer.curves.organic import OrganicCurve
@@ -42,6 +44,7 @@ from optimizer.errors import InputError
 class PanelLike(Protocol):
     """What a fit reads from history (`optimizer.data.Panel`): n live minutes, P packages."""
 
+    ts: np.ndarray  # (n,) datetime64, the minute (its clock time of day)
     session: np.ndarray  # (n,) session number, contiguous and in time order
     minute: np.ndarray  # (n,) minute of session, 0-based
     spend: np.ndarray  # (n, P) yuan
@@ -98,12 +101,13 @@ ParameterDraw = Mapping[str, np.ndarray | tuple[PackageCurve, np.ndarray]]
 """One draw of a fitted model's parameters: "organic" -> the organic curve's parameter vector,
 each package id -> (curve, parameter vector) from `PackageCurve.sample`."""
 
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9
 """Version of the fitted state's JSON form (`optimizer.curves.artifact`); 2 added each paid
 curve's `seen_spend`, 3 its `family_weight` and `alternatives`, 4 its `profile`, 5 and 6 its
 `informative_days` (6: the day effects are of those sessions only); 7 ties the spline in
 minutes a package never spent in to the room's profile (same form, other numbers); 8 lets a
-Hill curve's shape exceed 1 (S-shaped), which older readers refuse."""
+Hill curve's shape exceed 1 (S-shaped), which older readers refuse; 9 adds every curve's
+`clock` (a clock-of-day spline, coefficients between the spline's and the day effects)."""
 
 MIN_FAMILY_WEIGHT = 0.01
 """Families weighted less than this (`family_weights`) are not kept as alternatives."""
@@ -151,7 +155,8 @@ class ResponseModel:
 
     Fitted state: `packages_` (package ids fitted, in history order), `paid_` (package ->
     PackageCurve, each with its own time-of-session spline), `organic_` (OrganicCurve), `unfitted_`
-    (package -> why it was not fitted), `n_sessions_`, `session_minutes_` (longest session),
+    (package -> why it was not fitted), `clock_` (the clock-of-day spline the curves use, None
+    when held-out sessions did not choose one), `n_sessions_`, `session_minutes_` (longest session),
     `fingerprint_` (of the data and options, see `fingerprint`), `days_` (`DayDistribution` of
     the curves' day effects, "organic" and each package; `fit_days` sets it from the curves).
     """
@@ -188,7 +193,8 @@ class ResponseModel:
                     "model (--model; load_model in Python)")
         self.session_minutes_ = int(minute.max()) + 1
         rows = _Rows(session, minute, self._train_mask(session),
-                     room_profile(minute, np.asarray(panel.organic_gmv, dtype=float)))
+                     room_profile(minute, np.asarray(panel.organic_gmv, dtype=float)),
+                     clock_minutes(panel.ts))
         active = np.count_nonzero(panel.spend > 0, axis=0)
         self.unfitted_ = {
             p: f"only {n} minutes with spend in history (at least "
@@ -201,13 +207,21 @@ class ResponseModel:
                                              panel.spend[:, j], rows, self.options.hac_maxlags)
                   for j in fitted}
         knots = self._paid_knots(trials, candidates, tell)
+        organic_knots, organic_scores = self._organic_knots(panel, rows, candidates)
+        self.clock_ = self._clock(panel, rows, trials, candidates[knots], knots,
+                                  candidates[organic_knots], organic_scores, tell)
         self.paid_ = {}
         for package, trial in trials.items():
             tell(f"paid curve: {package}")
             self.paid_[package] = self._fit_package(trial, candidates, knots)
         self.packages_ = tuple(trials)
         tell("organic uplift")
-        self.organic_ = self._fit_organic(panel, rows, candidates)
+        self.organic_ = OrganicCurve.fit(list(panel.packages), panel.organic_gmv, panel.spend,
+                                         rows.minute, rows.session, candidates[organic_knots],
+                                         self.options.hac_maxlags, clock=self.clock_,
+                                         clock_minute=rows.clock)
+        self.organic_.diagnostics.holdout_deviance = {f"@{k:g}min": d
+                                                      for k, d in organic_scores.items()}
         return self.fit_days()
 
     def fit_days(self) -> ResponseModel:
@@ -293,31 +307,68 @@ class ResponseModel:
                                                               chosen.diagnostics.dispersion)
         return curve
 
-    def _fit_organic(self, panel: PanelLike, rows: _Rows,
-                     candidates: dict[float, SessionBasis]) -> OrganicCurve:
-        """The organic model with its knots chosen by held-out quasi-deviance."""
-        lags = self.options.hac_maxlags
-        packages, y, spend = list(panel.packages), panel.organic_gmv, panel.spend
+    def _organic_knots(self, panel: PanelLike, rows: _Rows,
+                       candidates: dict[float, SessionBasis]) -> tuple[float, dict[float, float]]:
+        """The organic model's knot spacing, chosen by held-out quasi-deviance, and each
+        spacing's (empty when nothing is held out)."""
         scores: dict[float, float] = {}
         if rows.train is not None:
-            t, h = rows.train, ~rows.train
             for knots, basis in candidates.items():
-                curve = OrganicCurve.fit(packages, y[t], spend[t], rows.minute[t],
-                                         rows.session[t], basis, lags, inference=False)
-                scores[knots] = poisson_deviance(y[h], curve.predict_new(
-                    spend[h], packages, rows.minute[h], rows.session[h]))
-        knots = min(scores, key=scores.get) if scores else next(iter(candidates))
-        curve = OrganicCurve.fit(packages, y, spend, rows.minute, rows.session,
-                                 candidates[knots], lags)
-        curve.diagnostics.holdout_deviance = {f"@{k:g}min": d for k, d in scores.items()}
-        return curve
+                scores[knots] = self._organic_held_out(panel, rows, basis)
+        return (min(scores, key=scores.get) if scores else next(iter(candidates))), scores
+
+    def _organic_held_out(self, panel: PanelLike, rows: _Rows, basis: SessionBasis,
+                          clock: ClockBasis | None = None) -> float:
+        """Held-out quasi-deviance (yuan) of the organic model fitted on the training sessions."""
+        packages, y, spend = list(panel.packages), panel.organic_gmv, panel.spend
+        t, h = rows.train, ~rows.train
+        curve = OrganicCurve.fit(packages, y[t], spend[t], rows.minute[t], rows.session[t],
+                                 basis, self.options.hac_maxlags, inference=False, clock=clock,
+                                 clock_minute=rows.clock[t])
+        return poisson_deviance(y[h], curve.predict_new(spend[h], packages, rows.minute[h],
+                                                        rows.session[h], rows.clock[h]))
+
+    def _clock(self, panel: PanelLike, rows: _Rows, trials: dict[str, _Trials],
+               basis: SessionBasis, knots: float, organic_basis: SessionBasis,
+               organic_scores: dict[float, float], tell: Progress) -> ClockBasis | None:
+        """The clock-of-day spline every curve gets, or None: tried only when the training
+        sessions' starts vary (`clock_for`), at each spacing of `CLOCK_KNOT_MINUTES`; the one
+        with the least held-out quasi-deviance summed over the organic model (at its knots) and
+        the paid curves (at `knots`, the first family) is kept if it beats no clock. Kept,
+        each trial's fits so far are replaced by its clocked one."""
+        if rows.train is None:
+            return None
+        t, family = rows.train, self.options.families[0]
+        best = (min(organic_scores.values()) + sum(
+            trial.held_out(family, knots, basis)[0] for trial in trials.values()), None, {})
+        for spacing in CLOCK_KNOT_MINUTES:
+            clock = clock_for(ClockBasis.for_history(rows.clock, rows.session, rows.minute,
+                                                     spacing),
+                              rows.clock[t], rows.session[t], rows.minute[t])
+            if clock is None:
+                return None
+            tell(f"clock of day: knots every {spacing:g} minutes")
+            clocked = {}
+            for package, trial in trials.items():
+                trial.clock = clock
+                clocked[package] = trial.held_out_fit(
+                    family, basis, np.asarray(trial.done[(family, knots)][1].theta))
+                trial.clock = None
+            score = self._organic_held_out(panel, rows, organic_basis, clock) + \
+                sum(fit[0] for fit in clocked.values())
+            if score < best[0]:
+                best = (score, clock, clocked)
+        _, clock, clocked = best
+        for package, fit in clocked.items():
+            trials[package].clock, trials[package].done = clock, {(family, knots): fit}
+        return clock
 
     # -- prediction ----------------------------------------------------------------------
     def response(self, minutes: int, packages: Sequence[str] | None = None,
                  curves: Mapping[str, CurveSpec] | None = None,
                  draw: ParameterDraw | None = None,
-                 switched_off: Collection[str] = (), day: Mapping[str, float] | None = None
-                 ) -> SessionResponse:
+                 switched_off: Collection[str] = (), day: Mapping[str, float] | None = None,
+                 start: dt.time | None = None) -> SessionResponse:
         """Expected response of a new session of `minutes` minutes, at the average day.
 
         packages: column order of the response (default: the fitted packages). A package that
@@ -326,20 +377,23 @@ class ResponseModel:
         draw: optional draws replacing the estimates (`ParameterDraw`).
         day: the session's log day effects relative to the average day, "organic" and by
         package (a draw of `days_`; a curve missing is at the average day).
+        start: the session's clock time, for curves with a clock-of-day spline (None: the
+        usual start of history's sessions; see `clock_outside`).
         """
         packages = tuple(packages or self.packages_)
         draw, day = draw or {}, day or {}
         curves = curves or {}
         eye = np.eye(len(packages))
+        begin = None if start is None else start.hour * 60 + start.minute
         baseline = self.organic_.baseline(minutes, draw.get("organic"),
-                                          day.get("organic", 0.0))
+                                          day.get("organic", 0.0), begin)
         paid = []
         for j, package in enumerate(packages):
             if package in curves:
                 paid.append(_explicit_term(curves[package], baseline, eye[j]))
             elif package in self.paid_:
                 curve, params = draw.get(package, (self.paid_[package], None))
-                paid.append(curve.term(minutes, eye[j], params, day.get(package, 0.0)))
+                paid.append(curve.term(minutes, eye[j], params, day.get(package, 0.0), begin))
             elif package in switched_off:
                 paid.append(ResponseTerm(scale=np.zeros(minutes), saturation=Linear(),
                                          carryover=Carryover(), weights=eye[j]))
@@ -354,9 +408,18 @@ class ResponseModel:
         leverage = np.array([curves[p].organic_leverage if p in curves
                              else fitted_leverage.get(p, 0.0) for p in packages])
         uplift = self.organic_.term(minutes, leverage, draw.get("organic"),
-                                    day.get("organic", 0.0))
+                                    day.get("organic", 0.0), begin)
         return SessionResponse(packages=packages, baseline=baseline, paid=tuple(paid),
                                uplift=(uplift,))
+
+    def clock_outside(self, minutes: int, start: dt.time) -> int:
+        """How many of the `minutes` minutes of a session starting at `start` fall outside the
+        clock times history covered (there the clock effect is held at history's edge); 0 when
+        the curves have no clock."""
+        if self.clock_ is None:
+            return 0
+        begin = start.hour * 60 + start.minute
+        return int(self.clock_.outside(begin + np.arange(minutes)).sum())
 
     def seen_spend(self, packages: Sequence[str] | None = None,
                    curves: Mapping[str, CurveSpec] | None = None) -> np.ndarray:
@@ -370,8 +433,8 @@ class ResponseModel:
 
     def response_draws(self, minutes: int, n: int, packages: Sequence[str] | None = None,
                        curves: Mapping[str, CurveSpec] | None = None, seed: int = 0,
-                       switched_off: Collection[str] = (), days: bool = True
-                       ) -> list[SessionResponse]:
+                       switched_off: Collection[str] = (), days: bool = True,
+                       start: dt.time | None = None) -> list[SessionResponse]:
         """`n` responses with parameters drawn from the fits' asymptotic normal distribution,
         each package's family drawn by its weight (`PackageCurve.sample`).
 
@@ -382,6 +445,7 @@ class ResponseModel:
         up equally often (with 21 of them a 5% quantile sat between the worst two, and a plain
         random draw of days moved it by up to 14%): on the demo plan the ends of 90% intervals
         from 200 continuous draws move 0.8-2.2% from seed to seed (0.5-2.7% stratified).
+        start: the session's clock time (`response`).
         """
         rng = np.random.default_rng(seed)
         samples = {"organic": self.organic_.draws(rng, n),
@@ -389,15 +453,15 @@ class ResponseModel:
         offsets = self.days_.sample(rng, n) if days else {}
         return [self.response(minutes, packages, curves,
                               {name: s[i] for name, s in samples.items()}, switched_off,
-                              {name: float(o[i]) for name, o in offsets.items()})
+                              {name: float(o[i]) for name, o in offsets.items()}, start)
                 for i in range(n)]
 
     def pessimistic_response(self, minutes: int, confidence: float,
                              packages: Sequence[str] | None = None,
                              curves: Mapping[str, CurveSpec] | None = None,
                              reference: np.ndarray | None = None, n_draws: int = 200,
-                             seed: int = 0, switched_off: Collection[str] = ()
-                             ) -> SessionResponse:
+                             seed: int = 0, switched_off: Collection[str] = (),
+                             start: dt.time | None = None) -> SessionResponse:
         """A response whose every term (and the baseline) is at its lower `confidence` bound.
 
         Each term's session total at a `reference` spend schedule (T, P) (default: the
@@ -410,11 +474,12 @@ class ResponseModel:
         yuan a minute, where the concave fits promise the most per yuan and S-shaped truths
         gave the least (paid ROI 0.9 under the truth for a stated 5.0, on a floor of 4.0).
         """
-        point = self.response(minutes, packages, curves, switched_off=switched_off)
+        point = self.response(minutes, packages, curves, switched_off=switched_off, start=start)
         if reference is None:
             reference = np.tile([term.saturation.k if hasattr(term.saturation, "k") else 0.0
                                  for term in point.paid], (minutes, 1))
-        draws = self.response_draws(minutes, n_draws, packages, curves, seed, switched_off)
+        draws = self.response_draws(minutes, n_draws, packages, curves, seed, switched_off,
+                                    start=start)
 
         def bound(pick: Callable[[SessionResponse], float]) -> float:
             value = pick(point)
@@ -454,6 +519,7 @@ class _Trials:
     """One package's fits on the first sessions, scored on the held-out ones, kept for reuse.
 
     done: (family, knot spacing) -> (held-out quasi-deviance, curve, held-out prediction).
+    clock: the clock-of-day spline its fits get (None: none).
     """
 
     def __init__(self, package: str, y: np.ndarray, spend: np.ndarray, rows: _Rows,
@@ -461,6 +527,7 @@ class _Trials:
         self.package, self.y, self.spend, self.rows, self.lags = package, y, spend, rows, lags
         self.done: dict[tuple[str, float], tuple[float, PackageCurve, np.ndarray]] = {}
         self.max_shape = 1.0
+        self.clock: ClockBasis | None = None
 
     def allow_s_shape(self, knots: float, basis: SessionBasis, blocks: list[np.ndarray],
                       start: dict[str, np.ndarray], per_session: dict[str, np.ndarray]) -> None:
@@ -510,7 +577,8 @@ class _Trials:
         return PackageCurve.fit(self.package, family, self.y[rows], self.spend[rows],
                                 self.rows.minute[rows], session, basis, self.lags, theta0,
                                 inference=not scoring, log_k=log_k, room=self.rows.room,
-                                max_shape=self.max_shape)
+                                max_shape=self.max_shape, clock=self.clock,
+                                clock_minute=self.rows.clock[rows])
 
     def cross_validated(self, family: str, basis: SessionBasis, blocks: list[np.ndarray],
                         theta0: np.ndarray | None, log_k: float | None = None) -> np.ndarray:
@@ -522,7 +590,7 @@ class _Trials:
             held = np.isin(self.rows.session, block)
             curve = self.fit(family, basis, theta0, rows=~held, log_k=log_k)
             predicted = curve.predict_new(self.spend[held], self.rows.minute[held],
-                                          self.rows.session[held])
+                                          self.rows.session[held], self.rows.clock[held])
             np.add.at(per_session, self.rows.session[held],
                       unit_deviance(self.y[held], predicted))
         return per_session
@@ -579,20 +647,22 @@ class _Trials:
         held-out prediction in yuan per minute)."""
         curve = self.fit(family, basis, start, rows=self.rows.train)
         h = ~self.rows.train
-        predicted = curve.predict_new(self.spend[h], self.rows.minute[h], self.rows.session[h])
+        predicted = curve.predict_new(self.spend[h], self.rows.minute[h], self.rows.session[h],
+                                      self.rows.clock[h])
         return poisson_deviance(self.y[h], predicted), curve, predicted
 
 
 @dataclass(frozen=True)
 class _Rows:
     """Where history rows sit: session and minute (n,), the rows fitted when choosing knots
-    and families (None: nothing held out), and the room's log traffic profile in each minute
-    of session (`room_profile`, (T,))."""
+    and families (None: nothing held out), the room's log traffic profile in each minute
+    of session (`room_profile`, (T,)), and each row's minute of day (n,)."""
 
     session: np.ndarray
     minute: np.ndarray
     train: np.ndarray | None
     room: np.ndarray
+    clock: np.ndarray
 
 
 def room_profile(minute: np.ndarray, organic: np.ndarray) -> np.ndarray:

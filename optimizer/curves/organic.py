@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from optimizer.curves.basis import SessionBasis
+from optimizer.curves.clock import ClockBasis, clock_for
 from optimizer.curves.factors import UpliftFactor
 from optimizer.curves.fitted import FitDiagnostics, FittedScale
 from optimizer.curves.paid import MAX_LOG_K_SE
@@ -31,10 +32,12 @@ class OrganicCurve(FittedScale):
 
     @classmethod
     def fit(cls, packages: list[str], y: np.ndarray, spend: np.ndarray, minute: np.ndarray,
-            session: np.ndarray, basis: SessionBasis, maxlags: int, inference: bool = True
+            session: np.ndarray, basis: SessionBasis, maxlags: int, inference: bool = True,
+            clock: ClockBasis | None = None, clock_minute: np.ndarray | None = None
             ) -> OrganicCurve:
         """Fit on all live minutes: y organic GMV (n,) yuan, spend (n, P) yuan/min; without
-        `inference` the covariance is left zero (a fit that only scores a candidate)."""
+        `inference` the covariance is left zero (a fit that only scores a candidate); with a
+        `clock` spline, `clock_minute` (n,) is each row's minute of day (`clock_for`)."""
         if not np.any(np.asarray(y) > 0):
             return cls.none(basis, int(np.max(session)) + 1 if len(session) else 1, len(y))
         spent = np.flatnonzero(np.asarray(spend).any(axis=0))
@@ -46,8 +49,10 @@ class OrganicCurve(FittedScale):
         bounds = [(np.log(1.0), np.log(_MAX_HALF_LIFE)), *[(-20.0, 20.0)] * n,
                   (np.log(level * 0.02), np.log(level * 100.0))]
         names = ("log_half_life", *(f"leverage:{p}" for p in packages), "log_c")
+        clock = clock_for(clock, clock_minute, session, minute)
         return cls(packages=packages, level=level, **cls.estimate(
-            y, minute, session, basis, factor, names, theta0, bounds, maxlags, inference))
+            y, minute, session, basis, factor, names, theta0, bounds, maxlags, inference,
+            clock=clock, clock_minute=clock_minute))
 
     @classmethod
     def none(cls, basis: SessionBasis, n_sessions: int, n: int) -> OrganicCurve:
@@ -93,27 +98,30 @@ class OrganicCurve(FittedScale):
         return float(np.exp(self.param("log_c", params)))
 
     def baseline(self, minutes: int, params: np.ndarray | None = None,
-                 day: float = 0.0) -> np.ndarray:
-        """Expected organic GMV with no paid spend, shape (minutes,), yuan/min (`scale`'s day)."""
-        return self.session_scale(minutes, params, day)
+                 day: float = 0.0, start: float | None = None) -> np.ndarray:
+        """Expected organic GMV with no paid spend, shape (minutes,), yuan/min
+        (`session_scale`'s day and start)."""
+        return self.session_scale(minutes, params, day, start)
 
     def term(self, minutes: int, leverage: np.ndarray, params: np.ndarray | None = None,
-             day: float = 0.0) -> ResponseTerm:
+             day: float = 0.0, start: float | None = None) -> ResponseTerm:
         """The uplift term for a new session; `leverage` (P,) in the response's package order."""
         c = self.ceiling(params)
-        return ResponseTerm(scale=self.baseline(minutes, params, day) * c / self.level,
+        return ResponseTerm(scale=self.baseline(minutes, params, day, start) * c / self.level,
                             saturation=Exponential(k=c),
                             carryover=Carryover(half_lives=(self.half_life(params),)),
                             weights=leverage)
 
     def predict_new(self, spend: np.ndarray, packages: list[str], minute: np.ndarray,
-                    session: np.ndarray) -> np.ndarray:
+                    session: np.ndarray, clock_minute: np.ndarray | None = None) -> np.ndarray:
         """Expected organic GMV (n,) yuan on rows of new sessions at the average day.
 
-        spend: (n, P) yuan/min of `packages`; session: ids of the new sessions (any numbers).
+        spend: (n, P) yuan/min of `packages`; session: ids of the new sessions (any numbers);
+        clock_minute: (n,) minute of day of each row (None: see `scale`).
         """
         lever = self.leverage()
         leverage = np.array([lever.get(p, 0.0) for p in packages])
         z = Carryover(half_lives=(self.half_life(),)).apply_sessions(spend, session) @ leverage
         c = self.ceiling()
-        return self.scale(minute) * (1.0 + c * -np.expm1(-z / c) / self.level)
+        return self.scale(minute, clock_minute=clock_minute) * \
+            (1.0 + c * -np.expm1(-z / c) / self.level)

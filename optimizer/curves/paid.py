@@ -13,6 +13,7 @@ from typing import Literal
 import numpy as np
 
 from optimizer.curves.basis import SessionBasis
+from optimizer.curves.clock import ClockBasis, clock_for
 from optimizer.curves.estimator import at_bound
 from optimizer.curves.factors import PaidFactor
 from optimizer.curves.fitted import FittedScale
@@ -115,7 +116,8 @@ class PackageCurve(FittedScale):
             minute: np.ndarray, session: np.ndarray, basis: SessionBasis, maxlags: int,
             theta0: np.ndarray | None = None, inference: bool = True,
             log_k: float | None = None, room: np.ndarray | None = None,
-            max_shape: float = 1.0) -> PackageCurve:
+            max_shape: float = 1.0, clock: ClockBasis | None = None,
+            clock_minute: np.ndarray | None = None) -> PackageCurve:
         """Fit on rows of live minutes: y paid GMV (n,) yuan, spend (n,) yuan/min; without
         `inference` the covariance is left zero (a fit that only scores a candidate); with
         `log_k` the half-saturation is held there (zero variance, the rest conditional);
@@ -125,15 +127,19 @@ class PackageCurve(FittedScale):
         (`room_profile`), over all of history, not only the sessions the package spent in: in
         minutes of session the package never spent in, its scale follows the room's from the
         nearest minutes it did (held level when None).
+        clock, clock_minute: a clock-of-day spline and each row's minute of day (n,), used when
+        the sessions the package spent in start far enough apart (`clock_for`).
         """
         spent_in = np.unique(np.asarray(session)[spend > 0])
         if 0 < len(spent_in) < len(np.unique(session)):  # fit the sessions it spent in only
             keep = np.isin(session, spent_in)
             y, spend, minute = y[keep], spend[keep], minute[keep]
+            clock_minute = None if clock_minute is None else np.asarray(clock_minute)[keep]
             session = np.searchsorted(spent_in, np.asarray(session)[keep])
             informative = spent_in.astype(int).tolist()
         else:
             informative = None
+        clock = clock_for(clock, clock_minute, session, minute)
         factor = PaidFactor(spend, session, family)
         active = spend[spend > 0]
         typical = float(np.median(active)) if len(active) else 1.0
@@ -151,7 +157,7 @@ class PackageCurve(FittedScale):
                    informative_days=informative, **cls.estimate(
             y, minute, session, basis, factor, factor.names, theta0,
             bounds[: len(factor.names)], maxlags, inference, informed=spend > 0,
-            reference=room))
+            reference=room, clock=clock, clock_minute=clock_minute))
 
     def half_life(self, params: np.ndarray | None = None) -> float:
         """Carryover half-life in minutes."""
@@ -164,19 +170,21 @@ class PackageCurve(FittedScale):
         return Exponential(k=k)
 
     def term(self, minutes: int, weights: np.ndarray, params: np.ndarray | None = None,
-             day: float = 0.0) -> ResponseTerm:
-        """This package's paid-GMV term for a new session of `minutes` minutes (`scale`'s day),
-        on the saturation's concave envelope (`concave_envelope`), which the planner needs."""
-        return ResponseTerm(scale=self.session_scale(minutes, params, day),
+             day: float = 0.0, start: float | None = None) -> ResponseTerm:
+        """This package's paid-GMV term for a new session of `minutes` minutes starting at
+        minute of day `start` (`session_scale`'s day and start), on the saturation's concave
+        envelope (`concave_envelope`), which the planner needs."""
+        return ResponseTerm(scale=self.session_scale(minutes, params, day, start),
                             saturation=concave_envelope(self.saturation(params)),
                             carryover=Carryover(half_lives=(self.half_life(params),)),
                             weights=weights)
 
-    def predict_new(self, spend: np.ndarray, minute: np.ndarray, session: np.ndarray
-                    ) -> np.ndarray:
+    def predict_new(self, spend: np.ndarray, minute: np.ndarray, session: np.ndarray,
+                    clock_minute: np.ndarray | None = None) -> np.ndarray:
         """Expected paid GMV (n,) yuan on rows of new sessions at the average day.
 
-        spend: (n,) yuan/min of this package; session: ids of the new sessions (any numbers).
+        spend: (n,) yuan/min of this package; session: ids of the new sessions (any numbers);
+        clock_minute: (n,) minute of day of each row (None: see `scale`).
         """
         adstock = Carryover(half_lives=(self.half_life(),)).apply_sessions(spend, session)
-        return self.scale(minute) * self.saturation()(adstock)
+        return self.scale(minute, clock_minute=clock_minute) * self.saturation()(adstock)

@@ -23,6 +23,7 @@ import pandas as pd
 
 from optimizer.charts import chart_fonts
 from optimizer.curves.artifact import ModelArtifact, fitted_model
+from optimizer.curves.clock import clock_minutes
 from optimizer.curves.model import PanelLike, ResponseModel
 from optimizer.curves.paid import PackageCurve
 from optimizer.curves.response import ResponseTerm, SessionResponse
@@ -290,7 +291,7 @@ def plot_curves(model: ResponseModel | ModelArtifact, panel, path: str | Path,
         j = list(panel.packages).index(package)
         spend = spend_all[:, j]
         adstock = Carryover(half_lives=(curve.half_life(),)).apply_sessions(spend, session)
-        scale = curve.history_scale(minute, session)
+        scale = curve.history_scale(minute, session, clock_minutes(panel.ts))
         k = packages.index(package)
         term = point.paid[k]
         mean_scale = float(np.mean(term.scale))
@@ -371,7 +372,7 @@ def _plot_organic(ax, model: ResponseModel, panel: PanelLike, bins: int, n_draws
     mix = spend.sum(axis=0) / max(float(spend.sum()), 1e-12)  # history's package mix
     adstock = Carryover(half_lives=(organic.half_life(),)).apply_sessions(spend, session)
     total = adstock.sum(axis=1)
-    base = organic.history_scale(np.asarray(panel.minute), session)
+    base = organic.history_scale(np.asarray(panel.minute), session, clock_minutes(panel.ts))
     baseline = organic.baseline(model.session_minutes_)
     mean_base = float(np.mean(baseline))
     uplift = (np.asarray(panel.organic_gmv) / base - 1.0) * mean_base

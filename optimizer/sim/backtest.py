@@ -223,9 +223,9 @@ def forecast_session(panel: Panel, session: int, options: FitOptions | None = No
     """One row of `forecast_backtest`: fit on sessions before `session`, forecast it."""
     model = ResponseModel(options).fit(panel.sessions(range(session)))
     rows = panel.session == session
-    minutes = int(rows.sum())
-    response = model.response(minutes, panel.packages)
-    draws = model.response_draws(minutes, n_draws, panel.packages, seed=seed)
+    minutes, start = int(rows.sum()), pd.Timestamp(panel.ts[rows][0]).time()
+    response = model.response(minutes, panel.packages, start=start)
+    draws = model.response_draws(minutes, n_draws, panel.packages, seed=seed, start=start)
     return _session_columns(panel, rows, session) | _forecast_columns(panel, rows, response,
                                                                       draws)
 

@@ -44,18 +44,23 @@ class SimulatedHistory:
 
 
 def simulate_history(sim: LiveRoomSimulator, days: int, seed: int) -> SimulatedHistory:
-    """`days` sessions on consecutive days from the scenario's `first_day`, reproducible by seed."""
+    """`days` sessions on consecutive days from the scenario's `first_day`, reproducible by seed;
+    each at the scenario's start and length, or drawn from its `session.history` kinds."""
     if days < 1:
         raise InputError(f"days must be at least 1, got {days}", where="days")
     scenario = sim.scenario
     rng = np.random.default_rng(seed)
+    kinds = np.random.default_rng([seed, 1])  # starts and lengths: the other draws unchanged
     draws, spend_tables, room_tables = [], [], []
     for offset in range(days):
         date = scenario.first_day + dt.timedelta(days=offset)
-        start = dt.datetime.combine(date, scenario.session.start)
+        clock, length = (scenario.session.draw_history(kinds) if scenario.session.history
+                         else (scenario.session.start, scenario.session.minutes))
+        start = dt.datetime.combine(date, clock)
         day_factor, package_factors = sim.draw_factors(rng)
         realised = sim.sample(
-            sim.operator_spend(rng), rng, day_factor=day_factor, package_factors=package_factors
+            sim.operator_spend(rng, length, clock), rng, start=pd.Timestamp(start),
+            day_factor=day_factor, package_factors=package_factors
         )
         minutes = pd.Timestamp(start) + pd.to_timedelta(np.arange(len(realised.spend)), "min")
         spend_tables.append(_spend_table(realised, minutes, sim.packages))

@@ -2,9 +2,12 @@
 
 The profile m(τ) is dimensionless, 1 at the peak. It scales the baseline organic GMV, the
 organic uplift and (raised to a package's peak sensitivity) the paid GMV of every package.
+An optional `ClockProfile` multiplies it by the traffic of the clock time of day.
 """
 
 from __future__ import annotations
+
+import datetime as dt
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -64,3 +67,36 @@ def _ramp(t: np.ndarray, begin: float, end: float) -> np.ndarray:
     """Cosine smoothstep: 0 up to `begin`, rising to 1 at `end` (> begin), 1 after."""
     x = np.clip((t - begin) / (end - begin), 0.0, 1.0)
     return 0.5 * (1.0 - np.cos(np.pi * x))
+
+
+class ClockPeak(BaseModel):
+    """A bump of traffic around a clock hour: ``height * exp(-((h - hour) / width) ** 2)``,
+    h the hour of day (fractional, 0-24, wrapping midnight); hour and width in hours."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    hour: float = Field(ge=0, lt=24)
+    width: float = Field(gt=0)
+    height: float
+
+
+class ClockProfile(BaseModel):
+    """The room's traffic by clock time of day, multiplied into the session profile.
+
+    The multiplier is ``base + sum of peaks`` at the minute's hour of day (dimensionless): a
+    Douyin room's evening prime time is a peak at about 21:00 over a lower afternoon.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    base: float = Field(default=1.0, gt=0)
+    peaks: tuple[ClockPeak, ...] = ()
+
+    def levels(self, start: dt.time, minutes: int) -> np.ndarray:
+        """The multiplier, shape (minutes,), over the minutes of a session from `start`."""
+        hour = (start.hour + start.minute / 60.0 + np.arange(minutes) / 60.0) % 24.0
+        level = np.full(minutes, self.base)
+        for peak in self.peaks:
+            apart = (hour - peak.hour + 12.0) % 24.0 - 12.0  # nearest way round the clock
+            level += peak.height * np.exp(-((apart / peak.width) ** 2))
+        return level

@@ -7,16 +7,18 @@ generative model these parameters feed is described in `optimizer.sim.simulator`
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from optimizer.curves.transforms import Carryover, Linear, Saturation
 from optimizer.data.yaml_file import read_yaml
 from optimizer.errors import InputError
-from optimizer.sim.profile import TrafficProfile
+from optimizer.sim.profile import ClockProfile, TrafficProfile
 
 BUILTIN_DIR = Path(__file__).parent / "scenarios"
 
@@ -25,15 +27,55 @@ class _Section(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
-class SessionSpec(_Section):
-    """When sessions start (local "HH:MM") and how many minutes they last."""
+_HHMM = r"^([01]\d|2[0-3]):[0-5]\d$"
 
-    start_time: str = Field(default="19:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+
+class HistoryStarts(_Section):
+    """A kind of history session, drawn with probability proportional to `weight`: its start
+    uniformly from `start_times` (local "HH:MM"), its length uniformly from `minutes`."""
+
+    start_times: tuple[str, ...] = Field(min_length=1)
+    minutes: tuple[int, ...] = Field(min_length=1)
+    weight: float = Field(default=1.0, gt=0)
+
+    @field_validator("start_times")
+    @classmethod
+    def _clock_times(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for time in value:
+            if not re.match(_HHMM, time):
+                raise ValueError(f"start times are HH:MM, got {time!r}")
+        return value
+
+    @field_validator("minutes")
+    @classmethod
+    def _positive(cls, value: tuple[int, ...]) -> tuple[int, ...]:
+        if min(value) < 1:
+            raise ValueError("session lengths are at least 1 minute")
+        return value
+
+
+class SessionSpec(_Section):
+    """When sessions start (local "HH:MM") and how many minutes they last: the planned session
+    and, unless `history` says otherwise, every history session.
+
+    history: kinds of history session (`HistoryStarts`), one drawn per simulated day; empty
+    (the default): every history session starts at `start_time` and lasts `minutes`.
+    """
+
+    start_time: str = Field(default="19:00", pattern=_HHMM)
     minutes: int = Field(default=240, ge=1)
+    history: tuple[HistoryStarts, ...] = ()
 
     @property
     def start(self) -> dt.time:
         return dt.time.fromisoformat(self.start_time)
+
+    def draw_history(self, rng: np.random.Generator) -> tuple[dt.time, int]:
+        """One history session's start and length (minutes), drawn from `history`."""
+        weights = np.array([kind.weight for kind in self.history])
+        kind = self.history[rng.choice(len(self.history), p=weights / weights.sum())]
+        start = kind.start_times[rng.integers(len(kind.start_times))]
+        return dt.time.fromisoformat(start), int(kind.minutes[rng.integers(len(kind.minutes))])
 
 
 class RoomTruth(_Section):
@@ -119,7 +161,9 @@ class OperatorSpec(_Section):
 
 
 class Scenario(_Section):
-    """The whole truth of a simulated room; `packages` order is the column order of (T, P)."""
+    """The whole truth of a simulated room; `packages` order is the column order of (T, P).
+
+    clock: traffic by clock time of day, multiplied into `profile` (None: none)."""
 
     name: str
     description: str = ""
@@ -127,6 +171,7 @@ class Scenario(_Section):
     session: SessionSpec = SessionSpec()
     first_day: dt.date
     profile: TrafficProfile = TrafficProfile()
+    clock: ClockProfile | None = None
     room: RoomTruth
     packages: dict[str, PackageTruth] = Field(min_length=1)
     operator: OperatorSpec = OperatorSpec()

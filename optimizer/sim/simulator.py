@@ -14,6 +14,7 @@ planner optimises, and `expected` only evaluates it: there is one code path for 
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
@@ -44,23 +45,31 @@ class LiveRoomSimulator:
     def packages(self) -> tuple[str, ...]:
         return self.scenario.package_ids
 
-    def levels(self, minutes: int | None = None) -> np.ndarray:
-        """Traffic profile m(τ), shape (T,); T defaults to the scenario's session length."""
-        return self.scenario.profile.levels(minutes or self.scenario.session.minutes)
+    def levels(self, minutes: int | None = None, clock: dt.time | None = None) -> np.ndarray:
+        """Traffic profile m(τ), shape (T,); T defaults to the scenario's session length. With
+        a scenario `clock`, times its multiplier from the session's start `clock` (default:
+        the scenario's start time)."""
+        minutes = minutes or self.scenario.session.minutes
+        levels = self.scenario.profile.levels(minutes)
+        if self.scenario.clock is None:
+            return levels
+        return levels * self.scenario.clock.levels(clock or self.scenario.session.start, minutes)
 
     def response(
         self,
         minutes: int | None = None,
         day_factor: float = 1.0,
         package_factors: PackageFactors = None,
+        clock: dt.time | None = None,
     ) -> SessionResponse:
-        """The truth for one session of `minutes` (default: the scenario's session length).
+        """The truth for one session of `minutes` (default: the scenario's session length)
+        starting at `clock` (default: the scenario's start time; see `levels`).
 
         day_factor δ_d and package_factors δ_p (by package id, or in package order) default to
         1: the expectation over days. Paid terms come first in package order, then the positive
         uplift term (if some ℓ > 0 and Umax > 0), then the cannibalisation term (if some ℓ < 0).
         """
-        m = self.levels(minutes)
+        m = self.levels(minutes, clock)
         room = self.scenario.room
         packages = self.scenario.packages.values()
         factors = day_factor * self._package_factors(package_factors)
@@ -103,11 +112,13 @@ class LiveRoomSimulator:
         """Expected GMV of one session under `spend` (yuan/min).
 
         A spend frame covers the scenario's session length from `start` (default: the first
-        row's date at the scenario's start time); minutes without a row have no spend.
+        row's date at the scenario's start time); minutes without a row have no spend. The
+        session starts at `start`'s clock time (default: the scenario's start time).
         Uplift is organic minus baseline (organic GMV never goes below 0).
         """
         spend = spend_array(spend, self.packages, self.scenario.session, start)
-        truth = self.response(len(spend), day_factor, package_factors)
+        clock = None if start is None else pd.Timestamp(start).time()
+        truth = self.response(len(spend), day_factor, package_factors, clock)
         organic = truth.organic_gmv(spend)
         return Expected(
             spend=spend,
@@ -166,10 +177,12 @@ class LiveRoomSimulator:
         day = float(mean_one_lognormal(rng, self.scenario.room.day_sigma))
         return day, dict(zip(self.packages, mean_one_lognormal(rng, sigmas).tolist(), strict=True))
 
-    def operator_spend(self, rng: np.random.Generator, minutes: int | None = None) -> np.ndarray:
-        """Operator-like spend of one session, shape (T, P), yuan/min with 2 decimals."""
+    def operator_spend(self, rng: np.random.Generator, minutes: int | None = None,
+                       clock: dt.time | None = None) -> np.ndarray:
+        """Operator-like spend of one session starting at `clock` (see `levels`), shape (T, P),
+        yuan/min with 2 decimals."""
         typical = np.array([truth.typical_spend for truth in self.scenario.packages.values()])
-        return operator_spend(rng, self.scenario.operator, self.levels(minutes), typical)
+        return operator_spend(rng, self.scenario.operator, self.levels(minutes, clock), typical)
 
     def history(self, days: int, seed: int) -> SimulatedHistory:
         """`days` sessions on consecutive days from `first_day`, in the contract's table format."""

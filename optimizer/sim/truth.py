@@ -40,8 +40,8 @@ class Truth(BaseModel):
         return LiveRoomSimulator(self.scenario)
 
     def response(self, date: dt.date | str | None = None) -> SessionResponse:
-        """The truth of the session on `date` (its drawn factors), or, with no date, of a new
-        session (factors 1: the expectation over days)."""
+        """The truth of the session on `date` (its drawn factors and start time, the scenario's
+        length), or, with no date, of a new session (factors 1: the expectation over days)."""
         if date is None:
             return self.simulator().response()
         day = dt.date.fromisoformat(date) if isinstance(date, str) else date
@@ -49,7 +49,8 @@ class Truth(BaseModel):
         if draw is None:
             raise KeyError(f"no simulated session on {day}")
         return self.simulator().response(
-            day_factor=draw.day_factor, package_factors=draw.package_factors
+            day_factor=draw.day_factor, package_factors=draw.package_factors,
+            clock=draw.start.time()
         )
 
     def save(self, path: str | Path) -> Path:

@@ -72,8 +72,8 @@ def test_a_package_off_every_other_day_is_forecast_at_its_scale(monkeypatch):
     fans = sim.packages.index("fans")
     real, calls = sim.operator_spend, []
 
-    def off_on_even_days(rng, minutes=None):
-        spend = real(rng, minutes)
+    def off_on_even_days(rng, minutes=None, clock=None):
+        spend = real(rng, minutes, clock)
         calls.append(1)
         if len(calls) % 2:
             spend[:, fans] = 0.0
@@ -107,8 +107,8 @@ def test_minutes_a_package_never_spent_in_follow_the_room(package, first, last):
     column = sim.packages.index(package)
     real = sim.operator_spend
 
-    def off_in_those_minutes(rng, minutes=None):
-        spend = real(rng, minutes)
+    def off_in_those_minutes(rng, minutes=None, clock=None):
+        spend = real(rng, minutes, clock)
         spend[first:last, column] = 0.0
         return spend
 
@@ -247,7 +247,7 @@ def test_a_concave_hill_inside_its_bound_costs_no_s_shaped_fit():
 
     from optimizer.curves.model import S_SHAPED_PRECHECK, _Rows, _Trials
 
-    rows = _Rows(np.zeros(4, int), np.arange(4), np.ones(4, bool), np.zeros(4))
+    rows = _Rows(np.zeros(4, int), np.arange(4), np.ones(4, bool), np.zeros(4), np.zeros(4))
     trial = _Trials("fans", np.ones(4), np.ones(4), rows, lags=0)
     fitted: list[float] = []
 

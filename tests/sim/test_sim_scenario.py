@@ -7,7 +7,7 @@ from optimizer.curves.transforms import Logarithmic
 from optimizer.errors import InputError
 from optimizer.sim import Scenario, list_builtin
 
-BUILTINS = ["cannibal", "default", "long", "offmodel", "strong_confounding"]
+BUILTINS = ["cannibal", "clock", "default", "long", "offmodel", "strong_confounding"]
 
 
 def test_builtin_names():
