@@ -68,7 +68,9 @@ class FitOptions(BaseModel):
     held-out WAPE); family_folds: each package's saturation family is chosen by quasi-deviance
     over this many blocks of consecutive sessions, each held out in turn (0: on the held-out
     latest sessions alone); hac_maxlags: Newey-West lags (minutes); min_active_minutes: fewest
-    minutes with spend a package needs to be fitted."""
+    minutes with spend a package needs to be fitted; s_shaped: let a Hill curve be S-shaped
+    (shape up to `MAX_HILL_SHAPE`) where cross-validation over `family_folds` finds it
+    decisive (`_Trials.s_shaped`), False holds every Hill shape to at most 1."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -78,6 +80,7 @@ class FitOptions(BaseModel):
     family_folds: int = Field(default=4, ge=0)
     hac_maxlags: int = Field(default=15, ge=0)
     min_active_minutes: int = Field(default=60, ge=1)
+    s_shaped: bool = True
 
     @field_validator("knot_minutes", mode="before")
     @classmethod
@@ -271,7 +274,7 @@ class ResponseModel:
         if blocks is not None:
             per_session = {f: trial.cross_validated(f, basis, blocks, start[f])
                            for f in families}
-            if "hill" in families:
+            if "hill" in families and self.options.s_shaped:
                 trial.allow_s_shape(knots, basis, blocks, start, per_session)
             scores = {f: float(d.sum()) for f, d in per_session.items()}
         family = min(families, key=scores.get)
