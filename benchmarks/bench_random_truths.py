@@ -32,6 +32,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -49,11 +50,19 @@ RESULTS = ROOT / "benchmarks" / "results" / "random_truths.txt"
 DAYS, FLOOR = 21, 2.0
 
 
-def fitted(scenario: Scenario, seed: int, options: FitOptions | None = None
-           ) -> tuple[LiveRoomSimulator, Panel, PlanningProblem, PlanningProblem]:
-    """`DAYS` sessions of history of `scenario` (seed `seed`) fitted with `options`: the
-    simulator, the history's panel, and the session's problem held within the spend history
-    saw and as `spendplan plan` makes it (`trusted_reach`)."""
+class Fitted(NamedTuple):
+    """A truth's simulator, its history's panel, the fit, and the session's problem held
+    within the spend history saw and as `spendplan plan` makes it (`trusted_reach`)."""
+
+    sim: LiveRoomSimulator
+    panel: Panel
+    model: ResponseModel
+    history_reach: PlanningProblem
+    problem: PlanningProblem
+
+
+def fitted(scenario: Scenario, seed: int, options: FitOptions | None = None) -> Fitted:
+    """`DAYS` sessions of history of `scenario` (seed `seed`) fitted with `options`."""
     sim = LiveRoomSimulator(scenario)
     simulated = sim.history(DAYS, seed=seed)
     history, _ = History.from_frames(simulated.spend, simulated.room)
@@ -64,7 +73,8 @@ def fitted(scenario: Scenario, seed: int, options: FitOptions | None = None
         response=model.response(sim.scenario.session.minutes, sim.packages), budget=budget,
         paid_roi_min=FLOOR, max_spend_per_minute=np.full(len(sim.packages), np.inf),
         spend_reach=model.seen_spend(sim.packages))
-    return sim, panel, history_reach, trusted_reach(history_reach, model, sim.packages)
+    return Fitted(sim, panel, model, history_reach,
+                  trusted_reach(history_reach, model, sim.packages))
 
 
 def oracle(problem: PlanningProblem, truth: SessionResponse) -> Forecast:
@@ -77,7 +87,7 @@ def oracle(problem: PlanningProblem, truth: SessionResponse) -> Forecast:
 def measure(number: int) -> dict[str, float]:
     """Total GMV under truth of the plan, the plan without reach and even pacing, each as a
     share of the oracle's minus 1; the plan's paid ROI under truth."""
-    sim, panel, history_reach, problem = fitted(random_scenario(number), number)
+    sim, panel, _, history_reach, problem = fitted(random_scenario(number), number)
     truth = sim.response()
     mix = panel.spend.sum(axis=0) / panel.spend.sum()
     schedules = {
