@@ -502,9 +502,9 @@ class _Trials:
         free reaches `S_SHAPED_PRECHECK` with its corner within `S_SHAPED_REACH` times the
         spend its sessions saw (else one fit was spent), and the cross-validation weighs it at
         least `S_SHAPED_WEIGHT` against every concave family in `per_session`. The free fit
-        starts where every fit does, not at the concave fit: the
-        likelihood can have two modes in the shape, and from shape 1 an outside truth's
-        logistic package stopped at 1.25 (weight 0.11) instead of 1.93 (weight 0.999)."""
+        starts where every fit does, not at the concave fit: the likelihood can have two modes
+        in the shape, and from shape 1 an outside truth's logistic package stopped at 1.25
+        (weight 0.11) instead of 1.93 (weight 0.999)."""
         if self.done[("hill", knots)][1].param("shape") < CONCAVE_AT_BOUND:
             return None
         self.max_shape = MAX_HILL_SHAPE
