@@ -32,50 +32,75 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from optimizer.curves import ResponseModel  # noqa: E402
-from optimizer.data import History  # noqa: E402
+from optimizer.curves import FitOptions, ResponseModel, SessionResponse  # noqa: E402
+from optimizer.data import History, Panel  # noqa: E402
 from optimizer.pipeline import trusted_reach  # noqa: E402
 from optimizer.planner import PlanningProblem, solve  # noqa: E402
 from optimizer.planner.forecast import Forecast  # noqa: E402
-from optimizer.sim import LiveRoomSimulator, random_scenario  # noqa: E402
+from optimizer.sim import LiveRoomSimulator, Scenario, random_scenario  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "random_truths.txt"
 DAYS, FLOOR = 21, 2.0
 
 
-def measure(number: int) -> dict[str, float]:
-    """Total GMV under truth of the plan, the plan without reach and even pacing, each as a
-    share of the oracle's minus 1; the plan's paid ROI under truth."""
-    sim = LiveRoomSimulator(random_scenario(number))
-    simulated = sim.history(DAYS, seed=number)
+class Fitted(NamedTuple):
+    """A truth's simulator, its history's panel, the fit, and the session's problem held
+    within the spend history saw and as `spendplan plan` makes it (`trusted_reach`)."""
+
+    sim: LiveRoomSimulator
+    panel: Panel
+    model: ResponseModel
+    history_reach: PlanningProblem
+    problem: PlanningProblem
+
+
+def fitted(scenario: Scenario, seed: int, options: FitOptions | None = None) -> Fitted:
+    """`DAYS` sessions of history of `scenario` (seed `seed`) fitted with `options`."""
+    sim = LiveRoomSimulator(scenario)
+    simulated = sim.history(DAYS, seed=seed)
     history, _ = History.from_frames(simulated.spend, simulated.room)
     panel = history.panel(sim.packages)
     budget = round(float(panel.spend.sum()) / DAYS, -3)
-    model = ResponseModel().fit(panel)
-    truth = sim.response()
+    model = ResponseModel(options).fit(panel)
     history_reach = PlanningProblem(
-        response=model.response(truth.minutes, sim.packages), budget=budget,
+        response=model.response(sim.scenario.session.minutes, sim.packages), budget=budget,
         paid_roi_min=FLOOR, max_spend_per_minute=np.full(len(sim.packages), np.inf),
         spend_reach=model.seen_spend(sim.packages))
-    problem = trusted_reach(history_reach, model, sim.packages)
+    return Fitted(sim, panel, model, history_reach,
+                  trusted_reach(history_reach, model, sim.packages))
+
+
+def oracle(problem: PlanningProblem, truth: SessionResponse) -> Forecast:
+    """The oracle under `truth`: `problem` solved on the true curves at any spend, S-shaped
+    ones on their concave envelope as the planner takes every S-shaped curve."""
+    return Forecast.of(truth, solve(replace(problem, response=truth.enveloped(),
+                                            spend_reach=None)).spend)
+
+
+def measure(number: int) -> dict[str, float]:
+    """Total GMV under truth of the plan, the plan without reach and even pacing, each as a
+    share of the oracle's minus 1; the plan's paid ROI under truth."""
+    sim, panel, _, history_reach, problem = fitted(random_scenario(number), number)
+    truth = sim.response()
     mix = panel.spend.sum(axis=0) / panel.spend.sum()
     schedules = {
         "plan": solve(problem).spend,
         "history's reach": solve(history_reach).spend,
         "no reach": solve(replace(problem, spend_reach=None)).spend,
-        "even": np.tile(budget / truth.minutes * mix, (truth.minutes, 1)),
+        "even": np.tile(problem.budget / truth.minutes * mix, (truth.minutes, 1)),
     }
-    oracle = Forecast.of(truth, solve(replace(problem, response=truth, spend_reach=None)).spend)
+    best = oracle(problem, truth)
     valued = {name: Forecast.of(truth, spend) for name, spend in schedules.items()}
     plan = valued["plan"]
     return {"truth": number, "paid ROI": plan.paid_total / plan.total_spend} | {
-        name: forecast.total_gmv / oracle.total_gmv - 1 for name, forecast in valued.items()}
+        name: forecast.total_gmv / best.total_gmv - 1 for name, forecast in valued.items()}
 
 
 def main() -> None:

@@ -71,7 +71,9 @@ class FitOptions(BaseModel):
     held-out WAPE); family_folds: each package's saturation family is chosen by quasi-deviance
     over this many blocks of consecutive sessions, each held out in turn (0: on the held-out
     latest sessions alone); hac_maxlags: Newey-West lags (minutes); min_active_minutes: fewest
-    minutes with spend a package needs to be fitted."""
+    minutes with spend a package needs to be fitted; s_shaped: let a Hill curve be S-shaped
+    (shape up to `MAX_HILL_SHAPE`) where cross-validation over `family_folds` finds it
+    decisive (`_Trials.s_shaped`), False holds every Hill shape to at most 1."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -81,6 +83,7 @@ class FitOptions(BaseModel):
     family_folds: int = Field(default=4, ge=0)
     hac_maxlags: int = Field(default=15, ge=0)
     min_active_minutes: int = Field(default=60, ge=1)
+    s_shaped: bool = True
 
     @field_validator("knot_minutes", mode="before")
     @classmethod
@@ -126,6 +129,21 @@ Mild S shapes were artefacts in every case seen: a geometric carryover fitted to
 spend that follows the traffic profile, an exponential truth (shapes 1.25-1.53: random truths
 2, 6 and 30, strong_confounding's fans); the outside simulator's Hill-of-shape-2 and logistic
 packages came out at 1.76-2.10. A 15-minute gamma delay gave 2.26 but weighed 0.73."""
+
+S_SHAPED_REACH = 2.0
+"""Farthest an S-shaped pre-check fit's corner (`Hill.corner`, where S(a)/a peaks) may lie, in
+multiples of the spend its sessions saw (`PackageCurve.seen_spend`), for it to be
+cross-validated at all. Past it the bend is one the data never reached, and the envelope's
+chord credits every yuan with the return at the corner. On 40 random S-shaped truths
+(benchmarks/bench_sshape_random.py) the pre-check fits behind the worst plans had corners at
+6.7-126 times the spend seen (truths 18, 22, 34, 36, 40; plans claiming up to 22 times the GMV
+the truth gave and losing 10-44% to the oracle), those of plans that gained on concave fits
+at 0.2-2.0 (truth 28's at 2.02, now refused: its loss went from 1.9% to 6.0%), and concave
+packages' of random truths 1-40 at 0.53 or less (their plans are unchanged). With 2 the mean
+loss to the oracle went from 5.4% to 3.3%, the median from 2.9% to 2.6%, the worst from 44% to
+20%: truth 34's auto passed at 1.4, and its fit on every session bent at 62 times the spend
+seen. With 1 the mean was 4.4%, the median 3.5%: half the S-shaped fits refused, many that
+helped."""
 
 CONCAVE_AT_BOUND = 0.99
 """A concave Hill fit on the training sessions with a shape under this has its best shape
@@ -285,7 +303,7 @@ class ResponseModel:
         if blocks is not None:
             per_session = {f: trial.cross_validated(f, basis, blocks, start[f])
                            for f in families}
-            if "hill" in families:
+            if "hill" in families and self.options.s_shaped:
                 trial.allow_s_shape(knots, basis, blocks, start, per_session)
             scores = {f: float(d.sum()) for f, d in per_session.items()}
         family = min(families, key=scores.get)
@@ -548,23 +566,26 @@ class _Trials:
         """An S-shaped Hill fit on the training sessions (`held_out_fit`) and its
         cross-validated quasi-deviance per session (yuan), or None unless: the concave Hill
         fit sits at shape 1 (`CONCAVE_AT_BOUND`; else nothing is fitted), a fit with the shape
-        free reaches `S_SHAPED_PRECHECK` (else one fit was spent), and the cross-validation
-        weighs it at least `S_SHAPED_WEIGHT` against every concave family in `per_session`.
-        The free fit starts where every fit does, not at the concave fit: the likelihood can
-        have two modes in the shape, and from shape 1 an outside truth's logistic package
-        stopped at 1.25 (weight 0.11) instead of 1.93 (weight 0.999)."""
+        free reaches `S_SHAPED_PRECHECK` with its corner within `S_SHAPED_REACH` times the
+        spend its sessions saw (else one fit was spent), and the cross-validation weighs it at
+        least `S_SHAPED_WEIGHT` against every concave family in `per_session`. The free fit
+        starts where every fit does, not at the concave fit: the likelihood can have two modes
+        in the shape, and from shape 1 an outside truth's logistic package stopped at 1.25
+        (weight 0.11) instead of 1.93 (weight 0.999)."""
         if self.done[("hill", knots)][1].param("shape") < CONCAVE_AT_BOUND:
             return None
         self.max_shape = MAX_HILL_SHAPE
         try:
             fitted = self.held_out_fit("hill", basis)
-            if fitted[1].param("shape") < S_SHAPED_PRECHECK:
+            shaped = fitted[1]
+            if (shaped.param("shape") < S_SHAPED_PRECHECK
+                    or shaped.saturation().corner > S_SHAPED_REACH * (shaped.seen_spend or 0.0)):
                 return None
-            candidate = self.cross_validated("hill", basis, blocks, np.asarray(fitted[1].theta))
+            candidate = self.cross_validated("hill", basis, blocks, np.asarray(shaped.theta))
         finally:
             self.max_shape = 1.0
         weight = family_weights({**per_session, "s_shaped": candidate},
-                                fitted[1].diagnostics.dispersion)["s_shaped"]
+                                shaped.diagnostics.dispersion)["s_shaped"]
         return (fitted, candidate) if weight >= S_SHAPED_WEIGHT else None
 
     def fit(self, family: str, basis: SessionBasis, theta0: np.ndarray | None = None,

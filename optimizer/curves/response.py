@@ -15,11 +15,11 @@ Shapes: a spend schedule is (T, P): T session minutes, P packages, yuan per minu
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from optimizer.curves.transforms import Carryover, Saturation
+from optimizer.curves.transforms import Carryover, Saturation, concave_envelope
 
 
 @dataclass(frozen=True)
@@ -98,6 +98,14 @@ class SessionResponse:
     def organic_gmv(self, spend: np.ndarray) -> np.ndarray:
         """Expected organic GMV (baseline + uplift, never below 0), shape (T,), yuan per minute."""
         return np.maximum(self.baseline + self.organic_uplift(spend), 0.0)
+
+    def enveloped(self) -> SessionResponse:
+        """The response with every paid saturation on its concave envelope
+        (`concave_envelope`): what the planner takes of an S-shaped truth; the same response
+        where every curve is concave."""
+        paid = tuple(replace(term, saturation=concave_envelope(term.saturation))
+                     for term in self.paid)
+        return replace(self, paid=paid)
 
     def stepper(self) -> ResponseStepper:
         """The response evaluated minute by minute as spend arrives (see `ResponseStepper`)."""

@@ -181,7 +181,7 @@ class BelowData(_Transform):
         return np.where(a < self.low, self.base(self.low) / self.low, self.base.derivative(a))
 
 
-def concave_envelope(saturation: Exponential | Hill) -> Exponential | Hill | BelowData:
+def concave_envelope(saturation: Saturation) -> Saturation:
     """The least concave saturation at or above `saturation`: an S-shaped Hill curve's chord
     from 0 to its `corner` then the curve (`BelowData`); a concave one unchanged. Spend below
     the corner returns per yuan no more than at the corner, the most the curve ever returns:

@@ -2,7 +2,9 @@
 
 The builtin scenarios were written alongside the fit. `random_scenario` redraws every package
 of a room from a seed, over shapes the fit does not assume, so that plans can be judged
-against truths nobody tuned them to (benchmarks/bench_random_truths.py).
+against truths nobody tuned them to (benchmarks/bench_random_truths.py). With ``s_shaped`` some
+packages' saturations are S-shaped Hill curves instead, the test of the S-shaped fit
+(benchmarks/bench_sshape_random.py).
 """
 
 from __future__ import annotations
@@ -11,8 +13,14 @@ import numpy as np
 
 from optimizer.sim.scenario import Scenario
 
+S_SHAPED_SHARE = 0.5
+"""Chance that a package of an ``s_shaped`` random truth gets an S-shaped saturation."""
 
-def random_scenario(number: int, base: str = "default") -> Scenario:
+S_SHAPES = (1.3, 3.0)
+"""Range of the Hill shapes of S-shaped random truths (uniform)."""
+
+
+def random_scenario(number: int, base: str = "default", s_shaped: bool = False) -> Scenario:
     """The builtin room `base` with every package, the room's noise and the operator redrawn
     from seed ``1000 + number``.
 
@@ -22,15 +30,23 @@ def random_scenario(number: int, base: str = "default") -> Scenario:
     0.9; GMV scale and typical spend each times 0.5-2; day log-sd 0.02-0.15. The room: Poisson
     or negative-binomial orders (dispersion 1.5-5), organic carryover 5-30 minutes. The
     operator: confounding 0-1.5, level log-sd 0.2-0.7.
+
+    s_shaped: each package's saturation is, with chance `S_SHAPED_SHARE`, a Hill curve of
+    shape in `S_SHAPES` with the same k, from a second generator seeded ``(1000 + number, 1)``:
+    everything else is the room of ``random_scenario(number, base)``, draw for draw.
     """
     rng = np.random.default_rng(1000 + number)
+    shapes = np.random.default_rng((1000 + number, 1))
     data = Scenario.builtin(base).model_dump()
-    data["name"] = f"random{number}"
+    data["name"] = f"random{number}" + ("-s_shaped" if s_shaped else "")
     for package in data["packages"].values():
         family = str(rng.choice(["exponential", "hill", "log"]))
         k = float(package["typical_spend"] * rng.uniform(0.5, 4))
         package["saturation"] = {"family": family, "k": k} | (
             {"shape": float(rng.uniform(0.4, 1.0))} if family == "hill" else {})
+        chance, shape = shapes.random(), float(shapes.uniform(*S_SHAPES))
+        if s_shaped and chance < S_SHAPED_SHARE:
+            package["saturation"] = {"family": "hill", "k": k, "shape": shape}
         stages = 1 if rng.random() < 0.5 else 2
         package["carryover"] = {"half_lives": [float(h) for h in rng.uniform(0.5, 6, stages)]}
         package["peak_sensitivity"] = float(rng.uniform(0.5, 1.5))

@@ -265,3 +265,28 @@ def test_a_concave_hill_inside_its_bound_costs_no_s_shaped_fit():
         assert trial.s_shaped(40.0, None, [], {}) is None
         assert len(fitted) == fits and trial.max_shape == 1.0
     assert fitted == [4.0]
+
+
+def test_an_s_shaped_fit_bending_past_the_spend_seen_is_not_cross_validated():
+    """An S-shaped pre-check fit whose corner (where S(a)/a peaks) lies past `S_SHAPED_REACH`
+    times the spend its sessions saw is refused before any cross-validation: its envelope's
+    chord would credit every yuan with a return history never reached."""
+    from types import SimpleNamespace
+
+    from optimizer.curves.model import S_SHAPED_PRECHECK, S_SHAPED_REACH, _Rows, _Trials
+    from optimizer.curves.transforms import Hill
+
+    rows = _Rows(np.zeros(4, int), np.arange(4), np.ones(4, bool), np.zeros(4))
+    trial = _Trials("fans", np.ones(4), np.ones(4), rows, lags=0)
+    trial.done[("hill", 40.0)] = (0.0, SimpleNamespace(param=lambda name: 1.0), None)
+    hill = Hill(k=500.0, shape=S_SHAPED_PRECHECK + 0.5)
+    shaped = SimpleNamespace(param=lambda name: hill.shape, saturation=lambda: hill,
+                             seen_spend=0.99 * hill.corner / S_SHAPED_REACH)
+    trial.held_out_fit = lambda family, basis, start=None: (0.0, shaped, None)
+
+    def cross_validated(*args, **kwargs):
+        raise AssertionError("no cross-validation of a corner past the spend seen")
+
+    trial.cross_validated = cross_validated
+    assert trial.s_shaped(40.0, None, [], {}) is None
+    assert trial.max_shape == 1.0

@@ -4,9 +4,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from optimizer.curves.transforms import Exponential, Hill, Logarithmic, decay_of
+from optimizer.curves.transforms import (
+    BelowData,
+    Exponential,
+    Hill,
+    Logarithmic,
+    concave_envelope,
+    decay_of,
+)
 from optimizer.errors import InputError
-from optimizer.sim import LiveRoomSimulator, Scenario, list_builtin
+from optimizer.sim import LiveRoomSimulator, Scenario, list_builtin, random_scenario
 
 
 def steady(sim, package, level, minutes=None):
@@ -160,3 +167,17 @@ def test_bad_spend_frames_are_input_errors(rows, problem):
     sim = LiveRoomSimulator(Scenario.builtin("default"))
     with pytest.raises(InputError, match=problem):
         sim.expected(pd.DataFrame(rows), start="2026-12-01 19:00")
+
+
+def test_an_s_shaped_truth_is_enveloped_for_the_planner():
+    """`enveloped` puts each S-shaped paid saturation on its concave envelope and leaves the
+    concave ones, the baseline and the uplift as they are."""
+    truth = LiveRoomSimulator(random_scenario(2, s_shaped=True)).response()
+    enveloped = truth.enveloped()
+    for term, planned in zip(truth.paid, enveloped.paid, strict=True):
+        assert planned.saturation == concave_envelope(term.saturation)
+        if isinstance(term.saturation, Hill) and term.saturation.shape > 1:
+            assert isinstance(planned.saturation, BelowData)
+        else:
+            assert planned.saturation is term.saturation
+    assert enveloped.uplift is truth.uplift and enveloped.baseline is truth.baseline
