@@ -116,19 +116,24 @@ def report(rows: list[dict[str, object]]) -> list[str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--truths", type=int, default=20, help="S-shaped random truths 1..N")
+    parser.add_argument("--truths", type=int, default=20, help="how many S-shaped random truths")
+    parser.add_argument("--first", type=int, default=1, help="the first truth's number")
     parser.add_argument("--workers", type=int, default=1, help="processes")
     args = parser.parse_args()
     with ProcessPoolExecutor(max_workers=args.workers) as pool:
-        rows = list(pool.map(measure, range(1, args.truths + 1)))
-    lines = [f"bench_sshape_random --truths {args.truths}  {datetime.now():%Y-%m-%d %H:%M:%S}  "
+        rows = list(pool.map(measure, range(args.first, args.first + args.truths)))
+    lines = [f"bench_sshape_random --first {args.first} --truths {args.truths}  "
+             f"{datetime.now():%Y-%m-%d %H:%M:%S}  "
              f"python {platform.python_version()}",
              f"{DAYS} sessions of history per truth; the plan's loss to the oracle (share of "
              f"its total GMV under truth); paid ROI floor {FLOOR:g}", "", *report(rows)]
     print("\n".join(lines))
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text("\n".join(lines) + "\n")
-    print(f"written: {RESULTS.relative_to(ROOT)}")
+    last = args.first + args.truths - 1
+    results = RESULTS if args.first == 1 else RESULTS.with_stem(
+        f"{RESULTS.stem}_{args.first}-{last}")  # truths held out keep their own file
+    results.parent.mkdir(parents=True, exist_ok=True)
+    results.write_text("\n".join(lines) + "\n")
+    print(f"written: {results.relative_to(ROOT)}")
 
 
 if __name__ == "__main__":

@@ -276,7 +276,8 @@ def test_an_s_shaped_fit_bending_past_the_spend_seen_is_not_cross_validated():
     from optimizer.curves.model import S_SHAPED_PRECHECK, S_SHAPED_REACH, _Rows, _Trials
     from optimizer.curves.transforms import Hill
 
-    rows = _Rows(np.zeros(4, int), np.arange(4), np.ones(4, bool), np.zeros(4))
+    rows = _Rows(np.zeros(4, int), np.arange(4), np.ones(4, bool), np.zeros(4),
+                 clock=1140 + np.arange(4))
     trial = _Trials("fans", np.ones(4), np.ones(4), rows, lags=0)
     trial.done[("hill", 40.0)] = (0.0, SimpleNamespace(param=lambda name: 1.0), None)
     hill = Hill(k=500.0, shape=S_SHAPED_PRECHECK + 0.5)
