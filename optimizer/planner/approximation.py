@@ -67,8 +67,9 @@ def best_index(saturation: Saturation, v, pi, lo, hi) -> np.ndarray:
     if isinstance(saturation, Linear):
         return ends
     positive = v > 0
-    slope = np.where(positive, pi / np.where(positive, v, 1.0), np.inf)
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        # a value per unit of index near 0 (a denormal v) sets the slope at inf: no z reaches it
+        slope = np.where(positive, pi / np.where(positive, v, 1.0), np.inf)
         if isinstance(saturation, Exponential):
             z = -saturation.k * np.log(np.maximum(saturation.k * slope, 1e-300))
         elif isinstance(saturation, Logarithmic):
