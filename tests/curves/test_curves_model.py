@@ -291,3 +291,22 @@ def test_an_s_shaped_fit_bending_past_the_spend_seen_is_not_cross_validated():
     trial.cross_validated = cross_validated
     assert trial.s_shaped(40.0, None, [], {}) is None
     assert trial.max_shape == 1.0
+
+
+def test_within_reach_measures_an_s_shaped_corner_against_the_spend_seen():
+    """A concave curve is always within reach; an S-shaped one while its corner (where
+    S(a)/a peaks) is at most `S_SHAPED_REACH` times the spend its sessions saw."""
+    from types import SimpleNamespace
+
+    from optimizer.curves.model import S_SHAPED_REACH, within_reach
+    from optimizer.curves.transforms import Exponential, Hill
+
+    def curve(saturation, seen):
+        return SimpleNamespace(saturation=lambda: saturation, seen_spend=seen)
+
+    hill = Hill(k=100.0, shape=2.0)  # corner 100 yuan/min
+    assert within_reach(curve(hill, hill.corner / S_SHAPED_REACH))
+    assert not within_reach(curve(hill, 0.99 * hill.corner / S_SHAPED_REACH))
+    assert not within_reach(curve(hill, None))
+    assert within_reach(curve(Hill(k=100.0, shape=0.8), None))
+    assert within_reach(curve(Exponential(k=100.0), 1.0))
