@@ -25,6 +25,7 @@ from optimizer.curves import (
     to_artifact,
 )
 from optimizer.curves.basis import TAIL_MINUTES
+from optimizer.curves.clock import minute_of_day
 from optimizer.curves.model import MIN_SESSIONS, Progress
 from optimizer.curves.reach import trusted_multiples
 from optimizer.data import CampaignConfig, History, LoadReport, Panel, load_config, load_history
@@ -322,7 +323,7 @@ def session_warnings(campaign: Campaign, model: ResponseModel) -> list[str]:
         notes += _budget_unit_warnings(campaign)
     if sessions is not None and len(sessions) and model.clock_ is None:
         starts = sessions["start"].dt.hour * 60 + sessions["start"].dt.minute
-        apart = np.abs(starts.to_numpy() - (start.hour * 60 + start.minute))
+        apart = np.abs(starts.to_numpy() - minute_of_day(start.time()))
         near = np.minimum(apart, 24 * 60 - apart) <= HOUR_APART
         if not near.any():
             usual = starts.mode().iloc[0]

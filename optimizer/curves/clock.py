@@ -14,6 +14,7 @@ effects carry no trend in the start time: a session's level by its start is the 
 
 from __future__ import annotations
 
+import datetime as dt
 from functools import lru_cache
 
 import numpy as np
@@ -199,6 +200,11 @@ def clock_for(clock: ClockBasis | None, clock_minute: np.ndarray | None, session
         return None
     varied = start_span(session_starts(clock_minute, session, minute)) >= MIN_START_SPAN
     return clock if varied else None
+
+
+def minute_of_day(time: dt.time) -> int:
+    """Minutes from midnight (0-1439) of a clock `time`."""
+    return time.hour * 60 + time.minute
 
 
 def clock_minutes(ts: np.ndarray) -> np.ndarray:

@@ -21,7 +21,13 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from threadpoolctl import threadpool_limits
 
 from optimizer.curves.basis import SessionBasis
-from optimizer.curves.clock import CLOCK_KNOT_MINUTES, ClockBasis, clock_for, clock_minutes
+from optimizer.curves.clock import (
+    CLOCK_KNOT_MINUTES,
+    ClockBasis,
+    clock_for,
+    clock_minutes,
+    minute_of_day,
+)
 from optimizer.curves.days import DayDistribution
 from optimizer.curves.estimator import poisson_deviance, unit_deviance
 from optimizer.curves.organic import OrganicCurve
@@ -410,7 +416,7 @@ class ResponseModel:
         draw, day = draw or {}, day or {}
         curves = curves or {}
         eye = np.eye(len(packages))
-        begin = None if start is None else start.hour * 60 + start.minute
+        begin = None if start is None else minute_of_day(start)
         baseline = self.organic_.baseline(minutes, draw.get("organic"),
                                           day.get("organic", 0.0), begin)
         paid = []
@@ -444,8 +450,7 @@ class ResponseModel:
         the curves have no clock."""
         if self.clock_ is None:
             return 0
-        begin = start.hour * 60 + start.minute
-        return int(self.clock_.outside(begin + np.arange(minutes)).sum())
+        return int(self.clock_.outside(minute_of_day(start) + np.arange(minutes)).sum())
 
     def seen_spend(self, packages: Sequence[str] | None = None,
                    curves: Mapping[str, CurveSpec] | None = None) -> np.ndarray:
@@ -682,8 +687,8 @@ class _Trials:
 
 def within_reach(curve: PackageCurve) -> bool:
     """Whether a fitted curve's corner (`Hill.corner`: 0 for a concave one) lies within
-    `S_SHAPED_REACH` times the spend its sessions saw (`S_SHAPED_REACH`): checked on the
-    training sessions' fit before cross-validation, and on the fit on every session after it
+    `S_SHAPED_REACH` times the spend its sessions saw (`PackageCurve.seen_spend`): checked on
+    the training sessions' fit before cross-validation, and on the fit on every session after it
     (S-shaped truth 34's auto bent at 1.4 times the spend seen on the first, at 62 on the
     second, and its plan lost 20% to the oracle)."""
     saturation = curve.saturation()

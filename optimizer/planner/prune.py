@@ -42,4 +42,3 @@ def prune(f: Formulation, index: np.ndarray, bare: np.ndarray) -> np.ndarray:
     merged = np.empty(len(cell), dtype=int)
     merged[order] = group
     return merged
-

@@ -75,4 +75,3 @@ class ReachableShare:
         if solution.values is None or solution.status == "infeasible":
             return 0.0
         return float(np.clip(solution.values[0] - SHARE_MARGIN, 0.0, 1.0))
-

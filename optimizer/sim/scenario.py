@@ -7,9 +7,8 @@ generative model these parameters feed is described in `optimizer.sim.simulator`
 from __future__ import annotations
 
 import datetime as dt
-import re
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
 import yaml
@@ -27,31 +26,17 @@ class _Section(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
-_HHMM = r"^([01]\d|2[0-3]):[0-5]\d$"
+ClockTime = Annotated[str, Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]
+"""A local clock time, "HH:MM"."""
 
 
 class HistoryStarts(_Section):
     """A kind of history session, drawn with probability proportional to `weight`: its start
     uniformly from `start_times` (local "HH:MM"), its length uniformly from `minutes`."""
 
-    start_times: tuple[str, ...] = Field(min_length=1)
-    minutes: tuple[int, ...] = Field(min_length=1)
+    start_times: tuple[ClockTime, ...] = Field(min_length=1)
+    minutes: tuple[Annotated[int, Field(ge=1)], ...] = Field(min_length=1)
     weight: float = Field(default=1.0, gt=0)
-
-    @field_validator("start_times")
-    @classmethod
-    def _clock_times(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        for time in value:
-            if not re.match(_HHMM, time):
-                raise ValueError(f"start times are HH:MM, got {time!r}")
-        return value
-
-    @field_validator("minutes")
-    @classmethod
-    def _positive(cls, value: tuple[int, ...]) -> tuple[int, ...]:
-        if min(value) < 1:
-            raise ValueError("session lengths are at least 1 minute")
-        return value
 
 
 class SessionSpec(_Section):
@@ -62,7 +47,7 @@ class SessionSpec(_Section):
     (the default): every history session starts at `start_time` and lasts `minutes`.
     """
 
-    start_time: str = Field(default="19:00", pattern=_HHMM)
+    start_time: ClockTime = "19:00"
     minutes: int = Field(default=240, ge=1)
     history: tuple[HistoryStarts, ...] = ()
 
