@@ -117,6 +117,9 @@ class Formulation:
     """
 
     def __init__(self, problem: PlanningProblem) -> None:
+        if any(r is not None and r.paid_driven for r in (problem.response,
+                                                         problem.floor_response)):
+            raise NotImplementedError("the program cannot yet plan an uplift driven by paid GMV")
         self.problem = problem
         b = _Builder()
         T, P = problem.minutes, len(problem.packages)

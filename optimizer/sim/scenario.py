@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import numpy as np
 import yaml
@@ -69,6 +69,9 @@ class RoomTruth(_Section):
     baseline_per_minute: organic GMV with no paid spend at profile level 1 (yuan/min).
     uplift_max_per_minute: ceiling of the positive organic uplift at profile level 1 (yuan/min).
     organic_carryover: how long paid spend keeps levering organic traffic (shared by packages).
+    organic_driver: what levers organic traffic: "spend" (each package's leverage is organic
+        yuan per paid yuan) or "paid_gmv" (organic yuan per yuan of the package's expected
+        paid GMV: the uplift saturates with the package's own curve).
     aov: average organic order value (yuan); order_value_shape: gamma shape of one order's value.
     day_sigma: log-sd of the room's day factor (mean 1).
     dispersion: None for Poisson order counts, else the negative-binomial size (variance of a
@@ -80,6 +83,7 @@ class RoomTruth(_Section):
     baseline_per_minute: float = Field(ge=0)
     uplift_max_per_minute: float = Field(ge=0)
     organic_carryover: Carryover = Carryover(half_lives=(15.0,))
+    organic_driver: Literal["spend", "paid_gmv"] = "spend"
     aov: float = Field(gt=0)
     order_value_shape: float = Field(default=2.0, gt=0)
     day_sigma: float = Field(default=0.0, ge=0)
@@ -94,7 +98,8 @@ class PackageTruth(_Section):
     max_gmv_per_minute: V, paid GMV at full saturation and profile level 1 (yuan/min).
     saturation: S of the package's adstock (yuan/min); a saturating family, not linear.
     carryover: paid adstock (minutes). peak_sensitivity: γ, paid GMV scales with m(τ)^γ.
-    organic_leverage: ℓ, organic yuan per paid yuan at low spend; ℓ < 0 cannibalises organic GMV.
+    organic_leverage: ℓ, organic yuan per paid yuan at low spend (per paid GMV yuan when the
+        room's organic_driver is "paid_gmv"); ℓ < 0 cannibalises organic GMV.
     day_sigma: log-sd of the package's own day factor (mean 1). aov: average order value (yuan).
     typical_spend: the operator's usual level at the peak (yuan/min, the median level).
     cpm: yuan per thousand impressions; ctr: clicks per impression (optional columns only).

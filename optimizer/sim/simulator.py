@@ -86,14 +86,15 @@ class LiveRoomSimulator:
         leverage = np.array([truth.organic_leverage for truth in packages])
         gain, loss = np.maximum(leverage, 0.0), np.minimum(leverage, 0.0)
         umax = room.uplift_max_per_minute
+        driver = "paid" if room.organic_driver == "paid_gmv" else "spend"
         uplift = []
         if umax > 0 and gain.any():
             saturating = Exponential(k=umax)
-            uplift.append(
-                ResponseTerm(day_factor * m * umax, saturating, room.organic_carryover, gain)
-            )
+            uplift.append(ResponseTerm(day_factor * m * umax, saturating, room.organic_carryover,
+                                       gain, driver))
         if loss.any():
-            uplift.append(ResponseTerm(day_factor * m, Linear(), room.organic_carryover, loss))
+            uplift.append(ResponseTerm(day_factor * m, Linear(), room.organic_carryover, loss,
+                                       driver))
         return SessionResponse(
             packages=self.packages,
             baseline=day_factor * room.baseline_per_minute * m,

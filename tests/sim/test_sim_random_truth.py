@@ -6,7 +6,7 @@ import pytest
 
 from optimizer.curves.transforms import Hill
 from optimizer.sim import random_scenario
-from optimizer.sim.random_truth import S_SHAPES
+from optimizer.sim.random_truth import PAID_LEVERAGE, S_SHAPES
 
 PINNED = {  # sha256 of random_scenario(n).model_dump_json(exclude_defaults=True), as drawn
     # before s_shaped existed (fields added later with their defaults, e.g. a scenario's clock
@@ -41,3 +41,15 @@ def test_s_shaped_truths_are_the_same_rooms_with_some_s_shaped_packages():
         assert shaped.model_copy(update={"packages": concave.packages,
                                          "name": concave.name}) == concave
     assert 0.3 * total <= s_shaped <= 0.7 * total
+
+
+def test_paid_driven_truths_are_the_same_rooms_levered_by_paid_gmv():
+    """Only the room's driver and each package's leverage (in `PAID_LEVERAGE`) differ."""
+    for number in range(1, 6):
+        spend, paid = random_scenario(number), random_scenario(number, paid_driven=True)
+        assert paid.room.organic_driver == "paid_gmv"
+        assert paid.room.model_copy(update={"organic_driver": "spend"}) == spend.room
+        for package, truth in paid.packages.items():
+            assert PAID_LEVERAGE[0] <= truth.organic_leverage <= PAID_LEVERAGE[1]
+            before = spend.packages[package]
+            assert truth.model_copy(update={"organic_leverage": before.organic_leverage}) == before

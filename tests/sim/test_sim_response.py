@@ -181,3 +181,31 @@ def test_an_s_shaped_truth_is_enveloped_for_the_planner():
         else:
             assert planned.saturation is term.saturation
     assert enveloped.uplift is truth.uplift and enveloped.baseline is truth.baseline
+
+
+def test_a_paid_driven_room_levers_organic_gmv_by_paid_gmv():
+    """With organic_driver "paid_gmv" the uplift is the organic formula applied to the expected
+    paid GMV instead of spend: closed form with one package, no carryover and a linear term."""
+    default = Scenario.builtin("default")
+    fans = default.packages["fans"].model_copy(update={"organic_leverage": -0.3})
+    data = default.model_dump()
+    data["packages"] = {"fans": fans.model_dump()}
+    data["room"] |= {"organic_driver": "paid_gmv", "organic_carryover": {"half_lives": []}}
+    scenario = Scenario.model_validate(data)
+    sim = LiveRoomSimulator(scenario)
+    spend = steady(sim, "fans", 60.0)
+    expected = sim.expected(spend)
+    m = sim.levels()
+    np.testing.assert_allclose(expected.uplift, -0.3 * m * expected.paid_gmv[:, 0])
+    response = sim.response()
+    assert response.paid_driven and response.uplift[0].driver == "paid"
+    np.testing.assert_allclose(response.uplift_by_package(spend)[:, 0], expected.uplift)
+
+
+def test_the_stepper_follows_a_paid_driven_truth_minute_by_minute():
+    response = LiveRoomSimulator(random_scenario(3, paid_driven=True)).response()
+    spend = np.random.default_rng(0).uniform(0, 80, (response.minutes, len(response.packages)))
+    stepper = response.stepper()
+    steps = [stepper.step(row) for row in spend]
+    np.testing.assert_allclose(np.array([paid for paid, _ in steps]), response.paid_gmv(spend))
+    np.testing.assert_allclose([organic for _, organic in steps], response.organic_gmv(spend))
