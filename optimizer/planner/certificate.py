@@ -7,10 +7,11 @@ upper bound, y < 0 at its lower one), weak duality bounds the best exact objecti
 
 with v = cell cost - vmap^T y, pi = zmap^T y and b_i the row bound the sign of y_i picks: no
 program is solved, and no chord enters. `plan_bound` prices the session rows (budget, floors)
-as given and chooses the carryover chains' prices so that no stage column and no spend the plan
-makes has a reduced cost, and every cell that spend does not pin down sits at its own optimum
-at the plan. D(y) then exceeds the plan's value only by what each pinned cell gains from
-moving its index at these prices, and by the session rows' slack: both vanish at the optimum.
+as given and chooses the carryover chains' prices (and the paid GMV ties') so that no stage
+column, no paid GMV column and no spend the plan makes has a reduced cost, and every cell that
+spend does not pin down sits at its own optimum at the plan. D(y) then exceeds the plan's
+value only by what each pinned cell gains from moving its index at these prices, and by the
+session rows' slack: both vanish at the optimum.
 It costs a sparse triangular solve or two, so a plan made on a coarser time grid is certified
 on the session's minutes.
 """
@@ -44,19 +45,20 @@ def plan_bound(
         # a price of the sign the row's bounds cannot take (solver noise) would make D infinite
         unbounded = f.row_upper[row] if price > 0 else f.row_lower[row]
         y[row] = 0.0 if np.isinf(unbounded) else price
-    y[f.chain_rows] = _chain_prices(f, spend, y)
+    y = _chain_prices(f, spend, y)
     return lagrangian(f, y), y
 
 
 def _chain_prices(f: Formulation, spend: np.ndarray, known: np.ndarray) -> np.ndarray:
-    """Prices of the chain rows (module docstring).
+    """Row prices: `known` with the chain rows' and paid GMV ties' prices (module docstring).
 
-    One condition per chain row: a stage column has no reduced cost; where a package spends,
-    its spend column has none; every other cell's index is priced at its marginal value at
-    the plan. A package that does not spend in a minute but whose spend column would then
-    gain (d > 0, an unbounded term) gets d = 0 there instead, and the prices are solved again.
+    One condition per chain row and tie: a stage column and a paid GMV column have no reduced
+    cost; where a package spends, its spend column has none; every other cell's index is
+    priced at its marginal value at the plan (its value priced through the ties too). A
+    package that does not spend in a minute but whose spend column would then gain (d > 0, an
+    unbounded term) gets d = 0 there instead, and the prices are solved again.
     """
-    from scipy.sparse import vstack
+    from scipy.sparse import diags, vstack
     from scipy.sparse.linalg import spsolve
 
     T = f.problem.minutes
@@ -66,23 +68,23 @@ def _chain_prices(f: Formulation, spend: np.ndarray, known: np.ndarray) -> np.nd
     term = {int(p): j for j, p in enumerate(f.term_package) if p >= 0}
     cell = np.array([term[int(p)] for p in active]) * T + np.arange(T)[:, None]  # (T, A)
     v = f.cell_cost - f.vmap.T @ known
-    slope = np.concatenate([t.saturation.derivative(t.index(spend)) for t in f.terms])
-    chain = f.chain_rows
+    slope = f.saturation_at(f.cell_index(spend), derivative=True)
+    priced = np.concatenate([f.chain_rows, f.paid_tie_rows])
     for _ in range(_PASSES):
-        cols = np.concatenate([f.stage_cols, columns[pinned]])
+        cols = np.concatenate([f.stage_cols, f.paid_cols, columns[pinned]])
         free = np.ones(len(f.cell_lo), dtype=bool)
         free[cell[pinned]] = False
-        system = vstack([f.base_matrix[chain][:, cols].T, f.zmap[chain][:, free].T], format="csc")
+        cells = f.zmap[priced][:, free] + f.vmap[priced][:, free] @ diags(slope[free])
+        system = vstack([f.base_matrix[priced][:, cols].T, cells.T], format="csc")
         fixed = f.base_cost[cols] - f.base_matrix[:, cols].T @ known
-        prices = spsolve(system, np.concatenate([fixed, v[free] * slope[free]]))
         y = known.copy()
-        y[chain] = prices
+        y[priced] = spsolve(system, np.concatenate([fixed, v[free] * slope[free]]))
         d = f.base_cost[columns] - (f.base_matrix.T @ y)[columns]
         gains = ~pinned & (d > _ROUNDING * (1.0 + np.abs(f.base_cost[columns])))
         if not gains.any():
             break
         pinned |= gains
-    return prices
+    return y
 
 
 def lagrangian(f: Formulation, y: np.ndarray) -> float:

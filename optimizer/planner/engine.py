@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from optimizer.planner.backends import BASIC, LOWER, UPPER, Solution, make_backend
-from optimizer.planner.forecast import objective_scale
+from optimizer.planner.forecast import objective_scale, objective_value
 from optimizer.planner.program import Formulation, LinearProgram
 from optimizer.planner.warm import WarmBackend
 
@@ -114,7 +114,7 @@ class Engine:
             outcome.bound = solution.objective + float(gaps.sum())
             outcome.row_duals = solution.row_duals
             scale = objective_scale(problem, outcome.spend)
-            if gaps.sum() <= problem.tolerance * scale:
+            if gaps.sum() + _overstated(problem, outcome) <= problem.tolerance * scale:
                 return outcome
             if time.perf_counter() >= deadline:
                 return _unfinished(outcome, problem, _CAUSES["time_limit"])
@@ -161,6 +161,16 @@ class Engine:
             solution.objective,
             rounds=rounds,
         )
+
+
+def _overstated(problem, outcome: Outcome) -> float:
+    """Program units: how much the program's value overstates the plan's exact value. 0 when
+    the uplift is driven by spend (chords never overstate); when it is driven by paid GMV,
+    the chords' paid GMV can overstate an uplift that a package cannibalises
+    (`optimizer.planner.program`)."""
+    if not problem.response.paid_driven:
+        return 0.0
+    return max(0.0, outcome.program_objective - objective_value(problem, outcome.spend))
 
 
 _FAILURE = "a solver failure"

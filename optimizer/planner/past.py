@@ -96,6 +96,8 @@ class Past:
         drop = (f.tie_rows & (minute >= 0) & (minute <= m)) | (
             f.rule_rows & (minute >= 0) & (minute < m)
         )
+        # the past's paid GMV columns follow its fixed uplift indexes, not its paid cells' chords
+        drop[f.paid_tie_rows[(minute[f.paid_tie_rows] >= 0) & (minute[f.paid_tie_rows] < m)]] = True
         lp.row_lower[drop], lp.row_upper[drop] = -np.inf, np.inf
         seg = np.flatnonzero(f.cell_minute[f.seg_cell] < m)
         fill = self._fill(seg)

@@ -11,8 +11,21 @@ value is ``S(lo) + sum(slope_k * segment_k)``: the chords between breakpoints, s
 never overstates GMV. Segment k is worth ``scale[t] * slope_k`` in the objective and in every
 floor row that counts the term. Because slopes decrease, the program fills segments in order.
 
-Rows: budget, paid ROI floor, overall ROI floor, GMV target, slot ties, pacing, integer rules.
-The program is always a maximisation (min_spend maximises -spend).
+An uplift term driven by paid GMV (``driver="paid"``) takes, instead of spend, *paid GMV
+columns* ``g[t, p]`` (yuan/min) as its chain's inputs: one per minute for each package it
+weighs, tied to the package's paid cell by the row ``g - scale[t] S(z) = 0`` (through `vmap`,
+S(z) being the chords). The ties are equalities: a package of negative leverage would take an
+inequality ``g <= value`` down to 0. They are exact while the program never wants less paid GMV
+than the chords give, i.e. fills each paid cell's segments in order: each paid GMV yuan must be
+worth more than the organic GMV it cannibalises, ``1 + sum_u min(w_u[p], 0) max_t scale_u[t]
+max S_u' > 0`` over the package's paid-driven uplift terms u (`_paid_worth_floor`, checked when
+the program is built). The chords understate paid GMV, so for a package of negative leverage
+the program can overstate the uplift a little; the exact program (S in the ties) is what the
+cell problems bound, so their bound stays valid (`engine` compares it with the plan's exact
+value).
+
+Rows: budget, paid ROI floor, overall ROI floor, GMV target, slot ties, pacing, integer rules,
+paid GMV ties. The program is always a maximisation (min_spend maximises -spend).
 """
 
 from __future__ import annotations
@@ -22,7 +35,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from optimizer.curves.response import ResponseTerm
+from optimizer.curves.response import ResponseTerm, SessionResponse
 from optimizer.curves.transforms import Exponential
 from optimizer.planner.approximation import (
     best_index,
@@ -64,13 +77,22 @@ class LinearProgram:
 class _Usage:
     """How one response term counts: objective weight and (row, weight) of each floor row.
 
-    package: the package whose paid GMV (of the response planned for) the term is, else -1.
+    response: the response the term belongs to (the planned one or the floor response).
+    package: the package whose paid GMV (in `response`) the term is, else -1.
+    planned: whether `response` is the response planned for (not the floor response).
     """
 
     term: ResponseTerm
     objective: float
     rows: tuple[tuple[int, float], ...]
+    response: SessionResponse
     package: int = -1
+    planned: bool = True
+
+    @property
+    def counts(self) -> bool:
+        """Whether the term enters the objective or a row."""
+        return self.objective != 0 or bool(self.rows)
 
 
 class _Builder:
@@ -117,9 +139,6 @@ class Formulation:
     """
 
     def __init__(self, problem: PlanningProblem) -> None:
-        if any(r is not None and r.paid_driven for r in (problem.response,
-                                                         problem.floor_response)):
-            raise NotImplementedError("the program cannot yet plan an uplift driven by paid GMV")
         self.problem = problem
         b = _Builder()
         T, P = problem.minutes, len(problem.packages)
@@ -291,40 +310,38 @@ class Formulation:
         weight = {"max_gmv": 1.0, "max_profit": p.margin, "min_spend": 0.0}[p.objective]
         paid_rows = tuple((rows[n], 1.0) for n in ("paid_floor",) if n in rows)
         all_rows = tuple((rows[n], 1.0) for n in ("overall_floor", "gmv_target") if n in rows)
-        shared = p.floor_response is None
-        usages = []
-        for k, term in enumerate(p.response.paid):
-            usages.append(_Usage(term, weight, paid_rows + all_rows if shared else (), k))
-        for term in p.response.uplift:
-            usages.append(_Usage(term, weight, all_rows if shared else ()))
-        if not shared:
-            usages += [_Usage(t, 0.0, paid_rows + all_rows) for t in p.floor_response.paid]
-            usages += [_Usage(t, 0.0, all_rows) for t in p.floor_response.uplift]
-        return [u for u in usages if u.objective != 0 or u.rows]
+        if p.floor_response is None:
+            return _response_usages(p.response, weight, paid_rows + all_rows, all_rows, True)
+        return (_response_usages(p.response, weight, (), (), True)
+                + _response_usages(p.floor_response, 0.0, paid_rows + all_rows, all_rows, False))
 
     def _cells(self, b: _Builder) -> None:
-        """Chains, cell maps (`zmap`, `vmap`, `cell_cost`) and the initial segments."""
+        """Chains, paid GMV ties, cell maps (`zmap`, `vmap`, `cell_cost`), initial segments."""
         T = self.problem.minutes
         usages = self._usages()
         self.terms = [u.term for u in usages]
-        self.term_package = np.array([u.package for u in usages])
+        self.term_responses = [u.response for u in usages]
+        self.term_package = np.array([u.package if u.planned else -1 for u in usages])
         zr, zc, zv, vr, vc, vv = [], [], [], [], [], []
         lo, hi, top, cost, seg = [], [], [], [], []
         self.initial_points: list[np.ndarray] = []  # each term's first breakpoints
         self._stage_parts: list[np.ndarray] = []
         self._chain_parts: list[np.ndarray] = []
-        hint = self._spend_hint()
+        self._tie_parts: list[np.ndarray] = []
+        paid = _PaidColumns(T, len(self.caps))
         for j, usage in enumerate(usages):
             term, cells = usage.term, np.arange(j * T, (j + 1) * T)
             w = np.where(self.caps > 0, term.weights, 0.0)
-            lo_j = max(float(min(0.0, np.minimum(w, 0) @ self.caps)), _index_floor(term))
-            hi_j = float(max(0.0, np.maximum(w, 0) @ self.caps))
-            rows, decay = self._chain(b, term, w)
+            inputs, caps, hint = self._drive(usage, paid)
+            lo_j = max(float(min(0.0, np.minimum(w, 0) @ caps)), _index_floor(term))
+            hi_j = float(max(0.0, np.maximum(w, 0) @ caps))
+            rows, decay = self._chain(b, inputs, w, term.carryover.decays)
             zr += [rows, rows[1:]] if decay > 0 else [rows]
             zc += [cells, cells[:-1]] if decay > 0 else [cells]
             zv += [np.ones(T), np.full(T - 1, -decay)] if decay > 0 else [np.ones(T)]
-            for row, weight in usage.rows:
-                vr.append(np.full(T, row))
+            ties = self._paid_ties(b, usage, usages, paid, hi_j)
+            for row, weight in usage.rows + ties:
+                vr.append(np.broadcast_to(row, T))
                 vc.append(cells)
                 vv.append(weight * term.scale)
             top_j = initial_top(term.saturation, float(hint @ np.maximum(w, 0)), lo_j, hi_j)
@@ -338,6 +355,7 @@ class Formulation:
             seg.append((np.repeat(cells, k), np.tile(points[:-1], T), np.tile(points[1:], T)))
         ncell = len(usages) * T
         self.cell_lo, self.cell_hi = np.concatenate(lo), np.concatenate(hi)
+        _check_paid_worth(usages, self.cell_lo[::T], self.problem.packages)
         self.cell_top = np.concatenate(top)
         self.cell_cost = np.concatenate(cost).astype(float)
         self.cell_minute = np.tile(np.arange(T), len(usages))
@@ -346,10 +364,40 @@ class Formulation:
         self.seg_cell, self.seg_a, self.seg_b = (np.concatenate(a) for a in zip(*seg, strict=True))
         self._slopes: np.ndarray | None = None
         self._matrix: sp.csc_matrix | None = None
-        self.stage_cols, self.chain_rows = (
+        self.stage_cols, self.chain_rows, self.paid_cols, self.paid_tie_rows = (
             np.concatenate(parts) if parts else np.zeros(0, dtype=int)
-            for parts in (self._stage_parts, self._chain_parts)
+            for parts in (self._stage_parts, self._chain_parts, paid.parts, self._tie_parts)
         )
+
+    def _drive(self, usage: _Usage, paid: _PaidColumns):
+        """(inputs, caps, hint) of a term's chain: (T, P) columns of its drive (spend, or the
+        paid GMV columns of its response), and per package the most (caps) and an even split's
+        (hint) drive, yuan/min."""
+        hint = self._spend_hint()
+        if usage.term.driver == "spend":
+            return self.spend_cols, self.caps, hint
+        response = usage.response
+        hint = np.array([np.mean(t.scale) * float(t.saturation(h))
+                         for t, h in zip(response.paid, hint, strict=True)])
+        return paid.columns[id(response)], paid.most[id(response)], hint
+
+    def _paid_ties(self, b: _Builder, usage: _Usage, usages: list[_Usage], paid: _PaidColumns,
+                   hi: float) -> tuple[tuple[np.ndarray, float], ...]:
+        """For a paid term that a paid-driven uplift term of its response reads: its paid GMV
+        columns g (between 0 and the most the term gives, yuan/min) and the rows
+        ``g[t] - scale[t] S(z[t]) = 0``; returns those rows with the cells' weight (-1) in them.
+        """
+        if usage.package < 0 or not _read(usages, usage):
+            return ()
+        T = self.problem.minutes
+        t = np.arange(T)
+        most = float(np.max(usage.term.scale) * usage.term.saturation(hi))
+        g = b.add_cols(T, 0.0, most, minute=t)
+        rows = b.add_rows(T, 0.0, 0.0, minute=t)
+        b.add(rows, g, 1.0)
+        self._tie_parts.append(rows)
+        paid.add(usage, g, most)
+        return ((rows, -1.0),)
 
     def _spend_hint(self) -> np.ndarray:
         """(P,) yuan/min a package would get if the budget were split evenly: a breakpoint hint."""
@@ -358,16 +406,17 @@ class Formulation:
         share = p.budget / (p.minutes * max(1, int(can.sum())))
         return np.where(can, np.minimum(self.caps, share), 0.0)
 
-    def _chain(self, b: _Builder, term: ResponseTerm, w):
+    def _chain(self, b: _Builder, inputs: np.ndarray, w, decays):
         """Rows of the carryover chain of one term; returns the z rows and the last decay.
 
-        Intermediate stages are free columns: the chain fixes their values, and bounds as wide
-        as the reachable range would only spoil the program's scaling.
+        inputs: (T, P) columns of the term's drive; w: (P,) its weights; decays: its
+        carryover's. Intermediate stages are free columns: the chain fixes their values, and
+        bounds as wide as the reachable range would only spoil the program's scaling.
         """
         T = self.problem.minutes
         t = np.arange(T)
-        decays = [r for r in term.carryover.decays if r > 0] or [0.0]
-        inputs = [(self.spend_cols[:, k], w[k]) for k in np.flatnonzero(w)]
+        decays = [r for r in decays if r > 0] or [0.0]
+        inputs = [(inputs[:, k], w[k]) for k in np.flatnonzero(w)]
         for i, r in enumerate(decays):
             rows = b.add_rows(T, 0.0, 0.0, minute=t)
             self._chain_parts.append(rows)
@@ -382,12 +431,13 @@ class Formulation:
             inputs = [(stage, 1.0)]
         raise AssertionError("unreachable")
 
-    def saturation_at(self, z: np.ndarray) -> np.ndarray:
-        """S_j(z) for a per-cell array z, each cell with its term's saturation."""
+    def saturation_at(self, z: np.ndarray, derivative: bool = False) -> np.ndarray:
+        """S_j(z) (or S_j'(z)) for a per-cell array z, each cell with its term's saturation."""
         T = self.problem.minutes
         out = np.empty_like(z, dtype=float)
         for j, term in enumerate(self.terms):
-            out[j * T : (j + 1) * T] = term.saturation(z[j * T : (j + 1) * T])
+            curve = term.saturation.derivative if derivative else term.saturation
+            out[j * T : (j + 1) * T] = curve(z[j * T : (j + 1) * T])
         return out
 
     # ------------------------------------------------------------------------- program
@@ -468,7 +518,11 @@ class Formulation:
 
     def cell_index(self, spend: np.ndarray) -> np.ndarray:
         """(cells,) each cell's index z under `spend` (T, P) yuan/min, in cell order."""
-        return np.concatenate([term.index(spend) for term in self.terms])
+        paid = {id(r): r.paid_gmv(spend) for r in self.term_responses if r.paid_driven}
+        return np.concatenate([
+            term.index(response.drive(term, spend, paid.get(id(response))))
+            for term, response in zip(self.terms, self.term_responses, strict=True)
+        ])
 
     def refine(self, cells: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, int]:
         """Add a breakpoint at index z[i] in cell cells[i].
@@ -511,6 +565,78 @@ class Formulation:
         self.seg_a = np.concatenate([self.seg_a, a])
         self.seg_b = np.concatenate([self.seg_b, b])
         self._segments_changed()
+
+
+class _PaidColumns:
+    """The paid GMV columns g of each response's packages, as (T, P) column indices (-1 where
+    no paid-driven term reads the package), and the most each package's g can be (yuan/min),
+    keyed by the response's id."""
+
+    def __init__(self, minutes: int, packages: int) -> None:
+        self.shape = (minutes, packages)  # (T, P)
+        self.columns: dict[int, np.ndarray] = {}
+        self.most: dict[int, np.ndarray] = {}
+        self.parts: list[np.ndarray] = []
+
+    def add(self, usage: _Usage, g: np.ndarray, most: float) -> None:
+        """Record a paid term's columns g (T,) and the most they can be (yuan/min)."""
+        key = id(usage.response)
+        self.columns.setdefault(key, np.full(self.shape, -1))[:, usage.package] = g
+        self.most.setdefault(key, np.zeros(self.shape[1]))[usage.package] = most
+        self.parts.append(g)
+
+
+def _response_usages(response: SessionResponse, objective: float, paid_rows, uplift_rows,
+                     planned: bool) -> list[_Usage]:
+    """The usages of one response's terms that count, and of the paid terms that an uplift
+    term that counts reads (a paid-driven uplift needs its paid cells even when paid GMV
+    counts nowhere itself)."""
+    uplift = [_Usage(t, objective, uplift_rows, response, planned=planned)
+              for t in response.uplift]
+    uplift = [u for u in uplift if u.counts]
+    paid = [_Usage(t, objective, paid_rows, response, k, planned)
+            for k, t in enumerate(response.paid)]
+    return [u for u in paid if u.counts or _read(uplift, u)] + uplift
+
+
+def _read(usages: list[_Usage], paid: _Usage) -> bool:
+    """Whether a paid-driven uplift term among `usages` reads `paid`'s package (same response)."""
+    return any(u.term.driver == "paid" and u.response is paid.response
+               and u.term.weights[paid.package] != 0 for u in usages)
+
+
+def _check_paid_worth(usages: list[_Usage], lo: np.ndarray, packages) -> None:
+    """Raise ValueError unless each paid GMV yuan is worth more than the organic GMV it can
+    cannibalise (`_paid_worth_floor` > 0): the paid GMV ties need it (module docstring).
+
+    lo: (terms,) each usage's lowest index (yuan/min)."""
+    for usage in usages:
+        if usage.package < 0 or not _read(usages, usage):
+            continue
+        worth = _paid_worth_floor(usages, lo, usage)
+        if worth <= 0:
+            raise ValueError(
+                f"package {packages[usage.package]}: the organic GMV its paid GMV can "
+                f"cannibalise ({1 - worth:.3g} yuan per paid GMV yuan at most) is not below its "
+                "paid GMV, so the program cannot tie its paid GMV to its curve; plan it with an "
+                "uplift driven by spend"
+            )
+
+
+def _paid_worth_floor(usages: list[_Usage], lo: np.ndarray, paid: _Usage) -> float:
+    """Least GMV a yuan of `paid`'s paid GMV is worth to the program: ``1 + sum_u min(w_u[p],
+    0) max_t scale_u[t] max S_u'`` over the paid-driven uplift terms u of its response (S_u'
+    largest at the range's start, or at 0 where a curve flat below 0 bends)."""
+    worth = 1.0
+    for j, u in enumerate(usages):
+        if u.term.driver != "paid" or u.response is not paid.response:
+            continue
+        lever = min(float(u.term.weights[paid.package]), 0.0)
+        if lever < 0:
+            steepest = max(float(u.term.saturation.derivative(np.array(z)))
+                           for z in (lo[j], max(lo[j], 0.0)))
+            worth += lever * float(np.max(np.abs(u.term.scale))) * steepest
+    return worth
 
 
 def _index_floor(term: ResponseTerm) -> float:
