@@ -22,6 +22,7 @@ from optimizer.planner import PlanningProblem, Replanner, solve
 from optimizer.planner.forecast import Forecast, marginal_gmv
 from optimizer.planner.program import Formulation
 from optimizer.sim import LiveRoomSimulator, random_scenario
+from optimizer.sim.policies import in_order
 
 MINUTES, BUDGET, CAP = 40, 40 * 150.0, 400.0
 AGREE = 0.005  # the plan's GMV within 0.5% of SLSQP's best
@@ -193,6 +194,18 @@ def test_a_gmv_target_at_least_spend_reads_the_paid_terms():
     assert plan.status == "optimal"
     assert total_gmv(p.response, plan.spend) >= 30_000.0 * (1 - 1e-6)
     assert plan.total_spend < 0.9 * BUDGET  # the target needs less than the whole budget
+
+
+def test_packages_in_another_order_keep_the_uplift_on_paid_gmv():
+    p = problem(paid_roi_min=3.5)
+    moved = in_order(p, ("c", "a", "b"))
+    assert all(term.driver == "paid" for term in moved.response.uplift)
+    plan, again = solve(p), solve(moved)
+    assert total_gmv(moved.response, plan.spend[:, [2, 0, 1]]) == pytest.approx(
+        plan.expected_total_gmv, rel=1e-12)
+    moved_gmv = plan.expected_total_gmv - p.response.baseline.sum()  # what spend moves
+    assert again.expected_total_gmv == pytest.approx(plan.expected_total_gmv,
+                                                     abs=2 * p.tolerance * moved_gmv)
 
 
 def test_cannibalising_more_than_a_paid_gmv_yuan_is_refused():
