@@ -614,7 +614,7 @@ def _check_paid_worth(usages: list[_Usage], lo: np.ndarray, packages) -> None:
         if usage.package < 0 or not _read(usages, usage):
             continue
         worth = _paid_worth_floor(usages, lo, usage)
-        if worth <= 0:
+        if not worth > 0:  # nan too: an undefined slope
             raise ValueError(
                 f"package {packages[usage.package]}: the organic GMV its paid GMV can "
                 f"cannibalise ({1 - worth:.3g} yuan per paid GMV yuan at most) is not below its "
