@@ -74,21 +74,21 @@ the fit away from F <= 0, where the log-linear scale would have to explode to fi
 
 
 class UpliftFactor:
-    """``F = 1 + G(z) / level``, ``z = adstock(spend) @ leverage``, ``G(z) = c (1 - exp(-z / c))``.
+    """``F = 1 + G(z) / level``, ``z = adstock(drive) @ leverage``, ``G(z) = c (1 - exp(-z / c))``.
 
-    theta = (log half-life, leverage per package (P,), log c). Leverage is organic GMV per paid
-    yuan at the room's average organic level `level` (yuan/min), any sign; c (yuan/min) is where
-    the uplift saturates.
-    spend: (n, P) yuan/min; session: (n,) session ids.
+    theta = (log half-life, leverage per package (P,), log c). Leverage is organic GMV per yuan
+    of drive at the room's average organic level `level` (yuan/min), any sign; c (yuan/min) is
+    where the uplift saturates.
+    drive: (n, P) yuan/min, each package's spend or expected paid GMV; session: (n,) session ids.
     """
 
-    def __init__(self, spend: np.ndarray, session: np.ndarray, level: float) -> None:
-        self.spend = np.asarray(spend, dtype=float)
+    def __init__(self, drive: np.ndarray, session: np.ndarray, level: float) -> None:
+        self.drive = np.asarray(drive, dtype=float)
         self.session = np.asarray(session)
         self.level = float(level)
 
     def __call__(self, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        u, du = carryover_with_slope(self.spend, self.session, float(np.exp(theta[0])))
+        u, du = carryover_with_slope(self.drive, self.session, float(np.exp(theta[0])))
         leverage, c = theta[1:-1], float(np.exp(theta[-1]))
         z = u @ leverage
         decay = np.exp(np.minimum(-z / c, 50.0))

@@ -2,12 +2,17 @@
 
 ``z = sum_p leverage_p * adstock_p`` with a slow carryover shared by packages, and
 ``G(z) = c (1 - exp(-z / c))`` concave: uplift saturates at c yuan/min, and a package whose
-leverage comes out negative cannibalises organic GMV. Leverage keeps its sign and interval; it is
-organic yuan per paid yuan at the room's average organic level `level` (yuan/min). Packages
-that never spent in history have no leverage to estimate: they are left out (leverage 0).
+leverage comes out negative cannibalises organic GMV. What is carried over, the *drive*, is
+each package's spend (``driver="spend"``: leverage is organic yuan per paid yuan) or its
+expected paid GMV (``driver="paid"``: organic yuan per yuan of paid GMV, so the uplift
+saturates with the package's own paid curve). Leverage keeps its sign and interval, at the
+room's average organic level `level` (yuan/min). Packages that never spent in history have no
+leverage to estimate: they are left out (leverage 0).
 """
 
 from __future__ import annotations
+
+from typing import Literal
 
 import numpy as np
 
@@ -20,37 +25,50 @@ from optimizer.curves.response import ResponseTerm
 from optimizer.curves.transforms import Carryover, Exponential
 
 _MAX_HALF_LIFE = 240.0  # minutes
+
+Driver = Literal["spend", "paid"]
+
+PAID_LEVERAGE_MIN = -0.5
+"""Least leverage per yuan of paid GMV: a paid-driven uplift that took more than half of each
+paid yuan of GMV back from organic GMV would make the planner want less paid GMV than its
+curves give (the program's paid GMV columns are tied to the curves by that want)."""
 _NONE = -800.0
 """Log scale of a room with no organic GMV: ``exp(-800)`` is 0.0 in double precision."""
 
 
 class OrganicCurve(FittedScale):
-    """A fitted organic model; theta = (log half-life, leverage per package..., log c)."""
+    """A fitted organic model; theta = (log half-life, leverage per package..., log c).
+
+    driver: what the uplift's carryover takes per package (module docstring).
+    """
 
     packages: list[str]
     level: float
+    driver: Driver = "spend"
 
     @classmethod
-    def fit(cls, packages: list[str], y: np.ndarray, spend: np.ndarray, minute: np.ndarray,
+    def fit(cls, packages: list[str], y: np.ndarray, drive: np.ndarray, minute: np.ndarray,
             session: np.ndarray, basis: SessionBasis, maxlags: int, inference: bool = True,
-            clock: ClockBasis | None = None, clock_minute: np.ndarray | None = None
-            ) -> OrganicCurve:
-        """Fit on all live minutes: y organic GMV (n,) yuan, spend (n, P) yuan/min; without
+            clock: ClockBasis | None = None, clock_minute: np.ndarray | None = None,
+            driver: Driver = "spend") -> OrganicCurve:
+        """Fit on all live minutes: y organic GMV (n,) yuan, drive (n, P) yuan/min (each
+        package's spend, or its expected paid GMV with ``driver="paid"``); without
         `inference` the covariance is left zero (a fit that only scores a candidate); with a
         `clock` spline, `clock_minute` (n,) is each row's minute of day (`clock_for`)."""
         if not np.any(np.asarray(y) > 0):
             return cls.none(basis, int(np.max(session)) + 1 if len(session) else 1, len(y))
-        spent = np.flatnonzero(np.asarray(spend).any(axis=0))
-        packages, spend = [packages[j] for j in spent], np.asarray(spend)[:, spent]
+        spent = np.flatnonzero(np.asarray(drive).any(axis=0))
+        packages, drive = [packages[j] for j in spent], np.asarray(drive)[:, spent]
         level = max(float(np.mean(y)), 1e-6)
-        factor = UpliftFactor(spend, session, level)
+        factor = UpliftFactor(drive, session, level)
         n = len(packages)
         theta0 = np.r_[np.log(10.0), np.zeros(n), np.log(level)]
-        bounds = [(np.log(1.0), np.log(_MAX_HALF_LIFE)), *[(-20.0, 20.0)] * n,
+        least = PAID_LEVERAGE_MIN if driver == "paid" else -20.0
+        bounds = [(np.log(1.0), np.log(_MAX_HALF_LIFE)), *[(least, 20.0)] * n,
                   (np.log(level * 0.02), np.log(level * 100.0))]
         names = ("log_half_life", *(f"leverage:{p}" for p in packages), "log_c")
         clock = clock_for(clock, clock_minute, session, minute)
-        return cls(packages=packages, level=level, **cls.estimate(
+        return cls(packages=packages, level=level, driver=driver, **cls.estimate(
             y, minute, session, basis, factor, names, theta0, bounds, maxlags, inference,
             clock=clock, clock_minute=clock_minute))
 
@@ -90,7 +108,8 @@ class OrganicCurve(FittedScale):
         return float(np.exp(self.param("log_half_life", params)))
 
     def leverage(self, params: np.ndarray | None = None) -> dict[str, float]:
-        """Organic yuan per paid yuan at low spend and average traffic, per package."""
+        """Organic yuan per yuan of drive (paid yuan, or paid GMV yuan with ``driver="paid"``)
+        at low drive and average traffic, per package."""
         return {p: self.param(f"leverage:{p}", params) for p in self.packages}
 
     def ceiling(self, params: np.ndarray | None = None) -> float:
@@ -104,24 +123,27 @@ class OrganicCurve(FittedScale):
         return self.session_scale(minutes, params, day, start)
 
     def term(self, minutes: int, leverage: np.ndarray, params: np.ndarray | None = None,
-             day: float = 0.0, start: float | None = None) -> ResponseTerm:
-        """The uplift term for a new session; `leverage` (P,) in the response's package order."""
+             day: float = 0.0, start: float | None = None, driver: Driver | None = None
+             ) -> ResponseTerm:
+        """The uplift term for a new session; `leverage` (P,) in the response's package order,
+        per yuan of `driver` (default: the fit's)."""
         c = self.ceiling(params)
         return ResponseTerm(scale=self.baseline(minutes, params, day, start) * c / self.level,
                             saturation=Exponential(k=c),
                             carryover=Carryover(half_lives=(self.half_life(params),)),
-                            weights=leverage)
+                            weights=leverage, driver=driver or self.driver)
 
-    def predict_new(self, spend: np.ndarray, packages: list[str], minute: np.ndarray,
+    def predict_new(self, drive: np.ndarray, packages: list[str], minute: np.ndarray,
                     session: np.ndarray, clock_minute: np.ndarray | None = None) -> np.ndarray:
         """Expected organic GMV (n,) yuan on rows of new sessions at the average day.
 
-        spend: (n, P) yuan/min of `packages`; session: ids of the new sessions (any numbers);
-        clock_minute: (n,) minute of day of each row (None: see `scale`).
+        drive: (n, P) yuan/min of `packages`, as fitted (`driver`); session: ids of the new
+        sessions (any numbers); clock_minute: (n,) minute of day of each row (None: see
+        `scale`).
         """
         lever = self.leverage()
         leverage = np.array([lever.get(p, 0.0) for p in packages])
-        z = Carryover(half_lives=(self.half_life(),)).apply_sessions(spend, session) @ leverage
+        z = Carryover(half_lives=(self.half_life(),)).apply_sessions(drive, session) @ leverage
         c = self.ceiling()
         return self.scale(minute, clock_minute=clock_minute) * \
             (1.0 + c * -np.expm1(-z / c) / self.level)

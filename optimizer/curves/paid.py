@@ -186,5 +186,16 @@ class PackageCurve(FittedScale):
         spend: (n,) yuan/min of this package; session: ids of the new sessions (any numbers);
         clock_minute: (n,) minute of day of each row (None: see `scale`).
         """
+        return self.scale(minute, clock_minute=clock_minute) * self._saturated(spend, session)
+
+    def predict_history(self, spend: np.ndarray, minute: np.ndarray, session: np.ndarray,
+                        clock_minute: np.ndarray | None = None) -> np.ndarray:
+        """Expected paid GMV (n,) yuan on history rows, each at its own session's day effect
+        (`history_scale`); arguments as in `predict_new`."""
+        return self.history_scale(minute, session, clock_minute) * \
+            self._saturated(spend, session)
+
+    def _saturated(self, spend: np.ndarray, session: np.ndarray) -> np.ndarray:
+        """(n,) the saturation of the carried-over spend (n,) yuan/min, restarting each session."""
         adstock = Carryover(half_lives=(self.half_life(),)).apply_sessions(spend, session)
-        return self.scale(minute, clock_minute=clock_minute) * self.saturation()(adstock)
+        return self.saturation()(adstock)

@@ -39,9 +39,10 @@ def trusted_multiples(model: ResponseModel, packages: Sequence[str], reach: np.n
     The marginal ROI is paid GMV per extra paid yuan of a steady spend over a session of
     `minutes` at average traffic (`marginal_roi`), its lower bound the `1 - confidence`
     quantile over `n_draws` draws (`paid_draws`, `seed`); a negative organic leverage is
-    counted against it (a positive one is not counted for it). Packages without a fit, without
-    a finite reach or whose half-saturation the data do not identify (`identified`) get 1, and
-    so does, without drawing, a package whose estimate does not pay at the first multiple.
+    counted against it (a positive one is not counted for it, `_net`). Packages without a fit,
+    without a finite reach or whose half-saturation the data do not identify (`identified`)
+    get 1, and so does, without drawing, a package whose estimate does not pay at the first
+    multiple.
     """
     leverage = model.organic_.leverage()
     out = np.ones(len(packages))
@@ -52,12 +53,19 @@ def trusted_multiples(model: ResponseModel, packages: Sequence[str], reach: np.n
         levels = reach[j] * np.asarray(REACH_MULTIPLES)
         lever = min(leverage.get(package, 0.0), 0.0)
         estimate = model.paid_[package].term(minutes, np.ones(1))
-        if marginal_roi(estimate, levels[0]) + lever < threshold:
+        driver = model.organic_.driver
+        if _net(marginal_roi(estimate, levels[0]), lever, driver) < threshold:
             continue  # the estimate does not pay at the first multiple: no need to draw
         rois = np.array([marginal_roi(term, levels)
                          for term in paid_draws(model, package, minutes, n_draws, seed)])
-        bound = np.quantile(rois, 1.0 - confidence, axis=0) + lever
+        bound = _net(np.quantile(rois, 1.0 - confidence, axis=0), lever, driver)
         pays = np.cumprod(bound >= threshold).astype(bool)
         if pays.any():
             out[j] = REACH_MULTIPLES[int(np.flatnonzero(pays)[-1])]
     return out
+
+
+def _net(roi: np.ndarray, lever: float, driver: str) -> np.ndarray:
+    """GMV per extra yuan: paid `roi` plus the organic GMV a leverage `lever` (<= 0) takes,
+    per yuan (driver "spend") or per yuan of paid GMV (driver "paid")."""
+    return roi * (1.0 + lever) if driver == "paid" else roi + lever

@@ -54,7 +54,9 @@ SUMMARY_COLUMNS: dict[str, str] = {
     "marginal_roi_low": "lower end of its 90% interval (parameter and family draws)",
     "marginal_roi_high": "upper end of its 90% interval",
     "organic_leverage": "organic GMV per paid yuan at low spend and the room's average organic "
-                        "level (any sign; < 0 cannibalises organic GMV)",
+                        "level (any sign; < 0 cannibalises organic GMV); when paid GMV levers "
+                        "organic GMV (organic driver 'paid'), the leverage per paid GMV yuan "
+                        "times marginal_roi",
     "organic_leverage_low": "lower end of its 90% interval (estimate - 1.645 SE)",
     "organic_leverage_high": "upper end of its 90% interval (estimate + 1.645 SE)",
     "holdout_wape": "WAPE of minute paid GMV on the held-out latest sessions, chosen family "
@@ -72,6 +74,8 @@ ORGANIC_COLUMNS: dict[str, str] = {
     "ceiling": "c: organic uplift at saturation at the average organic level (yuan/min)",
     "ceiling_low": "lower end of its 90% interval (from the SE of log c)",
     "ceiling_high": "upper end of its 90% interval",
+    "driver": "what levers organic GMV: 'spend' (each package's paid yuan) or 'paid' (its "
+              "paid GMV), chosen by held-out quasi-deviance",
     "level": "the room's average organic GMV in history (yuan/min), the unit of leverage",
     "baseline": "expected organic GMV with no paid spend, mean over a session (yuan/min)",
     "dispersion": "Pearson dispersion of organic GMV (yuan; variance / mean)",
@@ -146,14 +150,13 @@ def fit_summary(model: ResponseModel | ModelArtifact, panel, n_draws: int = 200,
     packages = list(panel.packages)
     fitted = [p for p in packages if p in model.paid_]
     minutes = model.session_minutes_
-    leverage = model.organic_.leverage()
+    leverage = spend_leverage(model, panel)
     rows = []
     point = model.response(minutes, fitted) if fitted else None
     for package in packages:
         x = typical_spend(panel, package)
-        lever = leverage.get(package, np.nan)  # NaN: no spend in history, nothing fitted
-        se_leverage = model.organic_.standard_error(f"leverage:{package}") \
-            if package in leverage else np.nan
+        # NaN: no spend in history, nothing fitted
+        lever, se_leverage = leverage.get(package, (np.nan, np.nan))
         row = {
             "family": "", "family_weight": np.nan, "half_life": np.nan, "half_life_se": np.nan,
             "k": np.nan, "shape": np.nan, "typical_spend": x, "seen_spend": np.nan,
@@ -193,6 +196,32 @@ def fit_summary(model: ResponseModel | ModelArtifact, panel, n_draws: int = 200,
     return frame[list(SUMMARY_COLUMNS)]
 
 
+def spend_leverage(model: ResponseModel | ModelArtifact, panel) -> dict[str, tuple[float, float]]:
+    """Package -> (organic yuan per paid yuan at the room's average organic level, its SE),
+    for the packages the organic model fitted a leverage to (`panel` as in `fit_summary`):
+    the fit's leverage and SE times `leverage_unit`."""
+    panel, model = as_panel(panel), fitted_model(model)
+    organic = model.organic_
+    out = {}
+    for package, lever in organic.leverage().items():
+        unit = leverage_unit(model, panel, package)
+        out[package] = (lever * unit, organic.standard_error(f"leverage:{package}") * unit)
+    return out
+
+
+def leverage_unit(model: ResponseModel, panel: PanelLike, package: str) -> float:
+    """Yuan of the organic model's drive per paid yuan of `package`: 1 when spend levers
+    organic GMV; when paid GMV does, the paid GMV per extra yuan at its typical spend
+    (`marginal_roi`, taken as known), or per yuan over history when it has no curve."""
+    if model.organic_.driver == "spend":
+        return 1.0
+    if package in model.paid_:
+        term = model.paid_[package].term(model.session_minutes_, np.ones(1))
+        return float(marginal_roi(term, typical_spend(panel, package)))
+    j = list(panel.packages).index(package)
+    return float(np.sum(panel.paid_gmv[:, j]) / max(float(np.sum(panel.spend[:, j])), 1e-12))
+
+
 def _not_identified(curve: PackageCurve) -> str:
     se = curve.standard_error("log_k")
     why = f"SE of log k {se:.1f}" if se > 0 else "k on the bound of its search range"
@@ -209,6 +238,7 @@ def organic_summary(model: ResponseModel | ModelArtifact) -> pd.DataFrame:
     ceiling, se_log_c = organic.ceiling(), organic.standard_error("log_c")
     diagnostics = organic.diagnostics
     row = {
+        "driver": organic.driver,
         "half_life": half_life,
         "half_life_se": half_life * organic.standard_error("log_half_life"),
         "ceiling": ceiling,
@@ -363,14 +393,14 @@ def _draw_curve(ax, grid: np.ndarray, fitted: np.ndarray, sampled: np.ndarray,
 
 def _plot_organic(ax, model: ResponseModel, panel: PanelLike, bins: int, n_draws: int,
                   seed: int) -> None:
-    """Organic uplift against total spend (see `plot_curves`)."""
+    """Organic uplift against its total drive, spend or fitted paid GMV (see `plot_curves`)."""
     organic = model.organic_
     session = np.asarray(panel.session)
-    spend = np.asarray(panel.spend, dtype=float)
     packages = list(panel.packages)
     leverage = np.array([organic.leverage().get(p, 0.0) for p in packages])
-    mix = spend.sum(axis=0) / max(float(spend.sum()), 1e-12)  # history's package mix
-    adstock = Carryover(half_lives=(organic.half_life(),)).apply_sessions(spend, session)
+    drive = model.organic_drive(panel)
+    mix = drive.sum(axis=0) / max(float(drive.sum()), 1e-12)  # history's mix of the drive
+    adstock = Carryover(half_lives=(organic.half_life(),)).apply_sessions(drive, session)
     total = adstock.sum(axis=1)
     base = organic.history_scale(np.asarray(panel.minute), session, clock_minutes(panel.ts))
     baseline = organic.baseline(model.session_minutes_)
@@ -396,6 +426,7 @@ def _plot_organic(ax, model: ResponseModel, panel: PanelLike, bins: int, n_draws
     mixed = float(mix @ leverage)
     ax.set_title(f"organic uplift: half-life {organic.half_life():.1f} min, "
                  f"c={organic.ceiling():.0f}, mix leverage {mixed:+.2f}", fontsize=10)
-    ax.set_xlabel("total steady spend, history mix / adstocked (yuan/min)")
+    what = "spend" if organic.driver == "spend" else "fitted paid GMV"
+    ax.set_xlabel(f"total steady {what}, history mix / adstocked (yuan/min)")
     ax.set_ylabel("organic uplift at average traffic (yuan/min)")
     ax.legend(fontsize=7, loc="best")

@@ -26,7 +26,12 @@ import numpy as np
 import pytest
 
 from optimizer.curves import ResponseModel, SessionResponse, wape
-from optimizer.curves.report import leverage_at_zero, marginal_roi
+from optimizer.curves.report import (
+    leverage_at_zero,
+    leverage_unit,
+    marginal_roi,
+    spend_leverage,
+)
 from optimizer.curves.transforms import Exponential, Hill
 from optimizer.data import History, Panel
 from optimizer.sim import LiveRoomSimulator, Scenario
@@ -118,9 +123,13 @@ class Case:
         """
         organic = self.model.organic_
         unit = float(np.mean(self.fitted.baseline)) / organic.level
-        fitted = np.array([organic.leverage()[p] for p in self.panel.packages])
-        se = np.array([organic.standard_error(f"leverage:{p}") for p in self.panel.packages])
+        fitted, se = np.array([spend_leverage(self.model, self.panel)[p]
+                               for p in self.panel.packages]).T
         return fitted, leverage_at_zero(self.truth) / unit, se
+
+    def leverage_units(self) -> np.ndarray:
+        """(P,) yuan of the organic model's drive per paid yuan (`leverage_unit`)."""
+        return np.array([leverage_unit(self.model, self.panel, p) for p in self.panel.packages])
 
     def held_out(self) -> np.ndarray:
         """Rows of the sessions the fit held out to choose families (the latest ones)."""
@@ -322,7 +331,8 @@ def test_organic_leverage_of_the_history_mix_has_the_truths_sign(cases, scenario
     mix = case.panel.spend.sum(axis=0) / case.panel.spend.sum()
     first = len(organic.coef) + organic.theta_names.index(f"leverage:{case.panel.packages[0]}")
     cov = np.asarray(organic.cov)[first: first + len(mix), first: first + len(mix)]
-    se = float(np.sqrt(mix @ cov @ mix))
+    weights = mix * case.leverage_units()
+    se = float(np.sqrt(weights @ cov @ weights))
     if abs(mix @ truth) <= CLEAR_SE * se:
         pytest.skip(f"{scenario}: true mix leverage {mix @ truth:.2f} is within "
                     f"{CLEAR_SE} SE ({se:.2f}) of zero")
