@@ -80,21 +80,31 @@ class UpliftFactor:
     of drive at the room's average organic level `level` (yuan/min), any sign; c (yuan/min) is
     where the uplift saturates.
     drive: (n, P) yuan/min, each package's spend or expected paid GMV; session: (n,) session ids.
+    split: only the packages of positive leverage saturate, ``F = 1 + (G(z+) + z-) / level``
+        with z+ and z- the index's parts of positive and negative leverage: cannibalisation
+        is linear (the form a paid-driven uplift needs, `optimizer.curves.organic`).
     """
 
-    def __init__(self, drive: np.ndarray, session: np.ndarray, level: float) -> None:
+    def __init__(self, drive: np.ndarray, session: np.ndarray, level: float,
+                 split: bool = False) -> None:
         self.drive = np.asarray(drive, dtype=float)
         self.session = np.asarray(session)
         self.level = float(level)
+        self.split = split
 
     def __call__(self, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         u, du = carryover_with_slope(self.drive, self.session, float(np.exp(theta[0])))
         leverage, c = theta[1:-1], float(np.exp(theta[-1]))
-        z = u @ leverage
+        gain = np.maximum(leverage, 0.0) if self.split else leverage
+        loss = leverage - gain
+        z = u @ gain
         decay = np.exp(np.minimum(-z / c, 50.0))
         G = c * (1.0 - decay)
-        F = 1.0 + G / self.level
-        columns = [(decay * (du @ leverage))[:, None], decay[:, None] * u, (G - z * decay)[:, None]]
+        F = 1.0 + (G + u @ loss) / self.level
+        # a leverage of 0 takes the linear side: at z = 0 both sides have slope 1
+        slope = np.where(leverage > 0, decay[:, None], 1.0) if self.split else decay[:, None]
+        columns = [(decay * (du @ gain) + du @ loss)[:, None], slope * u,
+                   (G - z * decay)[:, None]]
         floored = F < ORGANIC_FLOOR
         dF = np.where(floored[:, None], 0.0, np.hstack(columns) / self.level)
         return np.maximum(F, ORGANIC_FLOOR), dF

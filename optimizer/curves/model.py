@@ -507,12 +507,12 @@ class ResponseModel:
         leverage = np.array([fitted.get(p, 0.0) if p not in curves else
                              curves[p].organic_leverage if self.organic_.driver == "spend"
                              else 0.0 for p in packages])
-        uplift = (self.organic_.term(minutes, leverage, organic, day, begin),)
+        uplift = self.organic_.terms(minutes, leverage, organic, day, begin)
         explicit = np.array([curves[p].organic_leverage if p in curves else 0.0
                              for p in packages])
         if self.organic_.driver == "spend" or not explicit.any():
             return uplift
-        return (*uplift, self.organic_.term(minutes, explicit, organic, day, begin, "spend"))
+        return (*uplift, *self.organic_.terms(minutes, explicit, organic, day, begin, "spend"))
 
     def clock_outside(self, minutes: int, start: dt.time) -> int:
         """How many of the `minutes` minutes of a session starting at `start` fall outside the

@@ -5,9 +5,12 @@
 leverage comes out negative cannibalises organic GMV. What is carried over, the *drive*, is
 each package's spend (``driver="spend"``: leverage is organic yuan per paid yuan) or its
 expected paid GMV (``driver="paid"``: organic yuan per yuan of paid GMV, so the uplift
-saturates with the package's own paid curve). Leverage keeps its sign and interval, at the
-room's average organic level `level` (yuan/min). Packages that never spent in history have no
-leverage to estimate: they are left out (leverage 0).
+saturates with the package's own paid curve). Under paid GMV only the packages of positive
+leverage saturate: ``G(z+) + z-``, cannibalisation linear (`UpliftFactor`'s split), as the
+planner needs every paid GMV yuan to be worth more than the organic GMV it takes, and a
+saturating G is steepest where cannibalisation pushes z below 0. Leverage keeps its sign and
+interval, at the room's average organic level `level` (yuan/min). Packages that never spent in
+history have no leverage to estimate: they are left out (leverage 0).
 """
 
 from __future__ import annotations
@@ -22,16 +25,20 @@ from optimizer.curves.factors import UpliftFactor
 from optimizer.curves.fitted import FitDiagnostics, FittedScale
 from optimizer.curves.paid import MAX_LOG_K_SE
 from optimizer.curves.response import ResponseTerm
-from optimizer.curves.transforms import Carryover, Exponential
+from optimizer.curves.transforms import Carryover, Exponential, Linear
 
 _MAX_HALF_LIFE = 240.0  # minutes
 
 Driver = Literal["spend", "paid"]
 
 PAID_LEVERAGE_MIN = -0.5
-"""Least leverage per yuan of paid GMV: a paid-driven uplift that took more than half of each
-paid yuan of GMV back from organic GMV would make the planner want less paid GMV than its
-curves give (the program's paid GMV columns are tied to the curves by that want)."""
+"""Least leverage per yuan of paid GMV fitted (at the average organic level)."""
+
+CANNIBAL_SHARE = 0.9
+"""Most organic GMV a paid-driven response lets a yuan of paid GMV take in any minute: the
+planner ties paid GMV to the curves only while each yuan of it is worth more than it takes
+(`optimizer.planner.program`), so a leverage past this at the session's busiest minute is held
+there (an organic level far above the average at its peak)."""
 _NONE = -800.0
 """Log scale of a room with no organic GMV: ``exp(-800)`` is 0.0 in double precision."""
 
@@ -60,7 +67,7 @@ class OrganicCurve(FittedScale):
         spent = np.flatnonzero(np.asarray(drive).any(axis=0))
         packages, drive = [packages[j] for j in spent], np.asarray(drive)[:, spent]
         level = max(float(np.mean(y)), 1e-6)
-        factor = UpliftFactor(drive, session, level)
+        factor = UpliftFactor(drive, session, level, split=driver == "paid")
         n = len(packages)
         theta0 = np.r_[np.log(10.0), np.zeros(n), np.log(level)]
         least = PAID_LEVERAGE_MIN if driver == "paid" else -20.0
@@ -122,16 +129,28 @@ class OrganicCurve(FittedScale):
         (`session_scale`'s day and start)."""
         return self.session_scale(minutes, params, day, start)
 
-    def term(self, minutes: int, leverage: np.ndarray, params: np.ndarray | None = None,
-             day: float = 0.0, start: float | None = None, driver: Driver | None = None
-             ) -> ResponseTerm:
-        """The uplift term for a new session; `leverage` (P,) in the response's package order,
-        per yuan of `driver` (default: the fit's)."""
+    def terms(self, minutes: int, leverage: np.ndarray, params: np.ndarray | None = None,
+              day: float = 0.0, start: float | None = None, driver: Driver | None = None
+              ) -> tuple[ResponseTerm, ...]:
+        """The uplift terms for a new session; `leverage` (P,) in the response's package order,
+        per yuan of `driver` (default: the fit's). Driven by spend: one saturating term. By
+        paid GMV: the saturating term of the positive leverages and the linear term of the
+        negative ones (held to `CANNIBAL_SHARE`), both always, so every draw has the same."""
+        driver = driver or self.driver
         c = self.ceiling(params)
-        return ResponseTerm(scale=self.baseline(minutes, params, day, start) * c / self.level,
-                            saturation=Exponential(k=c),
-                            carryover=Carryover(half_lives=(self.half_life(params),)),
-                            weights=leverage, driver=driver or self.driver)
+        baseline = self.baseline(minutes, params, day, start)
+        carryover = Carryover(half_lives=(self.half_life(params),))
+        leverage = np.asarray(leverage, dtype=float)
+        gain = np.maximum(leverage, 0.0) if driver == "paid" else leverage
+        saturating = ResponseTerm(scale=baseline * c / self.level, saturation=Exponential(k=c),
+                                  carryover=carryover, weights=gain, driver=driver)
+        if driver == "spend":
+            return (saturating,)
+        scale = baseline / self.level
+        least = -CANNIBAL_SHARE / max(float(np.max(scale, initial=0.0)), 1e-12)
+        loss = np.maximum(np.minimum(leverage, 0.0), least)
+        return saturating, ResponseTerm(scale=scale, saturation=Linear(), carryover=carryover,
+                                        weights=loss, driver=driver)
 
     def predict_new(self, drive: np.ndarray, packages: list[str], minute: np.ndarray,
                     session: np.ndarray, clock_minute: np.ndarray | None = None) -> np.ndarray:
@@ -143,7 +162,6 @@ class OrganicCurve(FittedScale):
         """
         lever = self.leverage()
         leverage = np.array([lever.get(p, 0.0) for p in packages])
-        z = Carryover(half_lives=(self.half_life(),)).apply_sessions(drive, session) @ leverage
-        c = self.ceiling()
-        return self.scale(minute, clock_minute=clock_minute) * \
-            (1.0 + c * -np.expm1(-z / c) / self.level)
+        factor = UpliftFactor(drive, session, self.level, split=self.driver == "paid")
+        F, _ = factor(np.r_[np.log(self.half_life()), leverage, np.log(self.ceiling())])
+        return self.scale(minute, clock_minute=clock_minute) * F

@@ -88,18 +88,32 @@ def test_paid_factor_gradient_matches_differences(family, theta):
                                atol=1e-8)
 
 
+@pytest.mark.parametrize("split", [False, True])
 @pytest.mark.parametrize("leverage", [[0.6, 0.4, -0.5], [1.5, -0.2, 0.3]])
-def test_uplift_factor_gradient_matches_differences(leverage):
+def test_uplift_factor_gradient_matches_differences(leverage, split):
     rng = np.random.default_rng(2)
     spend = _spend(rng, 3, 50.0, packages=3)
     session = np.repeat(np.arange(3), MINUTES)
-    factor = UpliftFactor(spend, session, level=400.0)
+    factor = UpliftFactor(spend, session, level=400.0, split=split)
     theta = np.r_[np.log(12.0), leverage, np.log(250.0)]
     F, dF = factor(theta)
     assert dF.shape == (len(spend), len(theta))
     assert np.all(F > 0)
     np.testing.assert_allclose(dF, _jacobian_by_differences(factor, theta), rtol=1e-5,
                                atol=1e-9)
+
+
+def test_a_split_uplift_factor_saturates_only_its_positive_leverages():
+    """``F = 1 + (G(z+) + z-) / level``: closed form with one package of each sign."""
+    rng = np.random.default_rng(3)
+    spend = _spend(rng, 2, 50.0, packages=2)
+    session = np.repeat(np.arange(2), MINUTES)
+    half_life, c, level = 12.0, 250.0, 400.0
+    F, _ = UpliftFactor(spend, session, level, split=True)(
+        np.r_[np.log(half_life), 0.8, -0.3, np.log(c)])
+    u = Carryover(half_lives=(half_life,)).apply_sessions(spend, session)
+    expected = 1.0 + (c * (1.0 - np.exp(-0.8 * u[:, 0] / c)) - 0.3 * u[:, 1]) / level
+    np.testing.assert_allclose(F, np.maximum(expected, ORGANIC_FLOOR), rtol=1e-12)
 
 
 def test_poisson_deviance_closed_form():

@@ -11,8 +11,10 @@ import pytest
 from optimizer.curves import FitOptions, ResponseModel, load_model, save_model
 from optimizer.curves.artifact import fitted_model
 from optimizer.curves.clock import clock_minutes
+from optimizer.curves.organic import CANNIBAL_SHARE
 from optimizer.curves.reach import _net
 from optimizer.curves.report import fit_summary, leverage_unit, marginal_roi, spend_leverage
+from optimizer.curves.transforms import Linear
 from optimizer.data import History
 from optimizer.sim import LiveRoomSimulator, random_scenario
 
@@ -67,14 +69,40 @@ def test_the_paid_driven_response_reads_the_paid_terms():
     model = fit("paid")
     sim, panel = history()
     response = model.response(sim.scenario.session.minutes, sim.packages)
-    (uplift,) = response.uplift
-    assert uplift.driver == "paid"
-    lever = model.organic_.leverage()
-    np.testing.assert_allclose(uplift.weights, [lever.get(p, 0.0) for p in sim.packages])
-    assert min(lever.values()) >= -0.5  # PAID_LEVERAGE_MIN: the program's paid columns
+    gain, loss = response.uplift
+    assert gain.driver == loss.driver == "paid"
+    lever = np.array([model.organic_.leverage().get(p, 0.0) for p in sim.packages])
+    assert lever.min() < 0 < lever.max()
+    np.testing.assert_allclose(gain.weights, np.maximum(lever, 0.0))
+    np.testing.assert_allclose(loss.weights, np.minimum(lever, 0.0))  # within CANNIBAL_SHARE
+    assert isinstance(loss.saturation, Linear)
+    # the response is the fit's organic model: predict_new on a steady schedule agrees
+    spend = np.tile(panel.spend.mean(axis=0), (response.minutes, 1))
+    minute = np.arange(response.minutes)
+    session = np.zeros(response.minutes, dtype=int)
+    np.testing.assert_allclose(
+        response.organic_gmv(spend),
+        model.organic_.predict_new(response.paid_gmv(spend), list(sim.packages), minute,
+                                   session), rtol=1e-9)
     pessimistic = model.pessimistic_response(sim.scenario.session.minutes, 0.9, sim.packages,
                                              n_draws=20)
-    assert [t.driver for t in pessimistic.uplift] == ["paid"]
+    assert [t.driver for t in pessimistic.uplift] == ["paid", "paid"]
+
+
+def test_a_paid_driven_cannibalisation_is_linear_and_held_to_the_share():
+    """Negative leverages go to the linear term, held so that a paid GMV yuan takes at most
+    `CANNIBAL_SHARE` of itself at the busiest minute; positive ones saturate."""
+    model = fit("paid")
+    organic = model.organic_
+    minutes = 60
+    gain, loss = organic.terms(minutes, np.array([0.3, -0.2, -50.0]))
+    np.testing.assert_allclose(gain.weights, [0.3, 0.0, 0.0])
+    busiest = float(np.max(organic.baseline(minutes))) / organic.level
+    np.testing.assert_allclose(loss.weights, [0.0, -0.2, -CANNIBAL_SHARE / busiest])
+    np.testing.assert_allclose(loss.scale, organic.baseline(minutes) / organic.level)
+    (spend_term,) = organic.terms(minutes, np.array([0.3, -0.2, -50.0]), driver="spend")
+    assert spend_term.driver == "spend"
+    np.testing.assert_allclose(spend_term.weights, [0.3, -0.2, -50.0])
 
 
 @pytest.mark.slow
