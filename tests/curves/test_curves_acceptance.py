@@ -168,7 +168,24 @@ def cases() -> Cases:
 
 
 # -- known failures (measured with the seeds above; see each reason) -------------------------
+# The four marked "paid GMV chosen" came with the organic driver's choice (FitOptions
+# organic_driver "auto"): on these spend-driven truths the held-out sessions prefer an uplift
+# levered by paid GMV by 0.08-2.6% of their deviance. Over random truths 1-10 driven by spend
+# and 1-10 by paid GMV, the same choice forecasts organic session totals 8.2% off on average
+# against 12.6% for spend always (bench in the closing note of 2026-12-03).
 KNOWN: dict[tuple[str, str, str], str] = {
+    ("totals_organic", "all_hill", ""):
+        "paid GMV chosen; all_hill: organic total relative errors [0.0111, 0.0537, 0.0369, "
+        "0.0582, 0.0367]",
+    ("leverage_sign", "all_hill", ""):
+        "paid GMV chosen; all_hill: wrong sign for ['competitor']: fitted -0.19, truth 0.36, "
+        "SE 0.11",
+    ("leverage_sign", "strong_confounding", ""):
+        "paid GMV chosen; strong_confounding: wrong sign for ['auto']: fitted -0.01, truth "
+        "0.46, SE 0.11",
+    ("leverage_sign", "strong_uplift", ""):
+        "paid GMV chosen; strong_uplift: retarget's leverage fitted 0.00 (at the kink of the "
+        "split uplift), truth -1.05, SE 0.24",
     ("not_inflated", "strong_confounding", "interest"):
         "strong_confounding/interest: at spend [18.8, 35.0, 44.1] yuan/min fitted [3.714, "
         "3.112, 2.819] vs true [3.733, 2.85, 2.451]",
