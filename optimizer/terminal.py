@@ -224,10 +224,19 @@ def print_fit(summary, organic=None) -> None:
     print_frame(fit_view(summary), "Fitted response curves")
     notes = summary["note"].items()
     if organic is not None:
-        notes = [*notes, *organic["note"].items()]
+        notes = [*notes, ("organic", _LEVERED[organic["driver"].iloc[0]]),
+                 *organic["note"].items()]
     for name, note in notes:
         if note:
             errors.print(f"[dim]note:[/dim] {name}: {note}", highlight=False)
+
+
+_LEVERED = {
+    "spend": "uplift levered by each package's spend",
+    "paid": "uplift levered by each package's paid GMV (chosen on held-out sessions); the "
+            "leverage shown is per paid yuan at typical spend",
+}
+"""The fit note on what levers organic GMV, by `organic_summary`'s driver."""
 
 
 def fit_view(summary):

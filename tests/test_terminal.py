@@ -25,11 +25,14 @@ def test_notes_print_under_the_fit_table_one_line_each(capsys):
     summary["family"], summary["family_weight"] = ["hill", ""], [1.0, np.nan]
     summary["note"] = ["half-saturation not identified (SE of log k 4.5): the band is wide",
                        "only 12 minutes with spend in history (at least 60 needed)"]
-    organic = pd.DataFrame({"note": ["ceiling not identified (SE of log c 3.3): wide"]},
+    organic = pd.DataFrame({"driver": ["paid"],
+                            "note": ["ceiling not identified (SE of log c 3.3): wide"]},
                            index=pd.Index(["organic"], name="model"))
     print_fit(summary, organic)
     lines = capsys.readouterr().err.splitlines()
     assert lines == [*(f"note: {p}: {n}" for p, n in summary["note"].items()),
+                     "note: organic: uplift levered by each package's paid GMV (chosen on "
+                     "held-out sessions); the leverage shown is per paid yuan at typical spend",
                      "note: organic: ceiling not identified (SE of log c 3.3): wide"]
 
 
