@@ -11,8 +11,9 @@ coverage, and mean width relative to the point forecast.
 Truths: the simulator's own (builtin scenarios default, strong_confounding, cannibal,
 offmodel; history seeds 1-6), outside truths (`optimizer.sim.random_scenario` 1-20, history
 seed = the truth's number), whose families, carryovers and noise the fit does not assume, and
-the `clock` room (seeds 1-6: a clock component fitted, its day effects shrunk), reported apart.
-Written to `benchmarks/results/forecast_coverage.txt`.
+the `clock` room (seeds 1-6: a clock component fitted, its day effects shrunk), and the same
+outside truths with their uplift driven by paid GMV (`random_scenario(n, paid_driven=True)`,
+named paidN), each reported apart. Written to `benchmarks/results/forecast_coverage.txt`.
 
 Run: `.venv/bin/python benchmarks/bench_forecast_coverage.py [--workers N] [--cache DIR]`;
 `--cache` keeps the fitted models (artifacts) between runs, so that a change to the draws alone
@@ -47,13 +48,18 @@ OWN = [(name, seed) for name in ("default", "strong_confounding", "cannibal", "o
 OUTSIDE = [(f"random{n}", n) for n in range(1, 21)]
 CLOCKED = [("clock", seed) for seed in range(1, 7)]
 """The builtin `clock` room: traffic by clock time, history's sessions at varying starts."""
+PAID_DRIVEN = [(f"paid{n}", n) for n in range(1, 21)]
+"""The outside truths with their organic uplift levered by paid GMV."""
 PARTS = ("paid", "organic", "total")
 
 
 def scenario(name: str) -> Scenario:
-    """A builtin scenario, or `random_scenario(N)` for the name randomN."""
+    """A builtin scenario, or `random_scenario(N)` for the name randomN (paid-driven for
+    paidN)."""
     if name.startswith("random"):
         return random_scenario(int(name.removeprefix("random")))
+    if name.startswith("paid"):
+        return random_scenario(int(name.removeprefix("paid")), paid_driven=True)
     return Scenario.builtin(name)
 
 
@@ -126,7 +132,11 @@ def main() -> None:
     args = parser.parse_args()
     if args.cache:
         args.cache.mkdir(parents=True, exist_ok=True)
-    jobs = [(name, seed, args.cache) for name, seed in OWN + OUTSIDE + CLOCKED]
+    groups = {"own truths (builtin scenarios, seeds 1-6)": OWN,
+              "outside truths (random_scenario 1-20)": OUTSIDE,
+              "the clock room (seeds 1-6)": CLOCKED,
+              "paid-driven outside truths (random_scenario 1-20, paid_driven)": PAID_DRIVEN}
+    jobs = [(name, seed, args.cache) for group in groups.values() for name, seed in group]
     with ProcessPoolExecutor(max_workers=args.workers) as pool:
         rows = list(pool.map(measure, jobs))
     lines = [f"bench_forecast_coverage  {datetime.now():%Y-%m-%d %H:%M:%S}  python "
@@ -138,10 +148,11 @@ def main() -> None:
     for r in rows:
         lines.append(f"{r['truth']:<20}{r['seed']:<6}" + "".join(
             f"{_held(r[p]):<18}" for p in PARTS))
-    lines += ["", *summary(rows[:len(OWN)], "own truths (builtin scenarios, seeds 1-6)"),
-              *summary(rows[len(OWN):len(OWN) + len(OUTSIDE)],
-                       "outside truths (random_scenario 1-20)"),
-              *summary(rows[len(OWN) + len(OUTSIDE):], "the clock room (seeds 1-6)")]
+    lines.append("")
+    first = 0
+    for label, group in groups.items():
+        lines += summary(rows[first:first + len(group)], label)
+        first += len(group)
     print("\n".join(lines))
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text("\n".join(lines) + "\n")

@@ -81,6 +81,17 @@ def fitted(scenario: Scenario, seed: int, options: FitOptions | None = None) -> 
                   trusted_reach(history_reach, model, sim.packages))
 
 
+def write_results(results: Path, lines: list[str], first: int = 1, truths: int = 0) -> None:
+    """Print `lines` and write them to `results`; truths numbered from a `first` past 1 (held
+    out) keep their own file, ``NAME_FIRST-LAST.txt``."""
+    print("\n".join(lines))
+    if first != 1:
+        results = results.with_stem(f"{results.stem}_{first}-{first + truths - 1}")
+    results.parent.mkdir(parents=True, exist_ok=True)
+    results.write_text("\n".join(lines) + "\n")
+    print(f"written: {results.relative_to(ROOT)}")
+
+
 def oracle(problem: PlanningProblem, truth: SessionResponse) -> Forecast:
     """The oracle under `truth`: `problem` solved on the true curves at any spend, S-shaped
     ones on their concave envelope as the planner takes every S-shaped curve."""
@@ -140,11 +151,8 @@ def main() -> None:
         f"{sum((1 + r['plan']) >= 1.1 * (1 + r['even']) for r in rows)} of {truths}",
         f"plans breaking the paid ROI floor under truth: "
         f"{sum(r['paid ROI'] < FLOOR for r in rows)} of {truths}"]
-    print("\n".join(lines))
-    results = RESULTS.with_name("random_truths_paid_driven.txt") if paid_driven else RESULTS
-    results.parent.mkdir(parents=True, exist_ok=True)
-    results.write_text("\n".join(lines) + "\n")
-    print(f"written: {results.relative_to(ROOT)}")
+    write_results(RESULTS.with_name("random_truths_paid_driven.txt") if paid_driven
+                  else RESULTS, lines)
 
 
 if __name__ == "__main__":

@@ -37,7 +37,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench_random_truths import DAYS, FLOOR, fitted, oracle  # noqa: E402
+from bench_random_truths import DAYS, FLOOR, fitted, oracle, write_results  # noqa: E402
 
 from optimizer.curves import FitOptions, ResponseModel  # noqa: E402
 from optimizer.curves.transforms import Hill  # noqa: E402
@@ -127,13 +127,7 @@ def main() -> None:
              f"python {platform.python_version()}",
              f"{DAYS} sessions of history per truth; the plan's loss to the oracle (share of "
              f"its total GMV under truth); paid ROI floor {FLOOR:g}", "", *report(rows)]
-    print("\n".join(lines))
-    last = args.first + args.truths - 1
-    results = RESULTS if args.first == 1 else RESULTS.with_stem(
-        f"{RESULTS.stem}_{args.first}-{last}")  # truths held out keep their own file
-    results.parent.mkdir(parents=True, exist_ok=True)
-    results.write_text("\n".join(lines) + "\n")
-    print(f"written: {results.relative_to(ROOT)}")
+    write_results(RESULTS, lines, args.first, args.truths)
 
 
 if __name__ == "__main__":
