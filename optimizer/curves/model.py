@@ -30,9 +30,9 @@ from optimizer.curves.clock import (
 )
 from optimizer.curves.days import DayDistribution
 from optimizer.curves.estimator import poisson_deviance, unit_deviance
-from optimizer.curves.organic import Driver, OrganicCurve
+from optimizer.curves.organic import OrganicCurve
 from optimizer.curves.paid import Family, PackageCurve
-from optimizer.curves.response import ResponseTerm, SessionResponse
+from optimizer.curves.response import Driver, ResponseTerm, SessionResponse
 from optimizer.curves.selection import family_weights
 from optimizer.curves.transforms import (
     MAX_HILL_SHAPE,

@@ -15,8 +15,6 @@ history have no leverage to estimate: they are left out (leverage 0).
 
 from __future__ import annotations
 
-from typing import Literal
-
 import numpy as np
 
 from optimizer.curves.basis import SessionBasis
@@ -24,12 +22,10 @@ from optimizer.curves.clock import ClockBasis, clock_for
 from optimizer.curves.factors import UpliftFactor
 from optimizer.curves.fitted import FitDiagnostics, FittedScale
 from optimizer.curves.paid import MAX_LOG_K_SE
-from optimizer.curves.response import ResponseTerm
+from optimizer.curves.response import Driver, ResponseTerm
 from optimizer.curves.transforms import Carryover, Exponential, Linear
 
 _MAX_HALF_LIFE = 240.0  # minutes
-
-Driver = Literal["spend", "paid"]
 
 PAID_LEVERAGE_MIN = -0.5
 """Least leverage per yuan of paid GMV fitted (at the average organic level)."""
@@ -39,6 +35,7 @@ CANNIBAL_SHARE = 0.9
 planner ties paid GMV to the curves only while each yuan of it is worth more than it takes
 (`optimizer.planner.program`), so a leverage past this at the session's busiest minute is held
 there (an organic level far above the average at its peak)."""
+
 _NONE = -800.0
 """Log scale of a room with no organic GMV: ``exp(-800)`` is 0.0 in double precision."""
 

@@ -25,6 +25,9 @@ import numpy as np
 
 from optimizer.curves.transforms import Carryover, Saturation, concave_envelope
 
+Driver = Literal["spend", "paid"]
+"""What drives an uplift term's index: spend, or the session's expected paid GMV."""
+
 
 @dataclass(frozen=True)
 class ResponseTerm:
@@ -40,7 +43,7 @@ class ResponseTerm:
     saturation: Saturation
     carryover: Carryover
     weights: np.ndarray
-    driver: Literal["spend", "paid"] = "spend"
+    driver: Driver = "spend"
 
     def index(self, drive: np.ndarray) -> np.ndarray:
         """z[t], shape (T,): the carried-over weighted drive (T, P) the saturation sees."""
