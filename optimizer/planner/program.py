@@ -329,10 +329,11 @@ class Formulation:
         self._chain_parts: list[np.ndarray] = []
         self._tie_parts: list[np.ndarray] = []
         paid = _PaidColumns(T, len(self.caps))
+        spend_hint = self._spend_hint()
         for j, usage in enumerate(usages):
             term, cells = usage.term, np.arange(j * T, (j + 1) * T)
             w = np.where(self.caps > 0, term.weights, 0.0)
-            inputs, caps, hint = self._drive(usage, paid)
+            inputs, caps, hint = self._drive(usage, paid, spend_hint)
             lo_j = max(float(min(0.0, np.minimum(w, 0) @ caps)), _index_floor(term))
             hi_j = float(max(0.0, np.maximum(w, 0) @ caps))
             rows, decay = self._chain(b, inputs, w, term.carryover.decays)
@@ -369,16 +370,15 @@ class Formulation:
             for parts in (self._stage_parts, self._chain_parts, paid.parts, self._tie_parts)
         )
 
-    def _drive(self, usage: _Usage, paid: _PaidColumns):
+    def _drive(self, usage: _Usage, paid: _PaidColumns, spend_hint: np.ndarray):
         """(inputs, caps, hint) of a term's chain: (T, P) columns of its drive (spend, or the
         paid GMV columns of its response), and per package the most (caps) and an even split's
-        (hint) drive, yuan/min."""
-        hint = self._spend_hint()
+        (hint, from `spend_hint`, `_spend_hint`) drive, yuan/min."""
         if usage.term.driver == "spend":
-            return self.spend_cols, self.caps, hint
+            return self.spend_cols, self.caps, spend_hint
         response = usage.response
         hint = np.array([np.mean(t.scale) * float(t.saturation(h))
-                         for t, h in zip(response.paid, hint, strict=True)])
+                         for t, h in zip(response.paid, spend_hint, strict=True)])
         return paid.columns[id(response)], paid.most[id(response)], hint
 
     def _paid_ties(self, b: _Builder, usage: _Usage, usages: list[_Usage], paid: _PaidColumns,

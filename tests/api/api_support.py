@@ -212,6 +212,16 @@ def make_data_dir(folder: Path) -> Path:
 
 
 # -- requests -----------------------------------------------------------------------------
+def replanned_overspent(planner: Planner, campaign, response, spend: np.ndarray,
+                        minutes: int = 10) -> tuple[Actuals, Solved]:
+    """Re-plan after the first `minutes` of `spend` (T, P) were spent half again over, their
+    GMV as `response` expected of the plan: (the actuals, the re-plan)."""
+    replanner = planner.replanner(planner.problem(campaign, response, 60), 5)
+    actuals = Actuals(spend[:minutes] * 1.5, response.paid_gmv(spend)[:minutes],
+                      response.organic_gmv(spend)[:minutes])
+    return actuals, planner.replan(replanner, actuals)
+
+
 def demo_config(**changes: Any) -> dict:
     """configs/demo.yaml as JSON for the session after the simulated history (paths relative
     to the data folder)."""

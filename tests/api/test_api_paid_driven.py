@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from api_support import demo_config
+from api_support import demo_config, replanned_overspent
 
 from optimizer.api.campaign import from_model, model_file, parse_config
-from optimizer.api.planning import Actuals, Limits, Planner
+from optimizer.api.planning import Limits, Planner
 from optimizer.curves import FitOptions, ResponseModel, save_model
 from optimizer.data import History
 from optimizer.planner.forecast import marginal_gmv
@@ -45,10 +45,7 @@ def test_a_paid_driven_model_plans_bids_and_replans(campaign):
     paid_only = marginal_gmv(response, first.spend, paid_only=True, first_steps=steps)
     levering = (first.spend > 0) & (response.uplift[0].weights > 0)[None, :]
     assert levering.any() and np.all(expected[levering] > paid_only[levering])
-    replanner = planner.replanner(planner.problem(campaign, response, 60), 5)
     m = 10
-    actuals = Actuals(first.spend[:m] * 1.5, response.paid_gmv(first.spend)[:m],
-                      response.organic_gmv(first.spend)[:m])
-    again = planner.replan(replanner, actuals)
+    actuals, again = replanned_overspent(planner, campaign, response, first.spend, m)
     np.testing.assert_array_equal(again.spend[:m], actuals.spend)
     assert again.spend.sum() <= 80000 * (1 + 1e-9) and again.from_minute == m

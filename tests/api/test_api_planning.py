@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-from api_support import demo_config
+from api_support import demo_config, replanned_overspent
 
 from optimizer.api.campaign import from_model, model_file, parse_config
 from optimizer.api.planning import Actuals, Limits, Planner, fallback
@@ -48,11 +48,8 @@ def test_replan_keeps_the_actuals_and_the_budget(campaign):
     np.testing.assert_allclose(  # at its least step there, not the derivative
         first.marginal_roi[empty, fans],
         marginal_gmv(response, first.spend, first_steps=steps)[empty, fans])
-    replanner = planner.replanner(planner.problem(campaign, response, 60), 5)
     m = 10
-    actuals = Actuals(first.spend[:m] * 1.5, response.paid_gmv(first.spend)[:m],
-                      response.organic_gmv(first.spend)[:m])
-    again = planner.replan(replanner, actuals)
+    actuals, again = replanned_overspent(planner, campaign, response, first.spend, m)
     np.testing.assert_array_equal(again.spend[:m], actuals.spend)
     np.testing.assert_array_equal(again.organic_gmv[:m], actuals.organic_gmv)
     assert again.spend.sum() <= 80000 * (1 + 1e-9) and again.from_minute == m
