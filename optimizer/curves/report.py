@@ -16,6 +16,7 @@ truth): `marginal_roi` (paid yuan per extra paid yuan at a steady spend) and
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +26,7 @@ from optimizer.charts import chart_fonts
 from optimizer.curves.artifact import ModelArtifact, fitted_model
 from optimizer.curves.clock import clock_minutes
 from optimizer.curves.model import PanelLike, ResponseModel
+from optimizer.curves.organic import OrganicCurve
 from optimizer.curves.paid import PackageCurve
 from optimizer.curves.response import ResponseTerm, SessionResponse
 from optimizer.curves.transforms import Carryover
@@ -391,6 +393,24 @@ def _draw_curve(ax, grid: np.ndarray, fitted: np.ndarray, sampled: np.ndarray,
     ax.set_ylim(*limits)
 
 
+def organic_uplift(organic: OrganicCurve, drive: np.ndarray, mix: Mapping[str, float],
+                   minutes: int, params: np.ndarray | None = None) -> np.ndarray:
+    """Uplift (yuan/min) at the session's average baseline of a steady total `drive` (G,)
+    yuan/min (spend or paid GMV, as `organic` was fitted) split between packages by `mix`
+    (shares summing to 1), in the fit's form (`UpliftFactor`: driven by paid GMV,
+    cannibalisation is linear); `params` a draw (None: the estimate)."""
+    # c is clipped: a draw of log c far out (a ceiling at its bound has a huge SE) means
+    # no saturation (c -> inf, G(z) = z) or none at all (c -> 0), not inf * 0.
+    c = float(np.exp(np.clip(organic.param("log_c", params), -20.0, 27.0)))
+    lever = organic.leverage(params)
+    mixed = np.array([share * lever.get(p, 0.0) for p, share in mix.items()])
+    split = organic.driver == "paid"
+    gain = drive * (mixed[mixed > 0].sum() if split else mixed.sum())
+    loss = drive * mixed[mixed < 0].sum() if split else 0.0
+    scale = np.mean(organic.baseline(minutes, params))
+    return scale / organic.level * (c * -np.expm1(np.minimum(-gain / c, 700.0)) + loss)
+
+
 def _plot_organic(ax, model: ResponseModel, panel: PanelLike, bins: int, n_draws: int,
                   seed: int) -> None:
     """Organic uplift against its total drive, spend or fitted paid GMV (see `plot_curves`)."""
@@ -411,13 +431,8 @@ def _plot_organic(ax, model: ResponseModel, panel: PanelLike, bins: int, n_draws
     grid = np.linspace(0.0, top * 1.15, 200)
 
     def curve(params: np.ndarray | None) -> np.ndarray:
-        # c is clipped: a draw of log c far out (a ceiling at its bound has a huge SE) means
-        # no saturation (c -> inf, G(z) = z) or none at all (c -> 0), not inf * 0.
-        c = float(np.exp(np.clip(organic.param("log_c", params), -20.0, 27.0)))
-        lev = organic.leverage(params)
-        z = grid * float(mix @ np.array([lev.get(p, 0.0) for p in packages]))
-        scale = np.mean(organic.baseline(model.session_minutes_, params))
-        return scale / organic.level * c * -np.expm1(np.minimum(-z / c, 700.0))
+        return organic_uplift(organic, grid, dict(zip(packages, mix, strict=True)),
+                              model.session_minutes_, params)
 
     rng = np.random.default_rng(seed)
     sampled = np.array([curve(d) for d in organic.draws(rng, n_draws)])

@@ -11,9 +11,16 @@ import pytest
 from optimizer.curves import FitOptions, ResponseModel, load_model, save_model
 from optimizer.curves.artifact import fitted_model
 from optimizer.curves.clock import clock_minutes
+from optimizer.curves.factors import UpliftFactor
 from optimizer.curves.organic import CANNIBAL_SHARE
 from optimizer.curves.reach import _net
-from optimizer.curves.report import fit_summary, leverage_unit, marginal_roi, spend_leverage
+from optimizer.curves.report import (
+    fit_summary,
+    leverage_unit,
+    marginal_roi,
+    organic_uplift,
+    spend_leverage,
+)
 from optimizer.curves.transforms import Linear
 from optimizer.data import History
 from optimizer.sim import LiveRoomSimulator, random_scenario
@@ -162,3 +169,27 @@ def test_a_spend_only_fit_weighs_no_driver():
         history(paid_driven=False)[1])
     assert model.organic_.driver == "spend"
     assert not any(k.startswith("driver") for k in model.organic_.diagnostics.holdout_deviance)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("driver", ["spend", "paid"])
+def test_the_charted_uplift_is_the_fits_factor_at_a_steady_drive(driver):
+    """The organic chart's curve (`organic_uplift`) is the fitted factor's uplift under a
+    steady drive held long enough for the carryover to settle (linear cannibalisation under
+    paid GMV: the chart once drew it saturating)."""
+    model = fit(driver)
+    organic = model.organic_
+    assert min(organic.leverage().values()) < 0 < max(organic.leverage().values())
+    mix = dict.fromkeys(organic.packages, 1.0 / len(organic.packages))
+    drive = np.array([0.0, 50.0, 400.0, 3000.0])
+    minutes = 2000
+    settled = []
+    for total in drive:
+        steady = np.full((minutes, len(mix)), total / len(mix))
+        F, _ = UpliftFactor(steady, np.zeros(minutes, dtype=int), organic.level,
+                            split=driver == "paid")(organic.params[len(organic.coef):])
+        settled.append(F[-1] - 1.0)
+    baseline = float(np.mean(organic.baseline(model.session_minutes_)))
+    np.testing.assert_allclose(
+        organic_uplift(organic, drive, mix, model.session_minutes_),
+        baseline * np.array(settled), rtol=1e-6, atol=1e-9)
