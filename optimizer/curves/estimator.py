@@ -98,6 +98,7 @@ def fit_multiplicative(
     maxlags: int = 15,
     inference: bool = True,
     penalty: np.ndarray | None = None,
+    theta_penalty: np.ndarray | None = None,
 ) -> MultiplicativeFit:
     """Fit ``E[y] = exp(X @ coef) * F(theta)`` by Poisson quasi-likelihood.
 
@@ -107,6 +108,9 @@ def fit_multiplicative(
     for fits that only score a candidate on held-out sessions.
     penalty: (k, k) positive semi-definite, adds ``coef @ penalty @ coef / 2`` (yuan) to the
     loss (a Gaussian prior on coef); the covariance stays the unpenalised sandwich's.
+    theta_penalty: (q, q) positive semi-definite, adds ``theta @ theta_penalty @ theta / 2``
+    (yuan) to the loss, likewise a Gaussian prior on theta (centred at 0 in the directions it
+    penalises); the covariance again stays the unpenalised sandwich's.
     """
     y = np.asarray(y, dtype=float)
     scale = max(float(y.sum()), _TINY)
@@ -122,9 +126,12 @@ def fit_multiplicative(
         if np.isfinite(loss):
             state["coef"] = coef
         mu = np.exp(np.minimum(X @ coef + offset, 700.0))
-        loss /= scale
         weight = np.where(positive, (mu - y) / np.where(positive, F, 1.0), 0.0)
-        return float(loss), (weight @ dF) / scale
+        gradient = weight @ dF
+        if theta_penalty is not None:
+            loss += float(theta @ theta_penalty @ theta) / 2
+            gradient = gradient + theta_penalty @ theta
+        return float(loss) / scale, gradient / scale
 
     from scipy.optimize import minimize  # here: planning from a saved fit never needs it
 

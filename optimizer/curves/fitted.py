@@ -72,8 +72,8 @@ class FittedScale(BaseModel):
                  factor: Factor, names: tuple[str, ...], theta0: np.ndarray,
                  bounds: list[tuple[float, float]], maxlags: int, inference: bool = True,
                  informed: np.ndarray | None = None, reference: np.ndarray | None = None,
-                 clock: ClockBasis | None = None, clock_minute: np.ndarray | None = None
-                 ) -> dict:
+                 clock: ClockBasis | None = None, clock_minute: np.ndarray | None = None,
+                 theta_penalty: np.ndarray | None = None) -> dict:
         """Fit ``exp(spline(minute) + day(session)) * factor(theta)``; field values of the result.
 
         y, minute, session: (n,) rows of live minutes, sessions numbered 0.. contiguous.
@@ -91,6 +91,7 @@ class FittedScale(BaseModel):
         coefficients are fitted without the straight line the day effects can carry
         (`ClockBasis.reduced`), which `start_slope_map` then sets, and the day effects are
         shrunk (`day_penalty`, `DAY_SHRINKAGE`).
+        theta_penalty: (q, q) a Gaussian prior's penalty on theta (`fit_multiplicative`).
         """
         X = design(basis, minute, session)
         spline = X[:, : basis.size]
@@ -119,7 +120,8 @@ class FittedScale(BaseModel):
             tie = _block_diagonal(tie, np.eye(X.shape[1] - basis.size))
             penalty = None if prior is None else day_penalty(starts, prior, tie.shape[1])
             fit = fit_multiplicative(y, X @ tie, _shifted(factor, np.exp(spline @ shift)),
-                                     theta0, bounds, session, maxlags, inference, penalty)
+                                     theta0, bounds, session, maxlags, inference, penalty,
+                                     theta_penalty)
             return fit, tie, shift
 
         fit, tie, shift = fit_tied(kept, theta0)

@@ -70,6 +70,13 @@ class CurveSpec(Protocol):
     organic_leverage: float
 
 
+ORGANIC_LEVERAGE_SD = 0.5
+"""Prior standard deviation of a package's organic leverage about the packages' common mean,
+organic yuan per yuan of paid GMV: weak, a yuan of one package's paid GMV taken to bring or
+take about half an organic yuan more or less than another's (the least leverage fitted,
+`PAID_LEVERAGE_MIN` -0.5, one standard deviation under a common mean of 0)."""
+
+
 class FitOptions(BaseModel):
     """How to fit. knot_minutes: spacings of the time-of-session spline to choose from
     (minutes; the first is used when no sessions can be held out); holdout_fraction: share of
@@ -82,7 +89,11 @@ class FitOptions(BaseModel):
     decisive (`_Trials.s_shaped`), False holds every Hill shape to at most 1; organic_driver:
     what levers the organic uplift (`optimizer.curves.organic`), "spend", "paid" (each
     package's fitted paid GMV) or "auto", the one with the lower held-out quasi-deviance
-    ("spend" when no sessions can be held out)."""
+    ("spend" when no sessions can be held out); organic_leverage_sd: the prior standard
+    deviation of each package's organic leverage about the packages' common mean, in organic
+    yuan per yuan of paid GMV (times the history's paid ROI for a spend-driven fit), which
+    shrinks the uplift's split between packages whose drives move together
+    (`OrganicCurve.fit`); None: no prior."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -94,6 +105,7 @@ class FitOptions(BaseModel):
     min_active_minutes: int = Field(default=60, ge=1)
     s_shaped: bool = True
     organic_driver: Literal["auto", "spend", "paid"] = "auto"
+    organic_leverage_sd: float | None = Field(default=ORGANIC_LEVERAGE_SD, gt=0)
 
     @field_validator("knot_minutes", mode="before")
     @classmethod
@@ -252,11 +264,21 @@ class ResponseModel:
                                          drivers[driver], rows.minute, rows.session,
                                          organic_basis, self.options.hac_maxlags,
                                          clock=self.clock_, clock_minute=rows.clock,
-                                         driver=driver)
+                                         driver=driver,
+                                         leverage_sd=self._leverage_sd(panel, driver))
         self.organic_.diagnostics.holdout_deviance = {f"@{k:g}min": d
                                                       for k, d in organic_scores.items()} | {
             f"driver {name} @{organic_knots:g}min": d for name, d in driver_scores.items()}
         return self.fit_days()
+
+    def _leverage_sd(self, panel: PanelLike, driver: Driver) -> float | None:
+        """`FitOptions.organic_leverage_sd` in leverage units of `driver`: per yuan of paid GMV,
+        or per yuan spent (times the history's paid ROI)."""
+        sd = self.options.organic_leverage_sd
+        if sd is None or driver == "paid":
+            return sd
+        spend = float(np.sum(panel.spend))
+        return sd * float(np.sum(panel.paid_gmv)) / spend if spend > 0 else sd
 
     def _drivers(self, panel: PanelLike) -> dict[str, np.ndarray]:
         """What may lever organic GMV on history's rows (`organic_drive` of each): "spend",
@@ -415,7 +437,8 @@ class ResponseModel:
         t, h = rows.train, ~rows.train
         curve = OrganicCurve.fit(packages, y[t], drive[t], rows.minute[t], rows.session[t],
                                  basis, self.options.hac_maxlags, inference=False, clock=clock,
-                                 clock_minute=rows.clock[t], driver=driver)
+                                 clock_minute=rows.clock[t], driver=driver,
+                                 leverage_sd=self._leverage_sd(panel, driver))
         return poisson_deviance(y[h], curve.predict_new(drive[h], packages, rows.minute[h],
                                                         rows.session[h], rows.clock[h]))
 

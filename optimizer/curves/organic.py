@@ -40,6 +40,21 @@ _NONE = -800.0
 """Log scale of a room with no organic GMV: ``exp(-800)`` is 0.0 in double precision."""
 
 
+def leverage_penalty(packages: int, sd: float, dispersion: float) -> np.ndarray:
+    """(P + 2, P + 2) penalty on theta (log half-life, P leverages, log c) of the prior
+    ``leverage_p = m + e_p``, ``e_p ~ N(0, sd^2)``, m flat (profiled out: the deviations
+    from the leverages' mean).
+
+    The quasi-likelihood is ``-loss / dispersion`` (loss in yuan, dispersion the Pearson
+    dispersion of an unpenalised fit, yuan), so the prior's ``sum (l - mean)^2 / (2 sd^2)``
+    enters the loss times the dispersion.
+    """
+    centred = np.eye(packages) - np.full((packages, packages), 1.0 / packages)
+    out = np.zeros((packages + 2, packages + 2))
+    out[1:-1, 1:-1] = dispersion / sd ** 2 * centred
+    return out
+
+
 class OrganicCurve(FittedScale):
     """A fitted organic model; theta = (log half-life, leverage per package..., log c).
 
@@ -54,11 +69,16 @@ class OrganicCurve(FittedScale):
     def fit(cls, packages: list[str], y: np.ndarray, drive: np.ndarray, minute: np.ndarray,
             session: np.ndarray, basis: SessionBasis, maxlags: int, inference: bool = True,
             clock: ClockBasis | None = None, clock_minute: np.ndarray | None = None,
-            driver: Driver = "spend") -> OrganicCurve:
+            driver: Driver = "spend", leverage_sd: float | None = None) -> OrganicCurve:
         """Fit on all live minutes: y organic GMV (n,) yuan, drive (n, P) yuan/min (each
         package's spend, or its expected paid GMV with ``driver="paid"``); without
         `inference` the covariance is left zero (a fit that only scores a candidate); with a
-        `clock` spline, `clock_minute` (n,) is each row's minute of day (`clock_for`)."""
+        `clock` spline, `clock_minute` (n,) is each row's minute of day (`clock_for`).
+
+        leverage_sd: the prior standard deviation (organic yuan per yuan of drive) of each
+        package's leverage about the packages' common mean, a random-effects prior that
+        shrinks the split of the uplift between packages whose drives move together, not its
+        total (`leverage_penalty`); None: no prior."""
         if not np.any(np.asarray(y) > 0):
             return cls.none(basis, int(np.max(session)) + 1 if len(session) else 1, len(y))
         spent = np.flatnonzero(np.asarray(drive).any(axis=0))
@@ -72,9 +92,15 @@ class OrganicCurve(FittedScale):
                   (np.log(level * 0.02), np.log(level * 100.0))]
         names = ("log_half_life", *(f"leverage:{p}" for p in packages), "log_c")
         clock = clock_for(clock, clock_minute, session, minute)
-        return cls(packages=packages, level=level, driver=driver, **cls.estimate(
-            y, minute, session, basis, factor, names, theta0, bounds, maxlags, inference,
-            clock=clock, clock_minute=clock_minute))
+        fitted = cls.estimate(y, minute, session, basis, factor, names, theta0, bounds, maxlags,
+                              inference and (leverage_sd is None or n < 2),
+                              clock=clock, clock_minute=clock_minute)
+        if leverage_sd is not None and n >= 2:
+            penalty = leverage_penalty(n, leverage_sd, fitted["diagnostics"].dispersion)
+            fitted = cls.estimate(y, minute, session, basis, factor, names, theta0, bounds,
+                                  maxlags, inference, clock=clock, clock_minute=clock_minute,
+                                  theta_penalty=penalty)
+        return cls(packages=packages, level=level, driver=driver, **fitted)
 
     @classmethod
     def none(cls, basis: SessionBasis, n_sessions: int, n: int) -> OrganicCurve:

@@ -15,6 +15,7 @@ from optimizer.curves.factors import (
     UpliftFactor,
     carryover_with_slope,
 )
+from optimizer.curves.organic import leverage_penalty
 from optimizer.curves.paid import MAX_LOG_K_SE, PackageCurve
 from optimizer.curves.transforms import Carryover
 
@@ -300,3 +301,34 @@ def test_a_loose_spline_column_is_told_from_a_ridge_with_the_factor():
 
     ridge = np.array([[9.0, 0.0, 0.0], [0.0, 9.0, 8.955], [0.0, 8.955, 9.0]])
     np.testing.assert_array_equal(_weak_columns(ridge, 2, 1)[0], [True, False])
+
+
+def test_the_leverage_prior_penalises_leverages_apart_not_their_common_level():
+    penalty = leverage_penalty(3, 0.5, 20.0)
+    assert penalty @ np.r_[1.0, 2.0, 2.0, 2.0, 1.0] == pytest.approx(np.zeros(5))
+    spread = np.r_[0.0, 1.0, -1.0, 0.0, 0.0]
+    assert spread @ penalty @ spread == pytest.approx(20.0 / 0.5 ** 2 * 2)
+
+
+def test_a_strong_leverage_prior_ties_packages_that_spend_together_at_their_joint_uplift():
+    """Two packages whose spend moves together: the data tell their summed leverage, the
+    prior their split (here all but equal): the sum stays the unpenalised fit's."""
+    rng = np.random.default_rng(12)
+    sessions = 12
+    X, session, _, _ = _design(sessions)
+    base = _spend(rng, sessions, 60.0)[:, 0]
+    spend = np.column_stack([base, base * rng.lognormal(0.0, 0.05, len(base))])
+    coef = np.r_[np.full(X.shape[1] - sessions + 1, np.log(400.0)), np.zeros(sessions - 1)]
+    level = 420.0
+    factor = UpliftFactor(spend, session, level)
+    theta = np.r_[np.log(15.0), 1.2, 0.0, np.log(300.0)]
+    y = _quasi_poisson(rng, np.exp(X @ coef) * factor(theta)[0], 30.0)
+    start = np.r_[np.log(10.0), np.zeros(2), np.log(level)]
+    bounds = [(0.0, np.log(240.0)), *[(-20.0, 20.0)] * 2, (np.log(level * 0.02),
+                                                            np.log(level * 100))]
+    free = fit_multiplicative(y, X, factor, start, bounds, session, inference=False)
+    tied = fit_multiplicative(y, X, factor, start, bounds, session, inference=False,
+                              theta_penalty=leverage_penalty(2, 1e-3, free.dispersion))
+    assert abs(tied.theta[1] - tied.theta[2]) < 0.01
+    assert tied.theta[1:3].sum() == pytest.approx(free.theta[1:3].sum(), abs=0.05)
+    assert tied.deviance >= free.deviance
