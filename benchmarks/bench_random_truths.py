@@ -20,7 +20,8 @@ the median, mean and worst over truths. Written to `benchmarks/results/random_tr
 
 With `--paid-driven` each truth is `random_scenario(n, paid_driven=True)`: the room's organic
 uplift follows each package's paid GMV (the fit chooses spend or fitted paid GMV as the drive
-on held-out sessions, `FitOptions.organic_driver`); the oracle plans on that truth. Written to `random_truths_paid_driven.txt`.
+on held-out sessions, `FitOptions.organic_driver`); the oracle plans on that truth. Written to
+`random_truths_paid_driven.txt`.
 
 Run: `.venv/bin/python benchmarks/bench_random_truths.py [--truths N] [--paid-driven]` (about
 10 s a truth on one core; the truths run on every core).

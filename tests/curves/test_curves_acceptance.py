@@ -177,6 +177,9 @@ KNOWN: dict[tuple[str, str, str], str] = {
     ("totals_organic", "all_hill", ""):
         "paid GMV chosen; all_hill: organic total relative errors [0.0111, 0.0537, 0.0369, "
         "0.0582, 0.0367]",
+    ("mix_leverage_sign", "all_hill", ""):
+        "paid GMV chosen; all_hill: mix leverage fitted -0.000 vs truth 0.358 (SE 0.169) with "
+        "the leverage prior (about +0.001 without: passed by a hair)",
     ("leverage_sign", "all_hill", ""):
         "paid GMV chosen; all_hill: wrong sign for ['competitor']: fitted -0.19, truth 0.36, "
         "SE 0.11",
