@@ -94,8 +94,8 @@ def print_spread(spread: dict, requirements: dict[str, str], confident: bool) ->
     for name, (low, high) in spread["intervals_90"].items():
         console.print(f"{name}: 90% interval {low:,.0f} to {high:,.0f} yuan")
     console.print("[dim]intervals: the fit's uncertainty and day-to-day variation as history "
-                  "shows it; they held 88% of sessions' paid GMV and 90% of total on the "
-                  "simulator's truths, 90% and 89% on 20 outside truths "
+                  "shows it; they held 88% of sessions' paid GMV and 89% of total on the "
+                  "simulator's truths, 90% and 91% on 20 outside truths "
                   "(benchmarks/results/forecast_coverage.txt)[/dim]")
     for name, share in spread["chances"].items():
         console.print(f"{requirements[name]}: holds in {share:.0%} of the draws",

@@ -26,13 +26,16 @@ def _exponential(model):
 
 def test_the_multiple_is_the_last_where_the_closed_form_marginal_roi_pays(certain):
     """Without uncertainty the bound is the estimate: mean scale x exp(-x/k)/k for an
-    exponential curve, plus the package's organic leverage when negative."""
+    exponential curve, with the organic GMV the package's leverage takes when negative: per
+    paid yuan, or per paid GMV yuan when paid GMV drives the uplift."""
     package = _exponential(certain)
     curve, minutes, reach = certain.paid_[package], 240, 40.0
     k = curve.saturation().k
     scale = np.mean(curve.scale(np.arange(minutes)))
     lever = min(certain.organic_.leverage()[package], 0.0)
-    roi = {m: scale * np.exp(-m * reach / k) / k + lever for m in REACH_MULTIPLES}
+    paid = {m: scale * np.exp(-m * reach / k) / k for m in REACH_MULTIPLES}
+    roi = {m: paid[m] * (1.0 + lever) if certain.organic_.driver == "paid" else paid[m] + lever
+           for m in REACH_MULTIPLES}
     for m in (1.5, 2.0, 4.0):
         found = trusted_multiples(certain, [package], np.array([reach]), minutes,
                                   threshold=roi[m] - 1e-9)

@@ -16,6 +16,7 @@ from optimizer.curves.report import (
     binned,
     fit_summary,
     leverage_at_zero,
+    leverage_unit,
     marginal_roi,
     organic_summary,
     paid_draws,
@@ -52,7 +53,10 @@ def test_summary_numbers_agree_with_the_fits(small_fit, summary):
         assert row["typical_spend"] == pytest.approx(typical_spend(small_fit.panel, package))
         spend = small_fit.panel.spend[:, list(small_fit.panel.packages).index(package)]
         assert row["seen_spend"] == pytest.approx(np.quantile(spend[spend > 0], 0.95))
-        assert row["organic_leverage"] == pytest.approx(model.organic_.leverage()[package])
+        # per paid yuan: the fit's leverage (per paid GMV yuan when paid GMV drives) x unit
+        unit = leverage_unit(model, small_fit.panel, package)
+        assert unit == 1.0 or model.organic_.driver == "paid"
+        assert row["organic_leverage"] == pytest.approx(model.organic_.leverage()[package] * unit)
         assert row["holdout_wape"] == pytest.approx(curve.diagnostics.holdout_wape[curve.family])
         assert row["noise_floor_wape"] == pytest.approx(curve.diagnostics.noise_floor_wape)
         assert (row["note"] == "") == curve.identified
@@ -90,8 +94,9 @@ def test_organic_summary_is_one_documented_row(small_fit):
 
 
 def test_an_unidentified_organic_ceiling_says_so():
-    """The demo's ceiling has a 90% interval of 2.5 to 150,675 yuan/min (SE of log c 3.3),
-    which the table printed without a word, as paid curves' get one."""
+    """The demo's ceiling has a 90% interval of 0.3 to 1.6 million yuan/min (SE of log c 4.7;
+    2.5 to 150,675 with SE 3.3 before the leverage prior), which the table printed without a
+    word, as paid curves' get one."""
     from pathlib import Path
 
     from optimizer.curves import from_artifact, load_model
@@ -99,7 +104,7 @@ def test_an_unidentified_organic_ceiling_says_so():
     demo = Path(__file__).resolve().parents[2] / "models" / "demo.json"
     row = organic_summary(from_artifact(load_model(demo))).iloc[0]
     assert row["ceiling_high"] / row["ceiling_low"] > 1e4
-    assert row["note"].startswith("ceiling not identified (SE of log c 3.3)")
+    assert row["note"].startswith("ceiling not identified (SE of log c 4.7)")
 
 
 def test_unfitted_package_gets_a_row_with_its_reason(small_fit, tmp_path):
