@@ -73,6 +73,15 @@ ORGANIC_FLOOR = 1e-3
 the fit away from F <= 0, where the log-linear scale would have to explode to fit GMV > 0)."""
 
 
+def split_leverage(leverage: np.ndarray, split: bool) -> tuple[np.ndarray, np.ndarray]:
+    """(gain, loss), each (P,): the leverages an uplift saturates and those it takes linearly.
+    With `split` (a paid-driven uplift) the positive ones saturate and the negative ones are
+    linear; without it every leverage saturates, over the net index (loss all 0)."""
+    leverage = np.asarray(leverage, dtype=float)
+    gain = np.maximum(leverage, 0.0) if split else leverage
+    return gain, leverage - gain
+
+
 class UpliftFactor:
     """``F = 1 + G(z) / level``, ``z = adstock(drive) @ leverage``, ``G(z) = c (1 - exp(-z / c))``.
 
@@ -95,8 +104,7 @@ class UpliftFactor:
     def __call__(self, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         u, du = carryover_with_slope(self.drive, self.session, float(np.exp(theta[0])))
         leverage, c = theta[1:-1], float(np.exp(theta[-1]))
-        gain = np.maximum(leverage, 0.0) if self.split else leverage
-        loss = leverage - gain
+        gain, loss = split_leverage(leverage, self.split)
         z = u @ gain
         decay = np.exp(np.minimum(-z / c, 50.0))
         G = c * (1.0 - decay)

@@ -19,7 +19,7 @@ import numpy as np
 
 from optimizer.curves.basis import SessionBasis
 from optimizer.curves.clock import ClockBasis, clock_for
-from optimizer.curves.factors import UpliftFactor
+from optimizer.curves.factors import UpliftFactor, split_leverage
 from optimizer.curves.fitted import FitDiagnostics, FittedScale
 from optimizer.curves.paid import MAX_LOG_K_SE
 from optimizer.curves.response import Driver, ResponseTerm
@@ -92,10 +92,10 @@ class OrganicCurve(FittedScale):
                   (np.log(level * 0.02), np.log(level * 100.0))]
         names = ("log_half_life", *(f"leverage:{p}" for p in packages), "log_c")
         clock = clock_for(clock, clock_minute, session, minute)
+        prior = leverage_sd is not None and n >= 2  # one leverage has no split to shrink
         fitted = cls.estimate(y, minute, session, basis, factor, names, theta0, bounds, maxlags,
-                              inference and (leverage_sd is None or n < 2),
-                              clock=clock, clock_minute=clock_minute)
-        if leverage_sd is not None and n >= 2:
+                              inference and not prior, clock=clock, clock_minute=clock_minute)
+        if prior:
             penalty = leverage_penalty(n, leverage_sd, fitted["diagnostics"].dispersion)
             fitted = cls.estimate(y, minute, session, basis, factor, names, theta0, bounds,
                                   maxlags, inference, clock=clock, clock_minute=clock_minute,
@@ -163,17 +163,15 @@ class OrganicCurve(FittedScale):
         c = self.ceiling(params)
         baseline = self.baseline(minutes, params, day, start)
         carryover = Carryover(half_lives=(self.half_life(params),))
-        leverage = np.asarray(leverage, dtype=float)
-        gain = np.maximum(leverage, 0.0) if driver == "paid" else leverage
+        gain, loss = split_leverage(leverage, driver == "paid")
         saturating = ResponseTerm(scale=baseline * c / self.level, saturation=Exponential(k=c),
                                   carryover=carryover, weights=gain, driver=driver)
         if driver == "spend":
             return (saturating,)
         scale = baseline / self.level
         least = -CANNIBAL_SHARE / max(float(np.max(scale, initial=0.0)), 1e-12)
-        loss = np.maximum(np.minimum(leverage, 0.0), least)
         return saturating, ResponseTerm(scale=scale, saturation=Linear(), carryover=carryover,
-                                        weights=loss, driver=driver)
+                                        weights=np.maximum(loss, least), driver=driver)
 
     def predict_new(self, drive: np.ndarray, packages: list[str], minute: np.ndarray,
                     session: np.ndarray, clock_minute: np.ndarray | None = None) -> np.ndarray:

@@ -25,6 +25,7 @@ import pandas as pd
 from optimizer.charts import chart_fonts
 from optimizer.curves.artifact import ModelArtifact, fitted_model
 from optimizer.curves.clock import clock_minutes
+from optimizer.curves.factors import split_leverage
 from optimizer.curves.model import PanelLike, ResponseModel
 from optimizer.curves.organic import OrganicCurve
 from optimizer.curves.paid import PackageCurve
@@ -404,9 +405,7 @@ def organic_uplift(organic: OrganicCurve, drive: np.ndarray, mix: Mapping[str, f
     c = float(np.exp(np.clip(organic.param("log_c", params), -20.0, 27.0)))
     lever = organic.leverage(params)
     mixed = np.array([share * lever.get(p, 0.0) for p, share in mix.items()])
-    split = organic.driver == "paid"
-    gain = drive * (mixed[mixed > 0].sum() if split else mixed.sum())
-    loss = drive * mixed[mixed < 0].sum() if split else 0.0
+    gain, loss = (drive * part.sum() for part in split_leverage(mixed, organic.driver == "paid"))
     scale = np.mean(organic.baseline(minutes, params))
     return scale / organic.level * (c * -np.expm1(np.minimum(-gain / c, 700.0)) + loss)
 

@@ -61,9 +61,8 @@ def random_scenario(number: int, base: str = "default", s_shaped: bool = False,
         package["carryover"] = {"half_lives": [float(h) for h in rng.uniform(0.5, 6, stages)]}
         package["peak_sensitivity"] = float(rng.uniform(0.5, 1.5))
         package["organic_leverage"] = float(rng.uniform(-0.6, 0.9))
-        paid_leverage = float(levers.uniform(*PAID_LEVERAGE))
         if paid_driven:
-            package["organic_leverage"] = paid_leverage
+            package["organic_leverage"] = float(levers.uniform(*PAID_LEVERAGE))
         package["max_gmv_per_minute"] *= float(rng.uniform(0.5, 2))
         package["typical_spend"] *= float(rng.uniform(0.5, 2))
         package["day_sigma"] = float(rng.uniform(0.02, 0.15))
