@@ -510,7 +510,15 @@ def demo(out: OutDir = Path("out/demo")) -> None:
 
 
 def main() -> None:
-    """Entry point: runs the app and maps errors to the contract's exit status."""
+    """Entry point: runs the app and maps errors to the contract's exit status.
+
+    OpenBLAS runs on one thread unless the environment says otherwise (set before numpy or
+    scipy loads it, and inherited by back-test and closed-loop workers): its matrices here are
+    small, and its threads spin against each other and against other processes on the other
+    core. `spendplan plan` from a saved fit took 2.05 s instead of 1.63-1.86 s with a second
+    process busy, and `ResponseModel.fit` limits its own BLAS for the Python API's users.
+    """
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     try:
         # without standalone mode, typer returns the code of a `typer.Exit` instead of raising
         code = app(standalone_mode=False)

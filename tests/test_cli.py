@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -137,3 +138,12 @@ def test_the_loaders_notes_come_before_its_error(monkeypatch, capsys, tmp_path):
     assert status == 2, text
     note, error = text.index("1 rows of other rooms"), text.index("no history for packages")
     assert note < error
+
+
+def test_blas_runs_on_one_thread_unless_the_environment_says(monkeypatch, capsys):
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "3")
+    run(monkeypatch, capsys, "--version")
+    assert os.environ["OPENBLAS_NUM_THREADS"] == "3"
+    monkeypatch.delenv("OPENBLAS_NUM_THREADS")
+    run(monkeypatch, capsys, "--version")
+    assert os.environ["OPENBLAS_NUM_THREADS"] == "1"

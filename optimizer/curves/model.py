@@ -219,8 +219,14 @@ class ResponseModel:
     def fit(self, panel: PanelLike, progress: Progress | None = None) -> ResponseModel:
         """Fit from a history panel (see `PanelLike`); `progress` is told each step's name.
 
-        BLAS runs on one thread here: the matrices are small, and threads only contend.
+        BLAS runs on one thread here: the matrices are small, and threads only contend. The
+        limit holds only the libraries loaded when it is set, so scipy's own OpenBLAS (L-BFGS-B
+        and statsmodels use it) is loaded first: loaded within it, its two threads spun against
+        the fit's (and a busy other core) and a first fit of the demo in a new process took
+        11.0 s instead of 4.2 s (5.1 s with OPENBLAS_NUM_THREADS=1).
         """
+        import scipy.linalg  # noqa: F401 - see above; the fit needs scipy anyway
+
         with threadpool_limits(limits=1, user_api="blas"):
             return self._fit(panel, progress or (lambda _step: None))
 
