@@ -107,10 +107,10 @@ def fit_multiplicative(
     inference: False skips the covariance (all zero), two thirds of a warm-started fit's time,
     for fits that only score a candidate on held-out sessions.
     penalty: (k, k) positive semi-definite, adds ``coef @ penalty @ coef / 2`` (yuan) to the
-    loss (a Gaussian prior on coef); the covariance stays the unpenalised sandwich's.
-    theta_penalty: (q, q) positive semi-definite, adds ``theta @ theta_penalty @ theta / 2``
-    (yuan) to the loss, likewise a Gaussian prior on theta (centred at 0 in the directions it
-    penalises); the covariance again stays the unpenalised sandwich's.
+    loss (a Gaussian prior on coef, centred at 0 in the directions it penalises).
+    theta_penalty: (q, q) positive semi-definite, likewise ``theta @ theta_penalty @ theta / 2``
+    (yuan), a Gaussian prior on theta. With either, the covariance is the posterior's
+    (`_with_prior`), not the unpenalised sandwich's.
     """
     y = np.asarray(y, dtype=float)
     scale = max(float(y.sum()), _TINY)
@@ -144,15 +144,34 @@ def fit_multiplicative(
     mu = np.exp(X @ coef + offset)
     free = ~at_bound(theta, bounds)
     kept = np.r_[np.ones(X.shape[1], dtype=bool), free]
+    dispersion = float(np.sum((y - mu) ** 2 / np.maximum(mu, _TINY))
+                       / max(len(y) - len(kept), 1))
     cov = np.zeros((len(kept), len(kept)))
     if inference:
         dlogF = dF / np.maximum(F, _TINY)[:, None]
-        cov[np.ix_(kept, kept)] = _hac_covariance(y, X, dlogF[:, free], mu, coef, theta[free],
-                                                  groups, maxlags)
-    dispersion = float(np.sum((y - mu) ** 2 / np.maximum(mu, _TINY))
-                       / max(len(y) - len(kept), 1))
+        sandwich = _hac_covariance(y, X, dlogF[:, free], mu, coef, theta[free], groups,
+                                   maxlags)
+        prior = block_diagonal(np.zeros((X.shape[1],) * 2) if penalty is None else penalty,
+                                np.zeros((len(theta),) * 2) if theta_penalty is None
+                                else theta_penalty)
+        cov[np.ix_(kept, kept)] = _with_prior(sandwich, prior[np.ix_(kept, kept)] / dispersion)
     return MultiplicativeFit(coef=coef, theta=theta, cov=cov, deviance=poisson_deviance(y, mu),
                              dispersion=dispersion, n=len(y), converged=bool(result.success))
+
+
+def _with_prior(sandwich: np.ndarray, precision: np.ndarray) -> np.ndarray:
+    """The covariance of a posterior from a quasi-likelihood whose sandwich covariance is
+    `sandwich` and a Gaussian prior of `precision` (both (m, m), in the parameters' units):
+    ``(sandwich^+ + precision)^+``, the data's information taken as the sandwich's (so that the
+    HAC adjustment for autocorrelation carries over; without it, a Poisson likelihood scaled by
+    the dispersion). Before, the prior moved the estimate and not its covariance: random
+    truth 14's organic draws put leverages the prior had shrunk to within 0.3 of each other
+    a standard error of 0.8-3.7 apart, and the forecast's 90% interval reached down to 16,600
+    yuan around a point of 109,679 (realised sessions 84,632 at their 5% quantile)."""
+    if not precision.any():
+        return sandwich
+    information = np.linalg.pinv(sandwich, hermitian=True) + precision
+    return np.linalg.pinv(information, hermitian=True)
 
 
 def at_bound(theta: np.ndarray, bounds: list[tuple[float, float]],
@@ -177,6 +196,14 @@ def _profile_loss(y: np.ndarray, X: np.ndarray, offset: np.ndarray, coef: np.nda
     mu = np.exp(np.minimum(X @ coef + offset, 700.0))
     extra = 0.0 if penalty is None else float(coef @ penalty @ coef / 2)
     return coef, float(np.sum(mu - y * np.log(np.maximum(mu, _TINY)))) + extra
+
+
+def block_diagonal(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``[[a, 0], [0, b]]`` (scipy.linalg.block_diag, without importing scipy.linalg)."""
+    out = np.zeros((a.shape[0] + b.shape[0], a.shape[1] + b.shape[1]))
+    out[: a.shape[0], : a.shape[1]] = a
+    out[a.shape[0]:, a.shape[1]:] = b
+    return out
 
 
 def _start_coef(y: np.ndarray, X: np.ndarray, F: np.ndarray) -> np.ndarray:

@@ -19,7 +19,7 @@ from optimizer.curves.clock import (
     greville_abscissae,
     start_slope_map,
 )
-from optimizer.curves.estimator import Factor, fit_multiplicative
+from optimizer.curves.estimator import Factor, block_diagonal, fit_multiplicative
 
 
 class FitDiagnostics(BaseModel):
@@ -104,7 +104,7 @@ class FittedScale(BaseModel):
             reduced = clock.reduced()
             X = np.column_stack([spline, clock.design(clock_minute) @ reduced,
                                  X[:, basis.size:]])
-            extra = _block_diagonal(reduced, np.eye(X.shape[1] - basis.size - reduced.shape[1]))
+            extra = block_diagonal(reduced, np.eye(X.shape[1] - basis.size - reduced.shape[1]))
         profile = None
         if reference is not None:
             everywhere = basis.design(np.arange(len(reference)))
@@ -117,7 +117,7 @@ class FittedScale(BaseModel):
             shift = np.zeros(basis.size)
             if profile is not None and len(kept) < basis.size:
                 shift = profile - tie @ profile[kept]
-            tie = _block_diagonal(tie, np.eye(X.shape[1] - basis.size))
+            tie = block_diagonal(tie, np.eye(X.shape[1] - basis.size))
             penalty = None if prior is None else day_penalty(starts, prior, tie.shape[1])
             fit = fit_multiplicative(y, X @ tie, _shifted(factor, np.exp(spline @ shift)),
                                      theta0, bounds, session, maxlags, inference, penalty,
@@ -135,11 +135,11 @@ class FittedScale(BaseModel):
                     break
             kept = kept[~weak]
             fit, tie, shift = fit_tied(kept, fit.theta)
-        tie = _block_diagonal(tie[: basis.size, : len(kept)], extra)
+        tie = block_diagonal(tie[: basis.size, : len(kept)], extra)
         if clock is not None:
             tie = start_slope_map(starts, greville_abscissae(basis.knots), clock,
                                   X.shape[1] - basis.size - clock.size + 1) @ tie
-        full = _block_diagonal(tie, np.eye(len(fit.theta)))
+        full = block_diagonal(tie, np.eye(len(fit.theta)))
         coef = tie @ fit.coef
         coef[: basis.size] += shift
         return {
@@ -306,11 +306,3 @@ def _shifted(factor: Factor, weight: np.ndarray) -> Factor:
         F, dF = factor(theta)
         return F * weight, dF * weight[:, None]
     return shifted
-
-
-def _block_diagonal(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """``[[a, 0], [0, b]]`` (scipy.linalg.block_diag, without importing scipy.linalg)."""
-    out = np.zeros((a.shape[0] + b.shape[0], a.shape[1] + b.shape[1]))
-    out[: a.shape[0], : a.shape[1]] = a
-    out[a.shape[0]:, a.shape[1]:] = b
-    return out

@@ -310,9 +310,9 @@ def test_the_leverage_prior_penalises_leverages_apart_not_their_common_level():
     assert spread @ penalty @ spread == pytest.approx(20.0 / 0.5 ** 2 * 2)
 
 
-def test_a_strong_leverage_prior_ties_packages_that_spend_together_at_their_joint_uplift():
-    """Two packages whose spend moves together: the data tell their summed leverage, the
-    prior their split (here all but equal): the sum stays the unpenalised fit's."""
+def _packages_spending_together(inference: bool):
+    """Two packages whose spend moves together, fitted without and with a strong leverage
+    prior (SD 0.001): (free fit, tied fit)."""
     rng = np.random.default_rng(12)
     sessions = 12
     X, session, _, _ = _design(sessions)
@@ -326,9 +326,32 @@ def test_a_strong_leverage_prior_ties_packages_that_spend_together_at_their_join
     start = np.r_[np.log(10.0), np.zeros(2), np.log(level)]
     bounds = [(0.0, np.log(240.0)), *[(-20.0, 20.0)] * 2, (np.log(level * 0.02),
                                                             np.log(level * 100))]
-    free = fit_multiplicative(y, X, factor, start, bounds, session, inference=False)
-    tied = fit_multiplicative(y, X, factor, start, bounds, session, inference=False,
+    free = fit_multiplicative(y, X, factor, start, bounds, session, inference=inference)
+    tied = fit_multiplicative(y, X, factor, start, bounds, session, inference=inference,
                               theta_penalty=leverage_penalty(2, 1e-3, free.dispersion))
+    return free, tied
+
+
+def test_a_strong_leverage_prior_ties_packages_that_spend_together_at_their_joint_uplift():
+    """The data tell the two packages' summed leverage, the prior their split (here all but
+    equal): the sum stays the unpenalised fit's."""
+    free, tied = _packages_spending_together(inference=False)
     assert abs(tied.theta[1] - tied.theta[2]) < 0.01
     assert tied.theta[1:3].sum() == pytest.approx(free.theta[1:3].sum(), abs=0.05)
     assert tied.deviance >= free.deviance
+
+
+def test_the_leverage_prior_narrows_the_split_s_covariance_not_the_sum_s():
+    """The covariance is the posterior's: the split's variance at most the prior's (2 SD^2 for
+    a difference of two), where the unpenalised sandwich leaves it wide; the sum's no wider
+    than the unpenalised fit's (the prior adds information) and not much narrower (the data
+    already tell it)."""
+    free, tied = _packages_spending_together(inference=True)
+    k = len(free.coef)
+    split, total = np.zeros(len(free.params)), np.zeros(len(free.params))
+    split[[k + 1, k + 2]] = [1.0, -1.0]
+    total[[k + 1, k + 2]] = 1.0
+    assert split @ free.cov @ split > 0.01
+    assert split @ tied.cov @ split <= 1.01 * 2 * 1e-3 ** 2  # the dispersion refitted
+    assert 0.5 * (total @ free.cov @ total) < total @ tied.cov @ total
+    assert total @ tied.cov @ total <= 1.05 * (total @ free.cov @ total)

@@ -94,9 +94,10 @@ def test_organic_summary_is_one_documented_row(small_fit):
 
 
 def test_an_unidentified_organic_ceiling_says_so():
-    """The demo's ceiling has a 90% interval of 0.3 to 1.6 million yuan/min (SE of log c 4.7;
-    2.5 to 150,675 with SE 3.3 before the leverage prior), which the table printed without a
-    word, as paid curves' get one."""
+    """The demo's ceiling has a 90% interval of 0.9 to 570,302 yuan/min (SE of log c 4.1; 0.3
+    to 1.6 million with SE 4.7 before the covariance took the leverage prior in, 2.5 to
+    150,675 with SE 3.3 before the prior), which the table printed without a word, as paid
+    curves' get one."""
     from pathlib import Path
 
     from optimizer.curves import from_artifact, load_model
@@ -104,7 +105,7 @@ def test_an_unidentified_organic_ceiling_says_so():
     demo = Path(__file__).resolve().parents[2] / "models" / "demo.json"
     row = organic_summary(from_artifact(load_model(demo))).iloc[0]
     assert row["ceiling_high"] / row["ceiling_low"] > 1e4
-    assert row["note"].startswith("ceiling not identified (SE of log c 4.7)")
+    assert row["note"].startswith("ceiling not identified (SE of log c 4.1)")
 
 
 def test_unfitted_package_gets_a_row_with_its_reason(small_fit, tmp_path):
