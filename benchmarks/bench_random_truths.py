@@ -123,17 +123,21 @@ def measure(number: int, paid_driven: bool = False) -> dict[str, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--truths", type=int, default=20, help="random truths 1..N")
+    parser.add_argument("--truths", type=int, default=20, help="how many random truths")
+    parser.add_argument("--first", type=int, default=1,
+                        help="number of the first truth (held-out truths past 1 keep their own "
+                             "results file)")
     parser.add_argument("--paid-driven", action="store_true",
                         help="truths whose organic uplift follows paid GMV")
     args = parser.parse_args()
-    truths, paid_driven = args.truths, args.paid_driven
-    numbers = range(1, truths + 1)
+    truths, paid_driven, first = args.truths, args.paid_driven, args.first
+    numbers = range(first, first + truths)
     with ProcessPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
         rows = list(pool.map(measure, numbers, [paid_driven] * truths))
     columns = ["plan", "history's reach", "no reach", "even"]
     width = 17
     flag = " --paid-driven" if paid_driven else ""
+    flag += f" --first {first}" if first != 1 else ""
     lines = [f"bench_random_truths --truths {truths}{flag}  {datetime.now():%Y-%m-%d %H:%M:%S}  "
              f"python {platform.python_version()}",
              f"{DAYS} sessions of history per truth; total GMV under truth against the oracle; "
@@ -153,7 +157,7 @@ def main() -> None:
         f"plans breaking the paid ROI floor under truth: "
         f"{sum(r['paid ROI'] < FLOOR for r in rows)} of {truths}"]
     write_results(RESULTS.with_name("random_truths_paid_driven.txt") if paid_driven
-                  else RESULTS, lines)
+                  else RESULTS, lines, first, truths)
 
 
 if __name__ == "__main__":

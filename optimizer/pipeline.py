@@ -234,14 +234,15 @@ def trusted_reach(problem: PlanningProblem, model: ResponseModel, packages: Sequ
     random truths the fit does not assume (benchmarks/bench_random_truths.py) the hard reach
     lost 9.9% and 15.5% to the oracle in two, where the best plan spends far past history;
     raised this way they lose 2.7% and 3.3% (`REACH_CONFIDENCE` has the numbers over 60).
+    The marginal ROI is taken at the minutes where the continuous plan presses each reach.
     """
     if problem.spend_reach is None or problem.objective != "max_gmv":
         return problem
     first = solve(problem.continuous())
     price = first.shadow_prices.get("budget", 0.0)
     reach = problem.spend_reach * problem.reach_factor
-    pressed = np.any(first.spend >= reach * (1 - 1e-6), axis=0) & (
-        reach < problem.max_spend_per_minute)
+    at_reach = first.spend >= reach * (1 - 1e-6)
+    pressed = np.any(at_reach, axis=0) & (reach < problem.max_spend_per_minute)
     if price <= 1e-9 or not pressed.any():
         return problem
     binding = [floor for key, floor in (("paid_roi_min", problem.paid_roi_min),
@@ -251,7 +252,8 @@ def trusted_reach(problem: PlanningProblem, model: ResponseModel, packages: Sequ
     multiples = np.ones(len(packages))
     index = np.flatnonzero(pressed)
     multiples[index] = trusted_multiples(model, [packages[i] for i in index],
-                                         problem.spend_reach[index], problem.minutes, threshold)
+                                         problem.spend_reach[index], problem.minutes, threshold,
+                                         pressed=at_reach[:, index])
     if np.all(multiples == 1.0):
         return problem
     return replace(problem, spend_reach=problem.spend_reach * multiples,

@@ -31,7 +31,8 @@ broke its floor. The median did as well, but bets more on draws far from the dat
 def trusted_multiples(model: ResponseModel, packages: Sequence[str], reach: np.ndarray,
                       minutes: int, threshold: float,
                       confidence: float = REACH_CONFIDENCE,
-                      n_draws: int = 200, seed: int = 0) -> np.ndarray:
+                      n_draws: int = 200, seed: int = 0,
+                      pressed: np.ndarray | None = None) -> np.ndarray:
     """(P,) per package of `packages`, the largest of `REACH_MULTIPLES` such that at that
     multiple of its `reach` (P,) yuan/min, and at every smaller one, the lower bound of the
     marginal ROI is at least `threshold` (yuan of GMV per yuan); 1 where none is.
@@ -43,6 +44,10 @@ def trusted_multiples(model: ResponseModel, packages: Sequence[str], reach: np.n
     without a finite reach or whose half-saturation the data do not identify (`identified`)
     get 1, and so does, without drawing, a package whose estimate does not pay at the first
     multiple.
+
+    pressed: (T, P) booleans, the minutes where the plan presses each package's reach; the
+    marginal ROI is then the mean over those minutes (None, or a package pressing in none: over
+    every minute). Extra spend past the reach goes where the plan presses it.
     """
     leverage = model.organic_.leverage()
     out = np.ones(len(packages))
@@ -54,9 +59,10 @@ def trusted_multiples(model: ResponseModel, packages: Sequence[str], reach: np.n
         lever = min(leverage.get(package, 0.0), 0.0)
         estimate = model.paid_[package].term(minutes, np.ones(1))
         driver = model.organic_.driver
-        if _net(marginal_roi(estimate, levels[0]), lever, driver) < threshold:
+        where = None if pressed is None else np.asarray(pressed, dtype=bool)[:, j]
+        if _net(marginal_roi(estimate, levels[0], where), lever, driver) < threshold:
             continue  # the estimate does not pay at the first multiple: no need to draw
-        rois = np.array([marginal_roi(term, levels)
+        rois = np.array([marginal_roi(term, levels, where)
                          for term in paid_draws(model, package, minutes, n_draws, seed)])
         bound = _net(np.quantile(rois, 1.0 - confidence, axis=0), lever, driver)
         pays = np.cumprod(bound >= threshold).astype(bool)

@@ -91,15 +91,18 @@ ORGANIC_COLUMNS: dict[str, str] = {
 
 
 # -- helpers on any SessionResponse ---------------------------------------------------------
-def marginal_roi(term: ResponseTerm, spend: float | np.ndarray) -> np.ndarray:
+def marginal_roi(term: ResponseTerm, spend: float | np.ndarray,
+                 minutes: np.ndarray | None = None) -> np.ndarray:
     """Paid yuan per extra paid yuan of a one-package term at steady `spend` (yuan/min).
 
     A steady spend x settles at an adstock of x (carryover weights sum to one), so this is the
     mean over the term's minutes of ``scale * S'(x)``; `spend` may be an array of levels.
+    minutes: (T,) booleans, the minutes to average over (None: all of them).
     """
     x = np.atleast_1d(np.asarray(spend, dtype=float))
-    slope = term.saturation.derivative(x[:, None] * np.ones_like(term.scale)[None, :])
-    values = np.mean(term.scale[None, :] * slope, axis=1)
+    scale = term.scale if minutes is None or not np.any(minutes) else term.scale[minutes]
+    slope = term.saturation.derivative(x[:, None] * np.ones_like(scale)[None, :])
+    values = np.mean(scale[None, :] * slope, axis=1)
     return values if np.ndim(spend) else values[0]
 
 

@@ -64,3 +64,30 @@ def test_the_bound_counts_the_curves_uncertainty(small_fit, certain):
         drawn = trusted_multiples(small_fit.model, packages, reach, 240, threshold)
         estimate = trusted_multiples(certain, packages, reach, 240, threshold)
         assert (drawn <= estimate).all()
+
+
+def test_pressed_minutes_take_the_marginal_roi_where_the_plan_presses(certain):
+    """With the minutes where the plan presses the reach, the marginal ROI is the closed form
+    over those minutes alone: at the session's busiest minutes a curve is trusted at least as
+    far as at average traffic, and a package pressing nowhere falls back to every minute."""
+    package = _exponential(certain)
+    curve, minutes, reach = certain.paid_[package], 240, 40.0
+    k = curve.saturation().k
+    scale = np.asarray(curve.scale(np.arange(minutes)), dtype=float)
+    busy = scale >= np.quantile(scale, 0.75)
+    lever = min(certain.organic_.leverage()[package], 0.0)
+
+    def roi(m, mean_scale):
+        paid = mean_scale * np.exp(-m * reach / k) / k
+        return paid * (1.0 + lever) if certain.organic_.driver == "paid" else paid + lever
+
+    m = 2.0
+    threshold = roi(m, scale[busy].mean()) - 1e-9
+    pressed = trusted_multiples(certain, [package], np.array([reach]), minutes, threshold,
+                                pressed=busy[:, None])
+    assert pressed[0] == m
+    average = trusted_multiples(certain, [package], np.array([reach]), minutes, threshold)
+    assert average[0] <= pressed[0]
+    nowhere = trusted_multiples(certain, [package], np.array([reach]), minutes, threshold,
+                                pressed=np.zeros((minutes, 1), dtype=bool))
+    assert nowhere[0] == average[0]
