@@ -515,8 +515,9 @@ def main() -> None:
     OpenBLAS runs on one thread unless the environment says otherwise (set before numpy or
     scipy loads it, and inherited by back-test and closed-loop workers): its matrices here are
     small, and its threads spin against each other and against other processes on the other
-    core. `spendplan plan` from a saved fit took 2.05 s instead of 1.63-1.86 s with a second
-    process busy, and `ResponseModel.fit` limits its own BLAS for the Python API's users.
+    core. With the other core busy, `spendplan plan` from a saved fit took 1.68-1.84 s with
+    two threads and 1.30-1.39 s with one (the same on a quiet machine); `ResponseModel.fit`
+    limits its own BLAS for the Python API's users.
     """
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     try:
