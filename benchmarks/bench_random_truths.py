@@ -100,12 +100,15 @@ def oracle(problem: PlanningProblem, truth: SessionResponse) -> Forecast:
                                             spend_reach=None)).spend)
 
 
-def measure(number: int, paid_driven: bool = False) -> dict[str, float]:
+def measure(number: int, paid_driven: bool = False,
+            families: tuple[str, ...] | None = None) -> dict[str, float]:
     """Total GMV under truth of the plan, the plan without reach and even pacing, each as a
     share of the oracle's minus 1; the plan's paid ROI under truth. paid_driven: the truth's
-    uplift follows paid GMV (`random_scenario`)."""
+    uplift follows paid GMV (`random_scenario`); families: the fit's saturation families
+    (`FitOptions.families`; None: the default)."""
     scenario = random_scenario(number, paid_driven=paid_driven)
-    sim, panel, _, history_reach, problem = fitted(scenario, number)
+    options = None if families is None else FitOptions(families=families)
+    sim, panel, _, history_reach, problem = fitted(scenario, number, options)
     truth = sim.response()
     mix = panel.spend.sum(axis=0) / panel.spend.sum()
     schedules = {
@@ -129,15 +132,21 @@ def main() -> None:
                              "results file)")
     parser.add_argument("--paid-driven", action="store_true",
                         help="truths whose organic uplift follows paid GMV")
+    parser.add_argument("--families", default=None,
+                        help="the fit's saturation families, comma-separated (e.g. "
+                             "exponential,hill,log; default: FitOptions' default); results "
+                             "are then printed, not written")
     args = parser.parse_args()
     truths, paid_driven, first = args.truths, args.paid_driven, args.first
+    families = None if args.families is None else tuple(args.families.split(","))
     numbers = range(first, first + truths)
     with ProcessPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-        rows = list(pool.map(measure, numbers, [paid_driven] * truths))
+        rows = list(pool.map(measure, numbers, [paid_driven] * truths, [families] * truths))
     columns = ["plan", "history's reach", "no reach", "even"]
     width = 17
     flag = " --paid-driven" if paid_driven else ""
     flag += f" --first {first}" if first != 1 else ""
+    flag += f" --families {args.families}" if families is not None else ""
     lines = [f"bench_random_truths --truths {truths}{flag}  {datetime.now():%Y-%m-%d %H:%M:%S}  "
              f"python {platform.python_version()}",
              f"{DAYS} sessions of history per truth; total GMV under truth against the oracle; "
@@ -156,6 +165,9 @@ def main() -> None:
         f"{sum((1 + r['plan']) >= 1.1 * (1 + r['even']) for r in rows)} of {truths}",
         f"plans breaking the paid ROI floor under truth: "
         f"{sum(r['paid ROI'] < FLOOR for r in rows)} of {truths}"]
+    if families is not None:
+        print("\n".join(lines))
+        return
     write_results(RESULTS.with_name("random_truths_paid_driven.txt") if paid_driven
                   else RESULTS, lines, first, truths)
 

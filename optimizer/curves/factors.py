@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from optimizer.curves.transforms import Carryover, Exponential, Hill, decay_of
+from optimizer.curves.transforms import Carryover, Exponential, Hill, Logarithmic, decay_of
 
 LOG2 = float(np.log(2.0))
 
@@ -35,7 +35,7 @@ class PaidFactor:
     """``F = S(adstock(spend))`` for one package: theta = (log half-life, log k[, shape]).
 
     spend: (n,) yuan/min of the package in live minutes; session: (n,) session ids.
-    family: "exponential" or "hill".
+    family: "exponential", "hill" or "log" (``S(a) = log(1 + a / k)``, `Logarithmic`).
     """
 
     def __init__(self, spend: np.ndarray, session: np.ndarray, family: str) -> None:
@@ -48,9 +48,11 @@ class PaidFactor:
         base = ("log_half_life", "log_k")
         return (*base, "shape") if self.family == "hill" else base
 
-    def saturation(self, theta: np.ndarray) -> Exponential | Hill:
+    def saturation(self, theta: np.ndarray) -> Exponential | Hill | Logarithmic:
         k = float(np.exp(theta[1]))
-        return Hill(k=k, shape=float(theta[2])) if self.family == "hill" else Exponential(k=k)
+        if self.family == "hill":
+            return Hill(k=k, shape=float(theta[2]))
+        return Logarithmic(k=k) if self.family == "log" else Exponential(k=k)
 
     def __call__(self, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         a, da = carryover_with_slope(self.spend, self.session, float(np.exp(theta[0])))
@@ -62,6 +64,8 @@ class PaidFactor:
             dS_dratio = 1.0 / (1.0 + ratio) ** 2
             columns.append(-saturation.shape * ratio * dS_dratio)
             columns.append(ratio * np.log(np.maximum(a, 1e-300) / saturation.k) * dS_dratio)
+        elif self.family == "log":  # d log(1 + a/k) / d log k = -a / (k + a)
+            columns.append(-np.maximum(a, 0.0) / (saturation.k + np.maximum(a, 0.0)))
         else:
             z = a / saturation.k
             columns.append(-np.exp(-z) * z)

@@ -1,7 +1,7 @@
 """Paid GMV of one audience package: ``exp(spline(minute) + day) * S(adstock(spend))``.
 
-S is an exponential or Hill saturation of the package's geometrically carried-over spend (a Hill
-shape over 1 is S-shaped, planned on its concave envelope); the
+S is an exponential, Hill or logarithmic saturation of the package's geometrically
+carried-over spend (a Hill shape over 1 is S-shaped, planned on its concave envelope); the
 spline and day effects absorb the time-of-session traffic profile, so that operators spending
 more at peak (confounding) does not inflate the fitted spend effect.
 """
@@ -22,10 +22,11 @@ from optimizer.curves.transforms import (
     Carryover,
     Exponential,
     Hill,
+    Logarithmic,
     concave_envelope,
 )
 
-Family = Literal["exponential", "hill"]
+Family = Literal["exponential", "hill", "log"]
 
 _MAX_HALF_LIFE = 60.0  # minutes
 
@@ -82,7 +83,12 @@ class PackageCurve(FittedScale):
         """Whether the data identify the half-saturation: its log has a standard error of at
         most `MAX_LOG_K_SE` and it is not on a bound of its search range (where it is held
         fixed, with no variance, because the data would take it further: a straight or a flat
-        curve over the spend seen)."""
+        curve over the spend seen).
+
+        For the "log" family k is where the return per yuan has halved from zero spend's, as
+        for the others: past a large k the curve is straight over the spend seen and k trades
+        off against the scale (a large SE or the upper bound), at the lower bound it is
+        ``log(a) - log(k)`` with the scale's level unidentified; the same rule flags both."""
         index = self.theta_names.index("log_k")
         on_bound = at_bound(np.asarray(self.theta), self.bounds)[index]
         return self.standard_error("log_k") <= MAX_LOG_K_SE and not on_bound
@@ -163,11 +169,11 @@ class PackageCurve(FittedScale):
         """Carryover half-life in minutes."""
         return float(np.exp(self.param("log_half_life", params)))
 
-    def saturation(self, params: np.ndarray | None = None) -> Exponential | Hill:
+    def saturation(self, params: np.ndarray | None = None) -> Exponential | Hill | Logarithmic:
         k = float(np.exp(self.param("log_k", params)))
         if self.family == "hill":
             return Hill(k=k, shape=float(self.param("shape", params)))
-        return Exponential(k=k)
+        return Logarithmic(k=k) if self.family == "log" else Exponential(k=k)
 
     def term(self, minutes: int, weights: np.ndarray, params: np.ndarray | None = None,
              day: float = 0.0, start: float | None = None) -> ResponseTerm:

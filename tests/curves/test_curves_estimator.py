@@ -74,6 +74,8 @@ def test_carryover_slope_matches_differences():
     ("exponential", [np.log(2.5), np.log(90.0)]),
     ("hill", [np.log(3.0), np.log(150.0), 0.7]),
     ("hill", [np.log(1.2), np.log(40.0), 0.98]),
+    ("log", [np.log(2.5), np.log(90.0)]),
+    ("log", [np.log(0.8), np.log(8.0)]),
 ])
 def test_paid_factor_gradient_matches_differences(family, theta):
     rng = np.random.default_rng(1)
@@ -151,6 +153,7 @@ def _check_within(fit, truth: np.ndarray, names: list[str], n_se: float = 4.0) -
 @pytest.mark.parametrize(("family", "theta"), [
     ("exponential", [np.log(2.5), np.log(80.0)]),
     ("hill", [np.log(3.0), np.log(120.0), 0.7]),
+    ("log", [np.log(2.5), np.log(40.0)]),
 ])
 def test_paid_fit_recovers_its_own_model(family, theta):
     rng = np.random.default_rng(10)
