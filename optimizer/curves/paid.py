@@ -85,10 +85,11 @@ class PackageCurve(FittedScale):
         fixed, with no variance, because the data would take it further: a straight or a flat
         curve over the spend seen).
 
-        For the "log" family k is where the return per yuan has halved from zero spend's, as
-        for the others: past a large k the curve is straight over the spend seen and k trades
-        off against the scale (a large SE or the upper bound), at the lower bound it is
-        ``log(a) - log(k)`` with the scale's level unidentified; the same rule flags both."""
+        For the "log" family k is the carried-over spend at which the return per yuan has
+        halved from zero spend's: past a large k the curve is straight over the spend seen
+        and k trades off against the scale (a large SE or the upper bound), at the lower bound
+        it is ``log(a) - log(k)`` with the scale's level unidentified; the same rule flags
+        both."""
         index = self.theta_names.index("log_k")
         on_bound = at_bound(np.asarray(self.theta), self.bounds)[index]
         return self.standard_error("log_k") <= MAX_LOG_K_SE and not on_bound
