@@ -31,6 +31,15 @@ def carryover_with_slope(x: np.ndarray, session: np.ndarray, half_life: float
     return a, d_r * (r * LOG2 / half_life)
 
 
+def family_saturation(family: str, k: float, shape: float | None = None
+                      ) -> Exponential | Hill | Logarithmic:
+    """The saturation of a paid curve of `family` ("exponential", "hill" or "log") with scale
+    `k` (yuan/min of carried-over spend) and, for "hill", its `shape`."""
+    if family == "hill":
+        return Hill(k=k, shape=shape)
+    return Logarithmic(k=k) if family == "log" else Exponential(k=k)
+
+
 class PaidFactor:
     """``F = S(adstock(spend))`` for one package: theta = (log half-life, log k[, shape]).
 
@@ -49,10 +58,8 @@ class PaidFactor:
         return (*base, "shape") if self.family == "hill" else base
 
     def saturation(self, theta: np.ndarray) -> Exponential | Hill | Logarithmic:
-        k = float(np.exp(theta[1]))
-        if self.family == "hill":
-            return Hill(k=k, shape=float(theta[2]))
-        return Logarithmic(k=k) if self.family == "log" else Exponential(k=k)
+        shape = float(theta[2]) if self.family == "hill" else None
+        return family_saturation(self.family, float(np.exp(theta[1])), shape)
 
     def __call__(self, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         a, da = carryover_with_slope(self.spend, self.session, float(np.exp(theta[0])))
@@ -65,7 +72,8 @@ class PaidFactor:
             columns.append(-saturation.shape * ratio * dS_dratio)
             columns.append(ratio * np.log(np.maximum(a, 1e-300) / saturation.k) * dS_dratio)
         elif self.family == "log":  # d log(1 + a/k) / d log k = -a / (k + a)
-            columns.append(-np.maximum(a, 0.0) / (saturation.k + np.maximum(a, 0.0)))
+            spent = np.maximum(a, 0.0)
+            columns.append(-spent / (saturation.k + spent))
         else:
             z = a / saturation.k
             columns.append(-np.exp(-z) * z)

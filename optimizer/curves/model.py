@@ -30,6 +30,7 @@ from optimizer.curves.clock import (
 )
 from optimizer.curves.days import DayDistribution
 from optimizer.curves.estimator import poisson_deviance, unit_deviance
+from optimizer.curves.factors import family_saturation
 from optimizer.curves.organic import OrganicCurve
 from optimizer.curves.paid import Family, PackageCurve
 from optimizer.curves.response import Driver, ResponseTerm, SessionResponse
@@ -227,8 +228,8 @@ class ResponseModel:
         BLAS runs on one thread here: the matrices are small, and threads only contend. The
         limit holds only the libraries loaded when it is set, so scipy's own OpenBLAS (L-BFGS-B
         and statsmodels use it) is loaded first: loaded within it, its two threads spun against
-        the fit's (and a busy other core) and a first fit of the demo in a new process took
-        11.0 s instead of 4.2 s (5.1 s with OPENBLAS_NUM_THREADS=1).
+        the fit's and a busy other core's: a first fit of the demo in a new process, with the
+        other core busy, took 8.3-8.6 s instead of 4.9-5.2 s (the same on a quiet machine).
         """
         import scipy.linalg  # noqa: F401 - see above; the fit needs scipy anyway
 
@@ -845,8 +846,7 @@ def room_profile(minute: np.ndarray, organic: np.ndarray) -> np.ndarray:
 
 def _explicit_term(spec: CurveSpec, baseline: np.ndarray, weights: np.ndarray) -> ResponseTerm:
     """A paid term from explicit settings, following the room's baseline traffic profile."""
-    saturation = (Hill(k=spec.saturation_spend, shape=spec.shape) if spec.family == "hill"
-                  else Exponential(k=spec.saturation_spend))
+    saturation = family_saturation(spec.family, spec.saturation_spend, spec.shape)
     profile = baseline / baseline.mean() if baseline.mean() > 0 else np.ones_like(baseline)
     return ResponseTerm(scale=spec.max_gmv_per_minute * profile, saturation=saturation,
                         carryover=Carryover(half_lives=(spec.carryover_minutes,)),

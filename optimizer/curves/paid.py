@@ -15,7 +15,7 @@ import numpy as np
 from optimizer.curves.basis import SessionBasis
 from optimizer.curves.clock import ClockBasis, clock_for
 from optimizer.curves.estimator import at_bound
-from optimizer.curves.factors import PaidFactor
+from optimizer.curves.factors import PaidFactor, family_saturation
 from optimizer.curves.fitted import FittedScale
 from optimizer.curves.response import ResponseTerm
 from optimizer.curves.transforms import (
@@ -171,10 +171,8 @@ class PackageCurve(FittedScale):
         return float(np.exp(self.param("log_half_life", params)))
 
     def saturation(self, params: np.ndarray | None = None) -> Exponential | Hill | Logarithmic:
-        k = float(np.exp(self.param("log_k", params)))
-        if self.family == "hill":
-            return Hill(k=k, shape=float(self.param("shape", params)))
-        return Logarithmic(k=k) if self.family == "log" else Exponential(k=k)
+        shape = float(self.param("shape", params)) if self.family == "hill" else None
+        return family_saturation(self.family, float(np.exp(self.param("log_k", params))), shape)
 
     def term(self, minutes: int, weights: np.ndarray, params: np.ndarray | None = None,
              day: float = 0.0, start: float | None = None) -> ResponseTerm:
