@@ -104,6 +104,12 @@ class PackageCurve(FittedScale):
             held = (*held, "log_k")
         return super().draws(rng, n, held)
 
+    def family_weights(self) -> dict[str, float]:
+        """The weight of this curve's family and of each of its `alternatives`' (summing to
+        one when the weights are shares of the families kept)."""
+        return {self.family: self.family_weight} | {
+            curve.family: curve.family_weight for curve in self.alternatives}
+
     def sample(self, rng: np.random.Generator, n: int) -> list[tuple[PackageCurve, np.ndarray]]:
         """`n` draws of (curve, parameters): the family drawn in proportion to the weights of
         this curve and its `alternatives`, the parameters from that fit's asymptotic normal

@@ -126,8 +126,14 @@ def paid_draws(model: ResponseModel, package: str, minutes: int, n: int, seed: i
     The same draws `ResponseModel.response_draws` makes for a paid term, taken from the package's
     curve alone (so a degenerate organic fit, e.g. a ceiling at its bound, cannot break them).
     """
+    return [term for _, term in paid_samples(model, package, minutes, n, seed)]
+
+
+def paid_samples(model: ResponseModel, package: str, minutes: int, n: int, seed: int = 0
+                 ) -> list[tuple[str, ResponseTerm]]:
+    """`paid_draws` with the saturation family each term was drawn from."""
     rng = np.random.default_rng(seed)
-    return [curve.term(minutes, np.ones(1), params)
+    return [(curve.family, curve.term(minutes, np.ones(1), params))
             for curve, params in model.paid_[package].sample(rng, n)]
 
 

@@ -7,7 +7,8 @@ import copy
 import numpy as np
 import pytest
 
-from optimizer.curves.reach import REACH_MULTIPLES, trusted_multiples
+from optimizer.curves.reach import REACH_MULTIPLES, family_quantile, trusted_multiples
+from optimizer.curves.report import marginal_roi
 
 
 @pytest.fixture(scope="module")
@@ -91,3 +92,38 @@ def test_pressed_minutes_take_the_marginal_roi_where_the_plan_presses(certain):
     nowhere = trusted_multiples(certain, [package], np.array([reach]), minutes, threshold,
                                 pressed=np.zeros((minutes, 1), dtype=bool))
     assert nowhere[0] == average[0]
+
+
+def test_a_flattening_family_lowers_the_bound_by_its_weight_not_vetoes_it(certain):
+    """Two families without parameter uncertainty, half the weight each: the bound is the mean
+    of their marginal ROIs, not the lower one (which pooled draws' lower quartile would give),
+    so the curve is trusted past where its own, flattening family would stop it."""
+    model = copy.deepcopy(certain)
+    package = _exponential(model)
+    curve, minutes, reach = model.paid_[package], 240, 40.0
+    slow = copy.deepcopy(curve)  # the same parameters in the log family: flattens far later
+    slow.family = "log"
+    curve.family_weight = slow.family_weight = 0.5
+    curve.alternatives = [slow]
+    levels = reach * np.asarray(REACH_MULTIPLES)
+    other, own = (marginal_roi(c.term(minutes, np.ones(1)), levels) for c in (curve, slow))
+    lever = min(model.organic_.leverage()[package], 0.0)
+
+    def net(roi):
+        return roi * (1.0 + lever) if model.organic_.driver == "paid" else roi + lever
+
+    m = next(i for i in range(1, len(levels)) if own[i] > other[i] + 0.5)
+    threshold = net(0.5 * (own[m] + other[m])) - 1e-9
+    assert threshold > net(min(own[m], other[m]))  # pooled, the lower family would veto
+    found = trusted_multiples(model, [package], np.array([reach]), minutes, threshold)
+    mean = net(0.5 * (own + other))
+    expected = REACH_MULTIPLES[int(np.flatnonzero(np.cumprod(mean >= threshold))[-1])]
+    assert found[0] == expected >= REACH_MULTIPLES[m]
+
+
+def test_family_quantile_weighs_each_familys_own_quantile():
+    values = np.array([[1.0], [2.0], [3.0], [10.0], [20.0]])
+    families = np.array(["hill", "hill", "hill", "exponential", "exponential"])
+    weights = {"hill": 0.75, "exponential": 0.25, "log": 0.5}  # log drew nothing: left out
+    found = family_quantile(values, families, weights, 0.5)
+    assert found == pytest.approx([0.75 * 2.0 + 0.25 * 15.0])
