@@ -1,6 +1,6 @@
 """The S-shaped fit on random truths it was not tuned on (a quality benchmark).
 
-The thresholds that let a Hill fit be S-shaped (`optimizer.curves.model`: CONCAVE_AT_BOUND,
+The thresholds that let a Hill fit be S-shaped (`optimizer.curves.trials`: CONCAVE_AT_BOUND,
 S_SHAPED_PRECHECK, S_SHAPED_WEIGHT) were chosen on eight packages of an outside truth. Here each
 truth is `random_scenario(n, s_shaped=True)`: random truth n with about half its packages'
 saturations S-shaped Hill curves (shape 1.3-3, the k of the concave draw). Harness as

@@ -245,10 +245,10 @@ def test_a_concave_hill_inside_its_bound_costs_no_s_shaped_fit():
     and below `S_SHAPED_PRECHECK` nothing more (no cross-validation)."""
     from types import SimpleNamespace
 
-    from optimizer.curves.model import S_SHAPED_PRECHECK, _Rows, _Trials
+    from optimizer.curves.trials import S_SHAPED_PRECHECK, HistoryRows, PackageTrials
 
-    rows = _Rows(np.zeros(4, int), np.arange(4), np.ones(4, bool), np.zeros(4), np.zeros(4))
-    trial = _Trials("fans", np.ones(4), np.ones(4), rows, lags=0)
+    rows = HistoryRows(np.zeros(4, int), np.arange(4), np.ones(4, bool), np.zeros(4), np.zeros(4))
+    trial = PackageTrials("fans", np.ones(4), np.ones(4), rows, lags=0)
     fitted: list[float] = []
 
     def held_out_fit(family, basis, start=None):
@@ -273,12 +273,17 @@ def test_an_s_shaped_fit_bending_past_the_spend_seen_is_not_cross_validated():
     chord would credit every yuan with a return history never reached."""
     from types import SimpleNamespace
 
-    from optimizer.curves.model import S_SHAPED_PRECHECK, S_SHAPED_REACH, _Rows, _Trials
     from optimizer.curves.transforms import Hill
+    from optimizer.curves.trials import (
+        S_SHAPED_PRECHECK,
+        S_SHAPED_REACH,
+        HistoryRows,
+        PackageTrials,
+    )
 
-    rows = _Rows(np.zeros(4, int), np.arange(4), np.ones(4, bool), np.zeros(4),
+    rows = HistoryRows(np.zeros(4, int), np.arange(4), np.ones(4, bool), np.zeros(4),
                  clock=1140 + np.arange(4))
-    trial = _Trials("fans", np.ones(4), np.ones(4), rows, lags=0)
+    trial = PackageTrials("fans", np.ones(4), np.ones(4), rows, lags=0)
     trial.done[("hill", 40.0)] = (0.0, SimpleNamespace(param=lambda name: 1.0), None)
     hill = Hill(k=500.0, shape=S_SHAPED_PRECHECK + 0.5)
     shaped = SimpleNamespace(param=lambda name: hill.shape, saturation=lambda: hill,
@@ -298,8 +303,8 @@ def test_within_reach_measures_an_s_shaped_corner_against_the_spend_seen():
     S(a)/a peaks) is at most `S_SHAPED_REACH` times the spend its sessions saw."""
     from types import SimpleNamespace
 
-    from optimizer.curves.model import S_SHAPED_REACH, within_reach
     from optimizer.curves.transforms import Exponential, Hill
+    from optimizer.curves.trials import S_SHAPED_REACH, within_reach
 
     def curve(saturation, seen):
         return SimpleNamespace(saturation=lambda: saturation, seen_spend=seen)

@@ -9,10 +9,10 @@ from scipy.special import expit
 from scipy.stats import beta, binom
 
 from optimizer.curves import FitOptions, ResponseModel
-from optimizer.curves.model import MIN_FAMILY_WEIGHT, PROFILE_POINTS
 from optimizer.curves.paid import MAX_LOG_K_SE
 from optimizer.curves.report import marginal_roi, typical_spend
 from optimizer.curves.selection import family_weights
+from optimizer.curves.trials import MIN_FAMILY_WEIGHT, PROFILE_POINTS
 
 
 @pytest.mark.parametrize("gap", [0.0, 0.3, 2.0, -1.0])
