@@ -44,8 +44,8 @@ def trusted_multiples(model: ResponseModel, packages: Sequence[str], reach: np.n
     families' weights (`family_quantile`); a negative organic leverage is
     counted against it (a positive one is not counted for it, `_net`). Packages without a fit,
     without a finite reach or whose half-saturation the data do not identify (`identified`)
-    get 1, and so does, without drawing, a package whose estimate does not pay at the first
-    multiple.
+    get 1, and so does, without drawing, a package whose families' estimates, averaged by
+    their weights, do not pay at the first multiple.
 
     pressed: (T, P) booleans, the minutes where the plan presses each package's reach; the
     marginal ROI is then the mean over those minutes (None, or a package pressing in none: over
