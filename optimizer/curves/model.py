@@ -206,8 +206,8 @@ class ResponseModel:
                     "model (--model; load_model in Python)")
         self.session_minutes_ = int(minute.max()) + 1
         rows = HistoryRows(session, minute, self._train_mask(session),
-                     room_profile(minute, np.asarray(panel.organic_gmv, dtype=float)),
-                     clock_minutes(panel.ts))
+                           room_profile(minute, np.asarray(panel.organic_gmv, dtype=float)),
+                           clock_minutes(panel.ts))
         active = np.count_nonzero(panel.spend > 0, axis=0)
         self.unfitted_ = {
             p: f"only {n} minutes with spend in history (at least "
@@ -217,7 +217,8 @@ class ResponseModel:
         fitted = [j for j, p in enumerate(panel.packages) if p not in self.unfitted_]
         candidates = self._candidates(rows)
         trials = {panel.packages[j]: PackageTrials(panel.packages[j], panel.paid_gmv[:, j],
-                                             panel.spend[:, j], rows, self.options.hac_maxlags)
+                                                   panel.spend[:, j], rows,
+                                                   self.options.hac_maxlags)
                   for j in fitted}
         knots = self._paid_knots(trials, candidates, tell)
         organic_knots, organic_scores = self._organic_knots(panel, rows, candidates)

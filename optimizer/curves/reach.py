@@ -62,11 +62,10 @@ def trusted_multiples(model: ResponseModel, packages: Sequence[str], reach: np.n
         curve, driver = model.paid_[package], model.organic_.driver
         where = None if pressed is None else np.asarray(pressed, dtype=bool)[:, j]
         weights = curve.family_weights()
-        estimates = np.array([marginal_roi(c.term(minutes, np.ones(1)), levels[:1], where)
-                              for c in (curve, *curve.alternatives)])
-        families = np.array([c.family for c in (curve, *curve.alternatives)])
-        if _net(family_quantile(estimates, families, weights, 0.5), lever, driver)[0] \
-                < threshold:
+        fits = (curve, *curve.alternatives)
+        estimate = np.average([marginal_roi(c.term(minutes, np.ones(1)), levels[0], where)
+                               for c in fits], weights=[weights[c.family] for c in fits])
+        if _net(estimate, lever, driver) < threshold:
             continue  # the families' estimates do not pay at the first multiple: no need to draw
         samples = paid_samples(model, package, minutes, n_draws, seed)
         rois = np.array([marginal_roi(term, levels, where) for _, term in samples])
