@@ -7,6 +7,11 @@ the data, and a lower bound of them says what the data still back there: where t
 quartile of the marginal ROI (`REACH_CONFIDENCE`) beats what the budget earns elsewhere,
 spending more pays in three draws of four of a family, on the families' weighted average
 (`family_quantile`).
+
+A curve whose half-saturation the data do not identify is straight over the spend seen, and
+nothing in the data says where it bends: its bound is no higher than the most curved of its
+profile fits the data still weigh (`steepest_admitted`), and it is raised at most
+`UNIDENTIFIED_REACH` times.
 """
 
 from __future__ import annotations
@@ -16,7 +21,9 @@ from collections.abc import Sequence
 import numpy as np
 
 from optimizer.curves.model import ResponseModel
+from optimizer.curves.paid import PackageCurve
 from optimizer.curves.report import marginal_roi, paid_samples
+from optimizer.curves.trials import MIN_FAMILY_WEIGHT
 
 REACH_MULTIPLES = (1.25, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0)
 """Multiples of the spend history saw that a package's reach may be raised to."""
@@ -27,6 +34,14 @@ REACH_CONFIDENCE = 0.75
 lost 1.8% instead of 2.1% of the oracle's GMV on average, 5.2% instead of 8.9% at worst, and
 were within 3% of it in 49 truths instead of 44; no plan lost more than 0.6 points by it, nor
 broke its floor. The median did as well, but bets more on draws far from the data."""
+
+UNIDENTIFIED_REACH = 2.0
+"""The furthest multiple of `REACH_MULTIPLES` a curve whose half-saturation the data do not
+identify is raised to. Such curves were first never raised; raised under the bound of
+`steepest_admitted`, plans on random truths 1-40 lost 1.53% to the oracle on average instead of
+1.75% (truth 17 2.5% instead of 4.6%, 28 2.4% instead of 4.9%), but without this limit an
+S-shaped truth's straight fit went to 8 times and its plan lost 20.8% instead of 4.0%
+(benchmarks/bench_sshape_random.py, truth 2)."""
 
 
 def trusted_multiples(model: ResponseModel, packages: Sequence[str], reach: np.ndarray,
@@ -42,10 +57,12 @@ def trusted_multiples(model: ResponseModel, packages: Sequence[str], reach: np.n
     `minutes` at average traffic (`marginal_roi`), its lower bound the `1 - confidence`
     quantile of each family's draws among `n_draws` (`paid_samples`, `seed`) averaged by the
     families' weights (`family_quantile`); a negative organic leverage is
-    counted against it (a positive one is not counted for it, `_net`). Packages without a fit,
-    without a finite reach or whose half-saturation the data do not identify (`identified`)
-    get 1, and so does, without drawing, a package whose families' estimates, averaged by
-    their weights, do not pay at the first multiple.
+    counted against it (a positive one is not counted for it, `_net`). A curve whose
+    half-saturation the data do not identify (`identified`) is bounded as well by its
+    `steepest_admitted` profile fit and raised at most `UNIDENTIFIED_REACH` times. Packages
+    without a fit, without a finite reach or unidentified without a profile get 1, and so
+    does, without drawing, a package whose families' estimates, averaged by their weights, do
+    not pay at the first multiple.
 
     pressed: (T, P) booleans, the minutes where the plan presses each package's reach; the
     marginal ROI is then the mean over those minutes (None, or a package pressing in none: over
@@ -54,12 +71,17 @@ def trusted_multiples(model: ResponseModel, packages: Sequence[str], reach: np.n
     leverage = model.organic_.leverage()
     out = np.ones(len(packages))
     for j, package in enumerate(packages):
-        if package not in model.paid_ or not np.isfinite(reach[j]) or \
-                not model.paid_[package].identified:
+        curve = model.paid_.get(package)
+        steepest = None if curve is None or curve.identified else steepest_admitted(curve)
+        if curve is None or not np.isfinite(reach[j]) or \
+                not (curve.identified or steepest is not None):
             continue
-        levels = reach[j] * np.asarray(REACH_MULTIPLES)
+        multiples = np.asarray(REACH_MULTIPLES)
+        if steepest is not None:
+            multiples = multiples[multiples <= UNIDENTIFIED_REACH]
+        levels = reach[j] * multiples
         lever = min(leverage.get(package, 0.0), 0.0)
-        curve, driver = model.paid_[package], model.organic_.driver
+        driver = model.organic_.driver
         where = None if pressed is None else np.asarray(pressed, dtype=bool)[:, j]
         weights = curve.family_weights()
         fits = (curve, *curve.alternatives)
@@ -70,11 +92,29 @@ def trusted_multiples(model: ResponseModel, packages: Sequence[str], reach: np.n
         samples = paid_samples(model, package, minutes, n_draws, seed)
         rois = np.array([marginal_roi(term, levels, where) for _, term in samples])
         families = np.array([family for family, _ in samples])
-        bound = _net(family_quantile(rois, families, weights, 1.0 - confidence), lever, driver)
-        pays = np.cumprod(bound >= threshold).astype(bool)
+        bound = family_quantile(rois, families, weights, 1.0 - confidence)
+        if steepest is not None:
+            bound = np.minimum(bound, marginal_roi(steepest.term(minutes, np.ones(1)), levels,
+                                                   where))
+        pays = np.cumprod(_net(bound, lever, driver) >= threshold).astype(bool)
         if pays.any():
-            out[j] = REACH_MULTIPLES[int(np.flatnonzero(pays)[-1])]
+            out[j] = multiples[int(np.flatnonzero(pays)[-1])]
     return out
+
+
+def steepest_admitted(curve: PackageCurve) -> PackageCurve | None:
+    """Of the `profile` fits of a curve whose half-saturation the data do not identify, the
+    one with the least k among those weighted at least `MIN_FAMILY_WEIGHT`: the most curved
+    the data still admit; None without a profile.
+
+    The straight fits carry most of a profile's weight, so the lower quartile of its draws
+    promises nearly the straight line's return past the data. S-shaped truths bend sharply
+    there: raised under the draws' bound alone, the straight fits of S-shaped truths 52 and 54
+    (benchmarks/bench_sshape_random.py) cost their plans 4-5 points more; under this fit's
+    bound they are not raised.
+    """
+    admitted = [fit for fit in curve.profile if fit.family_weight >= MIN_FAMILY_WEIGHT]
+    return min(admitted, key=lambda fit: fit.param("log_k"), default=None)
 
 
 def family_quantile(values: np.ndarray, families: np.ndarray, weights: dict[str, float],

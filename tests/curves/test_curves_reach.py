@@ -7,8 +7,15 @@ import copy
 import numpy as np
 import pytest
 
-from optimizer.curves.reach import REACH_MULTIPLES, family_quantile, trusted_multiples
+from optimizer.curves.reach import (
+    REACH_MULTIPLES,
+    UNIDENTIFIED_REACH,
+    family_quantile,
+    steepest_admitted,
+    trusted_multiples,
+)
 from optimizer.curves.report import marginal_roi
+from optimizer.curves.trials import MIN_FAMILY_WEIGHT
 
 
 @pytest.fixture(scope="module")
@@ -127,3 +134,52 @@ def test_family_quantile_weighs_each_familys_own_quantile():
     weights = {"hill": 0.75, "exponential": 0.25, "log": 0.5}  # log drew nothing: left out
     found = family_quantile(values, families, weights, 0.5)
     assert found == pytest.approx([0.75 * 2.0 + 0.25 * 15.0])
+
+
+PROFILE = ([2.0, 3.0, 3.5, 4.0], [MIN_FAMILY_WEIGHT / 2, 0.2, 0.4, 0.395])
+"""log k and weights of a profile; at 60 yuan/min (1.5 x a reach of 40) the smaller k
+(under 60) the lower the exponential's marginal ROI, scale exp(-60 / k) / k."""
+
+
+def _unidentified(model, package, log_ks, weights):
+    """`model` with `package`'s curve not identified (its log k moved onto the top of its
+    range) behind a profile of fits with log k at `log_ks`, weighted `weights`."""
+    curve = model.paid_[package]
+    index = curve.theta_names.index("log_k")
+
+    def held(log_k, weight):
+        theta = list(curve.theta)
+        theta[index] = log_k
+        return curve.model_copy(update={"theta": theta, "family_weight": weight})
+
+    bounds = list(curve.bounds)
+    bounds[index] = (bounds[index][0], curve.theta[index])
+    out = copy.deepcopy(model)
+    out.paid_[package] = curve.model_copy(update={
+        "bounds": bounds, "profile": [held(v, w) for v, w in zip(log_ks, weights, strict=True)]})
+    assert not out.paid_[package].identified
+    return out
+
+
+def test_the_steepest_admitted_fit_has_the_least_k_the_data_weigh(certain):
+    package = _exponential(certain)
+    curve = _unidentified(certain, package, *PROFILE).paid_[package]
+    assert steepest_admitted(curve).param("log_k") == 3.0
+    assert steepest_admitted(certain.paid_[package]) is None
+
+
+def test_an_unidentified_curve_is_bounded_by_its_steepest_admitted_fit(certain):
+    """A straight curve is raised at most `UNIDENTIFIED_REACH` times, and as far as the closed
+    form of its steepest admitted profile fit (exponential, k = e^3) pays, though most of the
+    profile's weight is on fits that pay further."""
+    package = _exponential(certain)
+    model = _unidentified(certain, package, *PROFILE)
+    curve, minutes, reach, k = model.paid_[package], 240, 40.0, np.exp(3.0)
+    scale = np.mean(curve.scale(np.arange(minutes)))
+    lever = min(model.organic_.leverage()[package], 0.0)
+    paid = scale * np.exp(-1.5 * reach / k) / k
+    roi = paid * (1.0 + lever) if model.organic_.driver == "paid" else paid + lever
+    found = trusted_multiples(model, [package], np.array([reach]), minutes, -np.inf)
+    assert found[0] == UNIDENTIFIED_REACH < REACH_MULTIPLES[-1]
+    assert trusted_multiples(model, [package], np.array([reach]), minutes, roi - 1e-9)[0] == 1.5
+    assert trusted_multiples(model, [package], np.array([reach]), minutes, roi + 1e-6)[0] < 1.5

@@ -27,6 +27,7 @@ from scipy.stats import binom
 
 from optimizer import pipeline
 from optimizer.curves import FitOptions, ResponseModel, SessionResponse
+from optimizer.curves.reach import UNIDENTIFIED_REACH
 from optimizer.data import History, Panel
 from optimizer.planner import Plan, PlanningProblem, solve
 from optimizer.planner.forecast import Forecast
@@ -176,30 +177,34 @@ def test_the_reach_is_raised_where_the_best_plan_lies_past_history(cases):
 
 
 @pytest.mark.slow
-def test_a_curve_whose_half_saturation_is_not_identified_keeps_history_reach(cases):
+def test_a_curve_whose_half_saturation_is_not_identified_is_raised_by_its_steepest_fit(cases):
     """In random17 lookalike's fit is a straight line (its k not identified; the truth is
-    logarithmic) that looks best at any spend: the plan without a reach put 66,000 yuan there
-    and earned 65.4% of the oracle's GMV. Its reach is not raised, and the plan earns 95.7%."""
+    logarithmic, k = 109 yuan/min against 108 seen) that looks best at any spend: the plan
+    without a reach put 66,000 yuan there and earned 65.4% of the oracle's GMV. Never raised,
+    the plan earned 95.4%; raised as far as its steepest admitted profile fit pays (2 x, the
+    most `UNIDENTIFIED_REACH` allows; the truth's marginal ROI there, 2.97, is just under the
+    budget's price, 3.19), 97.5%."""
     case = cases["random17"]
     lookalike = case.sim.packages.index("lookalike")
     assert not case.model.paid_["lookalike"].identified
-    multiples = case.problem.reach_multiples
-    assert multiples is None or multiples[lookalike] == 1.0
+    assert case.problem.reach_multiples[lookalike] == UNIDENTIFIED_REACH
     oracle = case.under_truth(case.oracle.spend).total_gmv
     free = solve(replace(case.within_history, spend_reach=None))
-    assert case.under_truth(case.plan.spend).total_gmv >= 0.94 * oracle
+    held = solve(case.within_history)
+    assert case.under_truth(case.plan.spend).total_gmv >= 0.97 * oracle
+    assert case.under_truth(held.spend).total_gmv <= 0.96 * oracle
     assert case.under_truth(free.spend).total_gmv <= 0.70 * oracle
 
 
 MEASURED = {
     "default": "plan 5.3% above even pacing, the oracle itself only 5.6% (total GMV under "
-    "truth: even 375,041, plan 395,034, oracle 396,201 yuan)",
-    "cannibal": "plan 4.8% above even pacing, the oracle itself only 5.8% (even 348,838, plan "
-    "365,565, oracle 368,962 yuan)",
-    "offmodel": "plan 4.7% above even pacing, the oracle itself only 7.2% (even 334,495, plan "
-    "350,348, oracle 358,548 yuan)",
-    "long": "plan 6.3% above even pacing, the oracle itself only 7.0% (even 845,320, plan "
-    "898,609, oracle 904,853 yuan)",
+    "truth: even 375,041, plan 395,099, oracle 396,201 yuan)",
+    "cannibal": "plan 5.0% above even pacing, the oracle itself only 5.8% (even 348,838, plan "
+    "366,322, oracle 368,962 yuan)",
+    "offmodel": "plan 5.0% above even pacing, the oracle itself only 7.2% (even 334,495, plan "
+    "351,142, oracle 358,548 yuan)",
+    "long": "plan 6.6% above even pacing, the oracle itself only 7.0% (even 845,320, plan "
+    "900,817, oracle 904,853 yuan)",
 }
 
 
@@ -291,8 +296,9 @@ def test_a_floor_held_at_90_percent_confidence_is_met_in_90_percent_of_sessions(
 @pytest.mark.slow
 def test_s_shaped_packages_are_fitted_s_shaped_and_planned_near_the_oracle(cases):
     """random2-s_shaped: lookalike, competitor and auto are Hill curves of shape 2.6, 2.1 and
-    2.7 that history saw bend; their fits come out at 2.8, 2.3 and 2.8, and the plan lost 4.0%
-    to the oracle. Held concave (`FitOptions(s_shaped=False)`) the plan lost 17.1%."""
+    2.7 that history saw bend; their fits come out at 2.8, 2.3 and 2.8, and the plan lost 3.0%
+    to the oracle. Held concave (`FitOptions(s_shaped=False)`) the plan lost 6.9% (17.1% while
+    straight fits were never raised past history's spend)."""
     case = cases["random2-s_shaped"]
     for package in ("lookalike", "competitor", "auto"):
         curve = case.model.paid_[package]
@@ -300,7 +306,7 @@ def test_s_shaped_packages_are_fitted_s_shaped_and_planned_near_the_oracle(cases
     oracle = case.under_truth(case.oracle.spend).total_gmv
     assert case.under_truth(case.plan.spend).total_gmv >= 0.94 * oracle
     concave = _simulated("random2-s_shaped", FitOptions(s_shaped=False))
-    assert concave.under_truth(concave.plan.spend).total_gmv <= 0.88 * oracle
+    assert concave.under_truth(concave.plan.spend).total_gmv <= 0.95 * oracle
 
 
 @pytest.mark.slow
