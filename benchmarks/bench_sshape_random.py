@@ -19,8 +19,8 @@ Measured over truths 1-40 (README, "S-shaped" fits): loss to the oracle median 2
 it on the training sessions' fit only: 2.64%, 3.29%, 20.4%); concave only 3.95%, 5.50%,
 18.7%. S-shaped fits for 98 of 132 S-shaped packages, none of 108 concave ones.
 
-Run: `.venv/bin/python benchmarks/bench_sshape_random.py [--truths N] [--workers W]` (about
-25 s a truth on one core: two fits).
+Run: `.venv/bin/python benchmarks/bench_sshape_random.py [--truths N] [--workers W]
+[--families exponential,hill,log]` (about 25 s a truth on one core: two fits).
 """
 
 from __future__ import annotations
@@ -52,13 +52,16 @@ S_TRUTH = 1.3
 FITS = {"S-shaped allowed": FitOptions(), "concave only": FitOptions(s_shaped=False)}
 
 
-def measure(number: int) -> dict[str, object]:
+def measure(number: int, families: tuple[str, ...] | None = None) -> dict[str, object]:
     """The plan's loss to the oracle under each of `FITS` (share of the oracle's total GMV);
     "packages": per package, the truth's Hill shape (0 for other families) and the shape of
-    the Hill curve the fit with S-shapes allowed chose (0 for another family; None unfitted)."""
+    the Hill curve the fit with S-shapes allowed chose (0 for another family; None unfitted).
+    families: the fits' saturation families (`FitOptions.families`; None: the default)."""
     scenario = random_scenario(number, s_shaped=True)
     row: dict[str, object] = {"truth": number}
     for name, options in FITS.items():
+        if families is not None:
+            options = options.model_copy(update={"families": families})
         case = fitted(scenario, number, options)
         truth = case.sim.response()
         plan = Forecast.of(truth, solve(case.problem).spend)
@@ -119,14 +122,24 @@ def main() -> None:
     parser.add_argument("--truths", type=int, default=20, help="how many S-shaped random truths")
     parser.add_argument("--first", type=int, default=1, help="the first truth's number")
     parser.add_argument("--workers", type=int, default=1, help="processes")
+    parser.add_argument("--families", default=None,
+                        help="the fits' saturation families, comma-separated (e.g. "
+                             "exponential,hill,log; default: FitOptions' default); results "
+                             "are then printed, not written")
     args = parser.parse_args()
+    families = None if args.families is None else tuple(args.families.split(","))
+    numbers = range(args.first, args.first + args.truths)
     with ProcessPoolExecutor(max_workers=args.workers) as pool:
-        rows = list(pool.map(measure, range(args.first, args.first + args.truths)))
-    lines = [f"bench_sshape_random --first {args.first} --truths {args.truths}  "
+        rows = list(pool.map(measure, numbers, [families] * args.truths))
+    flag = "" if families is None else f" --families {args.families}"
+    lines = [f"bench_sshape_random --first {args.first} --truths {args.truths}{flag}  "
              f"{datetime.now():%Y-%m-%d %H:%M:%S}  "
              f"python {platform.python_version()}",
              f"{DAYS} sessions of history per truth; the plan's loss to the oracle (share of "
              f"its total GMV under truth); paid ROI floor {FLOOR:g}", "", *report(rows)]
+    if families is not None:
+        print("\n".join(lines))
+        return
     write_results(RESULTS, lines, args.first, args.truths)
 
 
