@@ -49,7 +49,7 @@ def test_summary_numbers_agree_with_the_fits(small_fit, summary):
         assert row["half_life_se"] == pytest.approx(
             curve.half_life() * curve.standard_error("log_half_life"))
         assert row["k"] == pytest.approx(curve.saturation().k)
-        assert np.isnan(row["shape"]) == (curve.family == "exponential")
+        assert np.isnan(row["shape"]) == (curve.family != "hill")
         assert row["typical_spend"] == pytest.approx(typical_spend(small_fit.panel, package))
         spend = small_fit.panel.spend[:, list(small_fit.panel.packages).index(package)]
         assert row["seen_spend"] == pytest.approx(np.quantile(spend[spend > 0], 0.95))
