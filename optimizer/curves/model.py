@@ -78,31 +78,32 @@ take about half an organic yuan more or less than another's (the least leverage 
 
 
 class FitOptions(BaseModel):
-    """How to fit. families: the saturation families each package's paid curve is chosen
-    from; "log" (``log(1 + a / k)``, no ceiling) may be added: on random truths 1-40,
-    paid-driven 1-20 and 41-60 it raised the plans' mean GMV against the oracle by 0.1-0.2
-    points, but paid-driven truth 3 lost 6.7% instead of 5.3% (a Hill truth of shape 0.45 fitted
-    as log with k = 3 yuan/min) and the demo fit took 4.8 s instead of 4.0, so the default
-    keeps two. knot_minutes: spacings of the time-of-session spline to choose from
-    (minutes; the first is used when no sessions can be held out); holdout_fraction: share of
-    the latest sessions held out to choose the spacing by quasi-deviance (and to report
-    held-out WAPE); family_folds: each package's saturation family is chosen by quasi-deviance
-    over this many blocks of consecutive sessions, each held out in turn (0: on the held-out
-    latest sessions alone); hac_maxlags: Newey-West lags (minutes); min_active_minutes: fewest
-    minutes with spend a package needs to be fitted; s_shaped: let a Hill curve be S-shaped
-    (shape up to `MAX_HILL_SHAPE`) where cross-validation over `family_folds` finds it
-    decisive (`PackageTrials.s_shaped`), False holds every Hill shape to at most 1; organic_driver:
-    what levers the organic uplift (`optimizer.curves.organic`), "spend", "paid" (each
-    package's fitted paid GMV) or "auto", the one with the lower held-out quasi-deviance
-    ("spend" when no sessions can be held out); organic_leverage_sd: the prior standard
-    deviation of each package's organic leverage about the packages' common mean, in organic
-    yuan per yuan of paid GMV (times the history's paid ROI for a spend-driven fit), which
-    shrinks the uplift's split between packages whose drives move together
+    """How to fit. families: the saturation families each package's paid curve is chosen from:
+    exponential, Hill and "log" (``log(1 + a / k)``, no ceiling). With log, plans' mean loss to the
+    oracle fell on all five sets of random truths (benchmarks/bench_random_truths.py,
+    bench_sshape_random.py: 1-40 1.53% -> 1.44%, paid-driven 1-20 1.58% -> 1.49%, 41-60 1.11% ->
+    1.07%, S-shaped 1-40 2.41% -> 2.32%, 41-60 1.93% -> 1.92%) and four of issue 3's known curve
+    misses passed; paid-driven truth 3 lost 5.3% instead of 4.2% (a Hill truth of shape 0.45 fitted
+    as log with k = 3 yuan/min), the builtin scenarios' plans about 0.1%, and the demo fit takes 4.5
+    s instead of 4.0. knot_minutes: spacings of the time-of-session spline to choose from (minutes;
+    the first is used when no sessions can be held out); holdout_fraction: share of the latest
+    sessions held out to choose the spacing by quasi-deviance (and to report held-out WAPE);
+    family_folds: each package's saturation family is chosen by quasi-deviance over this many blocks
+    of consecutive sessions, each held out in turn (0: on the held-out latest sessions alone);
+    hac_maxlags: Newey-West lags (minutes); min_active_minutes: fewest minutes with spend a package
+    needs to be fitted; s_shaped: let a Hill curve be S-shaped (shape up to `MAX_HILL_SHAPE`) where
+    cross-validation over `family_folds` finds it decisive (`PackageTrials.s_shaped`), False holds
+    every Hill shape to at most 1; organic_driver: what levers the organic uplift
+    (`optimizer.curves.organic`), "spend", "paid" (each package's fitted paid GMV) or "auto", the
+    one with the lower held-out quasi-deviance ("spend" when no sessions can be held out);
+    organic_leverage_sd: the prior standard deviation of each package's organic leverage about the
+    packages' common mean, in organic yuan per yuan of paid GMV (times the history's paid ROI for a
+    spend-driven fit), which shrinks the uplift's split between packages whose drives move together
     (`OrganicCurve.fit`); None: no prior."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    families: tuple[Family, ...] = ("exponential", "hill")
+    families: tuple[Family, ...] = ("exponential", "hill", "log")
     knot_minutes: tuple[float, ...] = (5.0, 10.0, 20.0, 40.0)
     holdout_fraction: float = Field(default=0.2, ge=0, lt=1)
     family_folds: int = Field(default=4, ge=0)

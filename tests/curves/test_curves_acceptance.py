@@ -175,70 +175,60 @@ def cases() -> Cases:
 # against 12.6% for spend always (bench in the closing note of 2026-12-03).
 KNOWN: dict[tuple[str, str, str], str] = {
     ("totals_organic", "all_hill", ""):
-        "paid GMV chosen; all_hill: organic total relative errors [0.0111, 0.0537, 0.0369, "
-        "0.0582, 0.0367]",
-    ("mix_leverage_sign", "all_hill", ""):
-        "paid GMV chosen; all_hill: mix leverage fitted -0.000 vs truth 0.358 (SE 0.169) with "
-        "the leverage prior (about +0.001 without: passed by a hair)",
+        "paid GMV chosen; all_hill: organic total relative errors [0.0122, 0.0539, 0.0366, "
+        "0.0583, 0.0368]",
     ("leverage_sign", "all_hill", ""):
-        "paid GMV chosen; all_hill: wrong sign for ['competitor']: fitted -0.19, truth 0.36, "
-        "SE 0.11",
+        "paid GMV chosen; all_hill: wrong sign for ['competitor']: fitted -0.18, truth 0.36, SE "
+        "0.11",
     ("leverage_sign", "strong_confounding", ""):
-        "paid GMV chosen; strong_confounding: wrong sign for ['auto']: fitted -0.01, truth "
-        "0.46, SE 0.11",
+        "paid GMV chosen; strong_confounding: wrong sign for ['auto']: fitted -0.01, truth 0.47, "
+        "SE 0.09",
     ("leverage_sign", "strong_uplift", ""):
-        "paid GMV chosen; strong_uplift: retarget's leverage fitted 0.00 (at the kink of the "
-        "split uplift), truth -1.05, SE 0.24",
+        "paid GMV chosen; strong_uplift: retarget's leverage fitted 0.02 (at the kink of the "
+        "split uplift), truth -1.05, SE 0.25",
     ("not_inflated", "strong_confounding", "interest"):
-        "strong_confounding/interest: at spend [18.8, 35.0, 44.1] yuan/min fitted [3.714, "
-        "3.112, 2.819] vs true [3.733, 2.85, 2.451]",
+        "strong_confounding/interest: at spend [18.8, 35.0, 44.1] yuan/min fitted [3.714, 3.112, "
+        "2.819] vs true [3.733, 2.85, 2.451]",
     ("not_inflated", "strong_confounding", "retarget"):
-        "strong_confounding/retarget: at spend [10.8, 25.3, 31.9] yuan/min fitted [4.697, "
-        "3.522, 3.091] vs true [4.733, 3.087, 2.611]",
+        "strong_confounding/retarget: at spend [10.8, 25.3, 31.9] yuan/min fitted [4.699, 3.524, "
+        "3.092] vs true [4.733, 3.087, 2.611]",
     ("roi", "all_exponential", "auto"):
-        "all_exponential/auto: at spend [45.6, 67.2, 96.4] yuan/min fitted [3.323, 3.101, "
-        "2.825] vs true [3.137, 2.816, 2.434] ([0.059, 0.101, 0.161])",
+        "all_exponential/auto: at spend [45.6, 67.2, 96.4] yuan/min fitted [3.323, 3.101, 2.825] "
+        "vs true [3.137, 2.816, 2.434] ([0.059, 0.101, 0.161])",
     ("roi", "all_exponential", "competitor"):
-        "all_exponential/competitor: at spend [35.2, 52.3, 72.2] yuan/min fitted [2.719, "
-        "2.681, 2.646] vs true [2.57, 2.36, 2.136] ([0.058, 0.136, 0.239])",
+        "all_exponential/competitor: at spend [35.2, 52.3, 72.2] yuan/min fitted [2.719, 2.681, "
+        "2.646] vs true [2.57, 2.36, 2.136] ([0.058, 0.136, 0.239])",
     ("roi", "all_exponential", "interest"):
         "all_exponential/interest: at spend [22.7, 32.6, 45.2] yuan/min fitted [3.798, 3.329, "
         "2.812] vs true [3.498, 2.968, 2.406] ([0.086, 0.121, 0.169])",
     ("roi", "all_exponential", "retarget"):
         "all_exponential/retarget: at spend [18.0, 26.5, 35.7] yuan/min fitted [4.858, 3.782, "
         "2.878] vs true [4.888, 4.127, 3.431] ([-0.006, -0.084, -0.161])",
-    ("roi", "all_hill", "competitor"):
-        "all_hill/competitor: at spend [35.5, 52.5, 72.0] yuan/min fitted [2.529, 2.045, "
-        "1.656] vs true [2.213, 1.776, 1.447] ([0.143, 0.152, 0.145])",
     ("roi", "all_hill", "retarget"):
-        "all_hill/retarget: at spend [17.2, 25.7, 35.0] yuan/min fitted [4.398, 3.79, 3.222] "
-        "vs true [3.878, 3.055, 2.424] ([0.134, 0.241, 0.329])",
+        "all_hill/retarget: at spend [17.2, 25.7, 35.0] yuan/min fitted [4.254, 3.657, 3.172] vs "
+        "true [3.878, 3.055, 2.424] ([0.097, 0.197, 0.309])",
     ("roi", "cannibal", "competitor"):
-        "cannibal/competitor: at spend [36.2, 50.7, 70.7] yuan/min fitted [2.367, 2.082, "
-        "1.745] vs true [2.558, 2.379, 2.153] ([-0.075, -0.125, -0.189])",
+        "cannibal/competitor: at spend [36.2, 50.7, 70.7] yuan/min fitted [2.275, 1.988, 1.694] "
+        "vs true [2.558, 2.379, 2.153] ([-0.111, -0.165, -0.213])",
     ("roi", "offmodel", "interest"):
-        "offmodel/interest: at spend [24.6, 35.5, 49.1] yuan/min fitted [2.685, 2.336, 1.987] "
-        "vs true [2.453, 2.046, 1.695] ([0.095, 0.142, 0.173])",
-    ("roi", "offmodel", "lookalike"):
-        "offmodel/lookalike: at spend [41.6, 58.6, 81.0] yuan/min fitted [2.068, 1.358, 0.871] "
-        "vs true [1.999, 1.516, 1.146] ([0.034, -0.104, -0.24])",
+        "offmodel/interest: at spend [24.6, 35.5, 49.1] yuan/min fitted [2.653, 2.32, 2.005] vs "
+        "true [2.453, 2.046, 1.695] ([0.082, 0.134, 0.183])",
     ("roi", "offmodel", "retarget"):
-        "offmodel/retarget: at spend [17.9, 25.3, 35.1] yuan/min fitted [5.003, 4.948, 4.878] "
-        "vs true [4.46, 3.953, 3.441] ([0.122, 0.252, 0.417])",
+        "offmodel/retarget: at spend [17.9, 25.3, 35.1] yuan/min fitted [5.003, 4.949, 4.88] vs "
+        "true [4.46, 3.953, 3.441] ([0.122, 0.252, 0.418])",
     ("roi", "strong_confounding", "interest"):
-        "strong_confounding/interest: at spend [18.8, 35.0, 44.1] yuan/min fitted [3.714, "
-        "3.112, 2.819] vs true [3.733, 2.85, 2.451] ([-0.005, 0.092, 0.15])",
+        "strong_confounding/interest: at spend [18.8, 35.0, 44.1] yuan/min fitted [3.714, 3.112, "
+        "2.819] vs true [3.733, 2.85, 2.451] ([-0.005, 0.092, 0.15])",
     ("roi", "strong_confounding", "lookalike"):
-        "strong_confounding/lookalike: at spend [26.4, 59.4, 75.2] yuan/min fitted [2.913, "
-        "1.576, 1.259] vs true [2.963, 1.805, 1.511] ([-0.017, -0.127, -0.167])",
+        "strong_confounding/lookalike: at spend [26.4, 59.4, 75.2] yuan/min fitted [2.855, 1.56, "
+        "1.28] vs true [2.963, 1.805, 1.511] ([-0.037, -0.136, -0.153])",
     ("roi", "strong_confounding", "retarget"):
-        "strong_confounding/retarget: at spend [10.8, 25.3, 31.9] yuan/min fitted [4.697, "
-        "3.522, 3.091] vs true [4.733, 3.087, 2.611] ([-0.008, 0.141, 0.184])",
+        "strong_confounding/retarget: at spend [10.8, 25.3, 31.9] yuan/min fitted [4.699, 3.524, "
+        "3.092] vs true [4.733, 3.087, 2.611] ([-0.007, 0.142, 0.184])",
     ("totals_organic", "all_exponential", ""):
-        "all_exponential: organic total relative errors [0.0678, 0.0434, -0.0105, 0.032, "
-        "0.0314]",
+        "all_exponential: organic total relative errors [0.0598, 0.0381, -0.0006, 0.0402, 0.0314]",
     ("totals_organic", "default", ""):
-        "default: organic total relative errors [0.062, 0.0368, 0.0024, 0.0533, 0.0405]",
+        "default: organic total relative errors [0.0511, 0.0365, 0.0104, 0.0513, 0.0334]",
     ("totals_paid", "all_exponential", ""):
         "all_exponential: paid total relative errors [0.0505, 0.0445, 0.0462, 0.0473, 0.0516]",
     ("wape_floor", "all_exponential", "auto"):
@@ -246,21 +236,19 @@ KNOWN: dict[tuple[str, str, str], str] = {
     ("wape_floor", "all_hill", "auto"):
         "all_hill/auto: held-out WAPE 0.549 vs noise floor 0.516",
     ("wape_floor", "all_hill", "competitor"):
-        "all_hill/competitor: held-out WAPE 0.807 vs noise floor 0.743",
+        "all_hill/competitor: held-out WAPE 0.806 vs noise floor 0.739",
     ("wape_floor", "all_hill", "interest"):
         "all_hill/interest: held-out WAPE 0.761 vs noise floor 0.643",
-    ("wape_floor", "all_hill", "lookalike"):
-        "all_hill/lookalike: held-out WAPE 0.578 vs noise floor 0.543",
     ("wape_floor", "default", "fans"):
         "default/fans: held-out WAPE 0.684 vs noise floor 0.723",
     ("wape_floor", "default", "interest"):
         "default/interest: held-out WAPE 0.646 vs noise floor 0.597",
     ("wape_floor", "offmodel", "auto"):
-        "offmodel/auto: held-out WAPE 0.644 vs noise floor 0.681",
+        "offmodel/auto: held-out WAPE 0.644 vs noise floor 0.684",
     ("wape_floor", "offmodel", "fans"):
-        "offmodel/fans: held-out WAPE 0.809 vs noise floor 0.847",
+        "offmodel/fans: held-out WAPE 0.810 vs noise floor 0.848",
     ("wape_floor", "offmodel", "retarget"):
-        "offmodel/retarget: held-out WAPE 0.971 vs noise floor 1.006",
+        "offmodel/retarget: held-out WAPE 0.971 vs noise floor 1.002",
     ("wape_floor", "strong_confounding", "auto"):
         "strong_confounding/auto: held-out WAPE 0.569 vs noise floor 0.527",
     ("wape_floor", "strong_confounding", "competitor"):
