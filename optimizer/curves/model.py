@@ -84,10 +84,10 @@ class FitOptions(BaseModel):
     bench_sshape_random.py: 1-40 1.53% -> 1.44%, paid-driven 1-20 1.58% -> 1.49%, 41-60 1.11% ->
     1.07%, S-shaped 1-40 2.41% -> 2.32%, 41-60 1.93% -> 1.92%) and four of issue 3's known curve
     misses passed; paid-driven truth 3 lost 5.3% instead of 4.2% (a Hill truth of shape 0.45 fitted
-    as log with k = 3 yuan/min), the builtin scenarios' plans about 0.1%, and the demo fit takes 4.5
-    s instead of 4.0. knot_minutes: spacings of the time-of-session spline to choose from (minutes;
-    the first is used when no sessions can be held out); holdout_fraction: share of the latest
-    sessions held out to choose the spacing by quasi-deviance (and to report held-out WAPE);
+    as log with k = 3 yuan/min), the builtin scenarios' plans about 0.1%, and the demo fit takes
+    4.5 s instead of 4.0. knot_minutes: spacings of the time-of-session spline to choose from
+    (minutes; the first is used when no sessions can be held out); holdout_fraction: share of the
+    latest sessions held out to choose the spacing by quasi-deviance (and to report held-out WAPE);
     family_folds: each package's saturation family is chosen by quasi-deviance over this many blocks
     of consecutive sessions, each held out in turn (0: on the held-out latest sessions alone);
     hac_maxlags: Newey-West lags (minutes); min_active_minutes: fewest minutes with spend a package
