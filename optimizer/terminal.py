@@ -204,6 +204,13 @@ def ratio(value: float, low: float | None = None, high: float | None = None) -> 
     return f"{value:.2f}" if low is None else f"{value:.2f} ({low:.2f} to {high:.2f})"
 
 
+def share(value: float, low: float, high: float) -> str:
+    """A fraction and a band as whole percents, e.g. '62% (57-68%)'; empty for NaN."""
+    if value != value:
+        return ""
+    return f"{value:.0%}" if low != low else f"{value:.0%} ({low * 100:.0f}-{high:.0%})"
+
+
 def history_view(summary):
     """The history summary, formatted: one row per package and the room's organic GMV."""
     import pandas as pd
@@ -259,6 +266,7 @@ def fit_view(summary):
         "organic leverage (90%)": [ratio(*v) for v in zip(
             rows["organic_leverage"], rows["organic_leverage_low"],
             rows["organic_leverage_high"], strict=True)],
-        "held-out WAPE": rows["holdout_wape"].map(lambda v: "" if v != v else f"{v:.0%}"),
-        "noise floor": rows["noise_floor_wape"].map(lambda v: "" if v != v else f"{v:.0%}"),
+        "held-out WAPE (noise floor 90%)": [share(*v) for v in zip(
+            rows["holdout_wape"], rows["noise_floor_low"], rows["noise_floor_high"],
+            strict=True)],
     })

@@ -12,7 +12,8 @@ from optimizer.curves.artifact import (
     save_model,
     to_artifact,
 )
-from optimizer.curves.model import FitOptions, ResponseModel, fingerprint, wape
+from optimizer.curves.floor import wape
+from optimizer.curves.model import FitOptions, ResponseModel, fingerprint
 from optimizer.curves.response import ResponseTerm, SessionResponse
 from optimizer.curves.transforms import Carryover, Exponential, Hill, Linear, Logarithmic
 

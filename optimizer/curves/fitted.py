@@ -24,7 +24,8 @@ from optimizer.curves.estimator import Factor, block_diagonal, fit_multiplicativ
 
 class FitDiagnostics(BaseModel):
     """How a fit went: quasi-deviance, Pearson dispersion, rows used, and on the held-out
-    sessions: quasi-deviance of each candidate (family and knot spacing) and WAPE."""
+    sessions: quasi-deviance of each candidate (family and knot spacing), WAPE, and the noise
+    floor's mean and 90% band (`optimizer.curves.floor.NoiseFloor`)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -35,6 +36,7 @@ class FitDiagnostics(BaseModel):
     holdout_deviance: dict[str, float] = {}
     holdout_wape: dict[str, float] = {}
     noise_floor_wape: float | None = None
+    noise_floor_band: tuple[float, float] | None = None
 
 
 class FittedScale(BaseModel):

@@ -31,6 +31,7 @@ from optimizer.curves.clock import (
 from optimizer.curves.days import DayDistribution
 from optimizer.curves.estimator import poisson_deviance
 from optimizer.curves.factors import family_saturation
+from optimizer.curves.floor import NoiseFloor, wape
 from optimizer.curves.organic import OrganicCurve
 from optimizer.curves.paid import Family, PackageCurve
 from optimizer.curves.response import Driver, ResponseTerm, SessionResponse
@@ -132,7 +133,7 @@ ParameterDraw = Mapping[str, np.ndarray | tuple[PackageCurve, np.ndarray]]
 """One draw of a fitted model's parameters: "organic" -> the organic curve's parameter vector,
 each package id -> (curve, parameter vector) from `PackageCurve.sample`."""
 
-SCHEMA_VERSION = 10
+SCHEMA_VERSION = 11
 """Version of the fitted state's JSON form (`optimizer.curves.artifact`); 2 added each paid
 curve's `seen_spend`, 3 its `family_weight` and `alternatives`, 4 its `profile`, 5 and 6 its
 `informative_days` (6: the day effects are of those sessions only); 7 ties the spline in
@@ -140,7 +141,8 @@ minutes a package never spent in to the room's profile (same form, other numbers
 Hill curve's shape exceed 1 (S-shaped), which older readers refuse; 9 adds every curve's
 `clock` (a clock-of-day spline, coefficients between the spline's and the day effects); 10
 the options' `organic_leverage_sd` (an older organic fit had no leverage prior, which a reader
-defaulting the option would claim)."""
+defaulting the option would claim); 11 each paid curve's `noise_floor_band` in its
+diagnostics (older readers refuse the field)."""
 
 MIN_SESSIONS = 3
 """Fewest sessions a fit takes: within one or two, spend and the time-of-session profile are
@@ -388,8 +390,11 @@ class ResponseModel:
                 f"{f} @{knots:g}min, {len(blocks)} folds": d for f, d in scores.items()}
         curve.diagnostics.holdout_wape = {f: wape(held, trial.done[(f, knots)][2])
                                           for f in families}
-        curve.diagnostics.noise_floor_wape = noise_floor_wape(held, predicted,
-                                                              chosen.diagnostics.dispersion)
+        floor = NoiseFloor.of(held, predicted, trial.rows.session[~trial.rows.train],
+                              chosen.diagnostics.dispersion,
+                              float(np.std(list(chosen.day_offsets().values()), ddof=1)))
+        curve.diagnostics.noise_floor_wape = floor.mean
+        curve.diagnostics.noise_floor_band = (floor.low, floor.high)
         return curve
 
     def _organic_knots(self, panel: PanelLike, rows: HistoryRows,
@@ -648,46 +653,3 @@ def _explicit_term(spec: CurveSpec, baseline: np.ndarray, weights: np.ndarray) -
     return ResponseTerm(scale=spec.max_gmv_per_minute * profile, saturation=saturation,
                         carryover=Carryover(half_lives=(spec.carryover_minutes,)),
                         weights=weights)
-
-
-def wape(actual: np.ndarray, predicted: np.ndarray) -> float:
-    """Weighted absolute percentage error ``sum|y - yhat| / sum y`` (a fraction)."""
-    total = float(np.sum(actual))
-    return float(np.sum(np.abs(actual - predicted)) / total) if total > 0 else float("nan")
-
-
-def noise_floor_wape(actual: np.ndarray, mean: np.ndarray, dispersion: float, seed: int = 0,
-                     draws: int = 50) -> float:
-    """WAPE a perfect model would still show on these minutes: the noise floor.
-
-    GMV in a minute is a sum of orders: n ~ Poisson(mean / a) orders of Gamma(s, a / s) yuan.
-    The average order value a (yuan) comes from the share of `actual` minutes with no GMV
-    (``P(0) = exp(-mean / a)``), the order-value shape s from the fitted dispersion
-    ``a (1 + 1 / s)``; the floor averages `draws` simulated minute sets scored against `mean`.
-    """
-    mean = np.maximum(np.asarray(mean, dtype=float), 0.0)
-    live = mean > 0
-    zeros = float(np.mean(np.asarray(actual)[live] == 0)) if live.any() else 0.0
-    aov = _order_value(mean[live], zeros, dispersion)
-    shape = aov / (dispersion - aov) if dispersion > aov * 1.01 else 100.0
-    rng = np.random.default_rng(seed)
-    floors = []
-    for _ in range(draws):
-        orders = rng.poisson(mean / aov)
-        floors.append(wape(rng.gamma(orders * shape, aov / shape), mean))
-    return float(np.mean(floors))
-
-
-def _order_value(mean: np.ndarray, zero_share: float, dispersion: float) -> float:
-    """Average order value a (yuan) with ``mean(exp(-mean / a)) = zero_share``; bisection on
-    log a. Without zeros to go by, a is the dispersion (every order the same value)."""
-    if not 0 < zero_share < 1 or len(mean) == 0:
-        return max(dispersion, 1e-9)
-    low, high = np.log(1e-6), np.log(max(float(mean.max()), 1.0) * 1e6)
-    for _ in range(60):
-        middle = (low + high) / 2
-        if np.mean(np.exp(-mean / np.exp(middle))) < zero_share:
-            low = middle
-        else:
-            high = middle
-    return float(np.exp((low + high) / 2))

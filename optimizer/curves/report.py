@@ -38,8 +38,8 @@ LEVEL = 0.90
 _Z = 1.6448536269514722  # standard normal 95% quantile: a two-sided 90% interval
 
 SUMMARY_COLUMNS: dict[str, str] = {
-    "family": "saturation family of the fitted curve ('exponential' or 'hill'); empty when the "
-              "package was not fitted",
+    "family": "saturation family of the fitted curve ('exponential', 'hill' or 'log'); "
+              "empty when the package was not fitted",
     "family_weight": "how far the family is believed against the other (pseudo-BMA+ weight "
                      "from cross-validated deviance, 0-1; 1 when no other was weighed); the "
                      "intervals draw each family by its weight",
@@ -64,8 +64,12 @@ SUMMARY_COLUMNS: dict[str, str] = {
     "organic_leverage_high": "upper end of its 90% interval (estimate + 1.645 SE)",
     "holdout_wape": "WAPE of minute paid GMV on the held-out latest sessions, chosen family "
                     "(a fraction; NaN when no sessions were held out)",
-    "noise_floor_wape": "WAPE a perfect model would show on noise of the fitted dispersion "
-                        "(a fraction)",
+    "noise_floor_wape": "WAPE a perfect model of the average day would show on the held-out "
+                        "minutes, noise of the fitted dispersion and day spread (a fraction; "
+                        "mean of simulated minute sets)",
+    "noise_floor_low": "lower end of the noise floor's 90% band (few sessions are held out, so "
+                       "a perfect model's WAPE varies)",
+    "noise_floor_high": "upper end of the noise floor's 90% band",
     "note": "why the package has no fitted curve, or that the data do not identify its "
             "half-saturation (empty otherwise)",
 }
@@ -176,7 +180,8 @@ def fit_summary(model: ResponseModel | ModelArtifact, panel, n_draws: int = 200,
             "organic_leverage": lever,
             "organic_leverage_low": lever - _Z * se_leverage,
             "organic_leverage_high": lever + _Z * se_leverage,
-            "holdout_wape": np.nan, "noise_floor_wape": np.nan,
+            "holdout_wape": np.nan, "noise_floor_wape": np.nan, "noise_floor_low": np.nan,
+            "noise_floor_high": np.nan,
             "note": model.unfitted_.get(package, ""),
         }
         if package in model.paid_:
@@ -201,6 +206,10 @@ def fit_summary(model: ResponseModel | ModelArtifact, panel, n_draws: int = 200,
                 "holdout_wape": diagnostics.holdout_wape.get(curve.family, np.nan),
                 "noise_floor_wape": (np.nan if diagnostics.noise_floor_wape is None
                                      else diagnostics.noise_floor_wape),
+                "noise_floor_low": (np.nan if diagnostics.noise_floor_band is None
+                                    else diagnostics.noise_floor_band[0]),
+                "noise_floor_high": (np.nan if diagnostics.noise_floor_band is None
+                                     else diagnostics.noise_floor_band[1]),
                 "note": "" if curve.identified else _not_identified(curve),
             }
         rows.append(row)

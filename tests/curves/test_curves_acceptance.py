@@ -9,8 +9,10 @@ process (module-scoped fixture). Tolerances come from the issue, not from measur
   percentile of the package's positive spend in history (and, with strong confounding, not
   above the truth by more than 15%);
 - organic leverage of the truth's sign whenever the truth is clearly non-zero (|truth| > 2 SE);
-- held-out WAPE within 3 points of the noise floor (the fit's `noise_floor_wape`, and the WAPE
-  of the truth's own expectation on the same held-out minutes).
+- held-out WAPE within 3 points of the noise floor: of the fit's noise floor band (a perfect
+  model's WAPE on those few sessions varies: `NoiseFloor`, whose band must hold the truth's own
+  WAPE as often as a 90% band should), and of the WAPE of the truth's own expectation on the
+  same held-out minutes.
 
 Checks that fail are marked `xfail(strict=True)` with the numbers measured when they were last
 run (the assertion message): the estimator is expected to be fixed, and the mark must then be
@@ -47,6 +49,7 @@ TOTAL_TOLERANCE = 0.05  # relative error of a session total
 ROI_TOLERANCE = 0.15  # relative error of marginal paid ROI
 CLEAR_SE = 2.0  # a leverage is clearly non-zero beyond this many standard errors
 WAPE_POINTS = 0.03  # "a few points" of WAPE
+FLOOR_HELD = 29  # of 36: binom.cdf(28, 36, 0.9) = 0.024
 QUANTILES = (0.25, 0.5, 0.75)
 
 SCENARIOS = ("default", "strong_confounding", "cannibal", "offmodel", "all_exponential",
@@ -232,29 +235,13 @@ KNOWN: dict[tuple[str, str, str], str] = {
     ("totals_paid", "all_exponential", ""):
         "all_exponential: paid total relative errors [0.0505, 0.0445, 0.0462, 0.0473, 0.0516]",
     ("wape_floor", "all_exponential", "auto"):
-        "all_exponential/auto: held-out WAPE 0.522 vs noise floor 0.597",
-    ("wape_floor", "all_hill", "auto"):
-        "all_hill/auto: held-out WAPE 0.549 vs noise floor 0.516",
-    ("wape_floor", "all_hill", "competitor"):
-        "all_hill/competitor: held-out WAPE 0.806 vs noise floor 0.739",
+        "all_exponential/auto: held-out WAPE 0.522 vs noise floor 0.605 (0.562 to 0.660): the "
+        "floor's order-value shape came out 0.88 (truth 2) from a Pearson dispersion 24% high, "
+        "and the truth's own WAPE, 0.518, is outside the band too",
     ("wape_floor", "all_hill", "interest"):
-        "all_hill/interest: held-out WAPE 0.761 vs noise floor 0.643",
-    ("wape_floor", "default", "fans"):
-        "default/fans: held-out WAPE 0.684 vs noise floor 0.723",
-    ("wape_floor", "default", "interest"):
-        "default/interest: held-out WAPE 0.646 vs noise floor 0.597",
-    ("wape_floor", "offmodel", "auto"):
-        "offmodel/auto: held-out WAPE 0.644 vs noise floor 0.684",
-    ("wape_floor", "offmodel", "fans"):
-        "offmodel/fans: held-out WAPE 0.810 vs noise floor 0.848",
-    ("wape_floor", "offmodel", "retarget"):
-        "offmodel/retarget: held-out WAPE 0.971 vs noise floor 1.002",
-    ("wape_floor", "strong_confounding", "auto"):
-        "strong_confounding/auto: held-out WAPE 0.569 vs noise floor 0.527",
-    ("wape_floor", "strong_confounding", "competitor"):
-        "strong_confounding/competitor: held-out WAPE 0.826 vs noise floor 0.747",
-    ("wape_floor", "strong_confounding", "retarget"):
-        "strong_confounding/retarget: held-out WAPE 1.018 vs noise floor 0.949",
+        "all_hill/interest: held-out WAPE 0.761 vs noise floor 0.650 (0.591 to 0.716): the "
+        "held-out sessions' GMV was 14% under the truth's average day, and the truth's own "
+        "WAPE, 0.746, is outside the band too",
 }
 
 
@@ -354,9 +341,23 @@ def test_organic_leverage_of_the_history_mix_has_the_truths_sign(cases, scenario
 def test_holdout_wape_is_near_the_noise_floor(cases, scenario, package):
     diagnostics = cases[scenario].model.paid_[package].diagnostics
     family = cases[scenario].model.paid_[package].family
-    held, floor = diagnostics.holdout_wape[family], diagnostics.noise_floor_wape
-    assert abs(held - floor) <= WAPE_POINTS, (
-        f"{scenario}/{package}: held-out WAPE {held:.3f} vs noise floor {floor:.3f}")
+    held, (low, high) = diagnostics.holdout_wape[family], diagnostics.noise_floor_band
+    assert low - WAPE_POINTS <= held <= high + WAPE_POINTS, (
+        f"{scenario}/{package}: held-out WAPE {held:.3f} vs noise floor "
+        f"{diagnostics.noise_floor_wape:.3f} ({low:.3f} to {high:.3f})")
+
+
+def test_the_noise_floor_band_holds_the_truths_own_wape_as_a_90_percent_band_should(cases):
+    """A perfect model (the truth's expectation at the average day) scores inside each fit's
+    90% noise floor band in at least `FLOOR_HELD` of the 36 scenario-packages: fewer happens
+    with probability 2.4% (binomial, 36 draws at 0.9) if the band is what it says. The old
+    floor, a point, was within 3 points of the truth's WAPE in only 20 of 36."""
+    inside = {(scenario, package): bool(low <= cases[scenario].truth_wape(package) <= high)
+              for scenario in SCENARIOS for package in PACKAGES
+              for low, high in [cases[scenario].model.paid_[package].diagnostics
+                                .noise_floor_band]}
+    outside = [key for key, held in inside.items() if not held]
+    assert len(inside) - len(outside) >= FLOOR_HELD, f"outside the band: {outside}"
 
 
 @pytest.mark.parametrize(("scenario", "package"), _params("wape_truth", packages=PACKAGES))

@@ -16,6 +16,7 @@ from optimizer.curves import (
     save_model,
     to_artifact,
 )
+from optimizer.curves.model import SCHEMA_VERSION
 from optimizer.errors import InputError
 
 
@@ -80,14 +81,16 @@ def test_seen_spend_is_the_95th_percentile_of_active_minutes(small_fit):
     (6, ()),
     (7, ()),
     (8, ()),
-    (9, ())])
+    (9, ()),
+    (10, ())])
 def test_an_artifact_of_an_older_schema_asks_for_a_refit(small_fit, tmp_path, version, missing):
     """Schema 1 lacks the spend history saw (`seen_spend`), schema 2 the family weights whose
     draws carry the family choice's uncertainty, schema 3 the profile fits that replace the
     draws of a curve whose half-saturation is not identified, schema 4 the sessions a package
     spent in (its average day), schema 5's day effects are of every session, schema 6 left
     the spline free in minutes a package never spent in, schema 7 held Hill shapes to at
-    most 1, schema 8 had no clock-of-day spline, and schema 9 no prior on organic leverages:
+    most 1, schema 8 had no clock-of-day spline, schema 9 no prior on organic leverages, and
+    schema 10 no noise floor band:
     refit rather than plan without them."""
     data = json.loads(to_artifact(small_fit.model).model_dump_json())
     data["schema_version"] = version
@@ -98,7 +101,7 @@ def test_an_artifact_of_an_older_schema_asks_for_a_refit(small_fit, tmp_path, ve
     path.write_text(json.dumps(data))
     with pytest.raises(InputError) as caught:
         load_model(path)
-    assert "schema 10" in str(caught.value) and "spendplan fit" in caught.value.fix
+    assert f"schema {SCHEMA_VERSION}" in str(caught.value) and "spendplan fit" in caught.value.fix
 
 
 def test_saving_twice_gives_the_same_model(small_fit, tmp_path):
