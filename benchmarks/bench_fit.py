@@ -8,6 +8,10 @@ their imports within it). Each step runs 5 times; the medians are printed with t
 the goal (load < 2 s, fit < 10 s; a ratio below 1 meets it) and written to
 `benchmarks/results/fit.txt`.
 
+Then, once each, fits of longer histories (the default scenario simulated for `LENGTHS`
+sessions): as fitted (a design mostly zero goes sparse, `estimator.SPARSE_SHARE`) and with every
+design dense, and their ratio.
+
 Run: `.venv/bin/python benchmarks/bench_fit.py [--runs N]`
 """
 
@@ -28,12 +32,14 @@ sys.path.insert(0, str(ROOT))
 
 from timing import run_times  # noqa: E402
 
-from optimizer.curves import ResponseModel  # noqa: E402
-from optimizer.data import load_tables  # noqa: E402
+from optimizer.curves import ResponseModel, estimator  # noqa: E402
+from optimizer.data import History, load_tables  # noqa: E402
+from optimizer.sim import LiveRoomSimulator, Scenario  # noqa: E402
 
 DEMO = ROOT / "data" / "demo"
 RESULTS = ROOT / "benchmarks" / "results" / "fit.txt"
 GOALS = {"load": 2.0, "fit": 10.0, "new": 10.0}  # seconds
+LENGTHS = (21, 42, 63)  # sessions of the longer histories
 FRESH_FIT = """
 import sys, time
 from optimizer.curves import ResponseModel
@@ -50,6 +56,19 @@ def fresh_fit_seconds(spend: Path, room: Path) -> float:
     done = subprocess.run([sys.executable, "-c", FRESH_FIT, str(spend), str(room)], cwd=ROOT,
                           capture_output=True, text=True, check=True)
     return float(done.stdout.strip().splitlines()[-1])
+
+
+def length_fit_seconds(sessions: int, sparse_share: float) -> float:
+    """Seconds of a fit of `sessions` simulated sessions, designs up to `sparse_share` non-zero
+    fitted sparse."""
+    scenario = Scenario.builtin("default")
+    simulated = LiveRoomSimulator(scenario).history(sessions, seed=3)
+    panel = History.from_frames(simulated.spend, simulated.room)[0].panel(list(scenario.packages))
+    kept, estimator.SPARSE_SHARE = estimator.SPARSE_SHARE, sparse_share
+    try:
+        return run_times(lambda: ResponseModel().fit(panel), 1)[0][0]
+    finally:
+        estimator.SPARSE_SHARE = kept
 
 
 def demo_paths(scratch: Path) -> tuple[Path, Path, str]:
@@ -89,7 +108,13 @@ def main() -> None:
         lines.append(f"{name:<6}{median:>10.3f}{min(seconds):>9.3f}{max(seconds):>9.3f}"
                      f"{GOALS[name]:>8.1f}{median / GOALS[name]:>8.2f}")
     families = ", ".join(f"{p}={c.family}" for p, c in model.paid_.items())
-    lines += ["", f"fitted: {families}"]
+    lines += ["", f"fitted: {families}", "", "longer histories (default scenario, 240 min x 6 "
+              "packages), one fit each:", f"{'sessions':<9}{'sparse s':>10}{'dense s':>9}"
+              f"{'ratio':>8}"]
+    for sessions in LENGTHS:
+        sparse, dense = (length_fit_seconds(sessions, share)
+                         for share in (estimator.SPARSE_SHARE, 0.0))
+        lines.append(f"{sessions:<9}{sparse:>10.2f}{dense:>9.2f}{sparse / dense:>8.2f}")
     text = "\n".join(lines) + "\n"
     print(text, end="")
     RESULTS.parent.mkdir(parents=True, exist_ok=True)

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from optimizer.curves import estimator
 from optimizer.curves.basis import SessionBasis, day_dummies
 from optimizer.curves.estimator import fit_multiplicative, poisson_deviance
 from optimizer.curves.factors import (
@@ -173,6 +174,27 @@ def test_paid_fit_recovers_its_own_model(family, theta):
     _check_within(fit, np.r_[coef, theta], names)
     # Pearson dispersion of draws with variance = dispersion * mean
     assert fit.dispersion == pytest.approx(dispersion, rel=0.1)
+
+
+def test_a_sparse_design_fits_as_the_dense_one(monkeypatch):
+    """Day dummies leave most of a long history's design zero: fitted as a sparse matrix
+    (`SPARSE_SHARE`), the estimates and their covariance are the dense fit's."""
+    rng = np.random.default_rng(12)
+    sessions = 30
+    X, session, _, basis = _design(sessions)
+    assert np.count_nonzero(X) <= estimator.SPARSE_SHARE * X.size
+    spend = _spend(rng, sessions, 50.0)[:, 0]
+    factor = PaidFactor(spend, session, "exponential")
+    mu = np.exp(X @ _true_coef(rng, basis, sessions, 600.0)) * factor(
+        np.array([np.log(2.5), np.log(80.0)]))[0]
+    y = _quasi_poisson(rng, mu, 40.0)
+    args = (y, X, factor, np.array([np.log(2.0), np.log(100.0)]),
+            [(np.log(0.1), np.log(60.0)), (np.log(0.5), np.log(5e4))], session)
+    sparse = fit_multiplicative(*args)
+    monkeypatch.setattr(estimator, "SPARSE_SHARE", 0.0)
+    dense = fit_multiplicative(*args)
+    np.testing.assert_allclose(sparse.params, dense.params, rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(sparse.cov, dense.cov, rtol=1e-5, atol=1e-12)
 
 
 @pytest.mark.slow
