@@ -79,16 +79,19 @@ def bspline_design(x: np.ndarray, knots: np.ndarray, degree: int) -> np.ndarray:
     """Values of every B-spline of `degree` on `knots` at x, shape (n, len(knots) - degree - 1).
 
     Cox-de Boor recursion, for ``knots[degree] <= x < knots[-degree - 1]`` (scipy's
-    `BSpline.design_matrix` computes the same; numpy keeps scipy.interpolate off start-up).
+    `BSpline.design_matrix` computes the same; numpy keeps scipy.interpolate off start-up), at
+    each distinct x once: rows of a history repeat the same few hundred minutes (a fit of 60
+    sessions x 480 minutes spent 4.6 s of 37 here before).
     """
-    x, t = np.asarray(x, dtype=float)[:, None], np.asarray(knots, dtype=float)
+    points, where = np.unique(np.asarray(x, dtype=float), return_inverse=True)
+    x, t = points[:, None], np.asarray(knots, dtype=float)
     values = ((t[:-1] <= x) & (x < t[1:])).astype(float)
     for d in range(1, degree + 1):
         left, right = t[d:-1] - t[: -d - 1], t[d + 1 :] - t[1:-d]
         up = (x - t[: -d - 1]) / np.where(left > 0, left, 1.0) * (left > 0)
         down = (t[d + 1 :] - x) / np.where(right > 0, right, 1.0) * (right > 0)
         values = up * values[:, :-1] + down * values[:, 1:]
-    return values
+    return values[where.reshape(-1)]
 
 
 INFORMED_SHARE = 0.2

@@ -265,7 +265,9 @@ def _hac_covariance(
     design = np.column_stack([X, dlogF])
     params = np.r_[coef, theta]
     offset = np.log(np.maximum(mu, _TINY)) - design @ params
-    model = GLM(y, design, family=Poisson(), offset=offset)
+    # hasconst: the spline's rows sum to one; statsmodels would look for that constant with two
+    # rank computations of the design (3.1 s of a 37 s fit of 60 sessions x 480 minutes)
+    model = GLM(y, design, family=Poisson(), offset=offset, hasconst=True)
     groups = np.asarray(groups)
     cuts = (np.flatnonzero(groups[:-1] != groups[1:]) + 1).tolist()
     sessions = list(zip([0, *cuts], [*cuts, len(groups)], strict=True))

@@ -23,6 +23,19 @@ def test_rows_sum_to_one_and_match_the_recursion_inside_history(horizon, knots):
     np.testing.assert_allclose(rows, bspline_design(minutes, np.asarray(basis.knots), 3))
 
 
+def test_the_recursion_is_scipy_s_design_matrix_at_repeated_and_shuffled_points():
+    """Rows of a history repeat a few hundred minutes, in any order: each row is still its own
+    point's (evaluated once per distinct point), as scipy's `BSpline.design_matrix` gives."""
+    from scipy.interpolate import BSpline
+
+    knots = np.asarray(SessionBasis.for_horizon(240, 15.0).knots)
+    rng = np.random.default_rng(3)
+    x = np.r_[rng.integers(0, 240, 500), rng.uniform(0, 239.9, 50), 0.0, 0.0, 239.5]
+    rng.shuffle(x)
+    expected = BSpline.design_matrix(x, knots, 3).toarray()
+    np.testing.assert_allclose(bspline_design(x, knots, 3), expected, atol=1e-12)
+
+
 @pytest.mark.parametrize(("horizon", "knots"), [(240, 10.0), (240, 5.0), (10, 20.0)])
 def test_minutes_past_history_keep_the_mean_of_its_last_minutes(horizon, knots):
     """A longer session holds the mean profile of history's last TAIL_MINUTES minutes (all of
