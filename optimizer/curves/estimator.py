@@ -136,7 +136,7 @@ def fit_multiplicative(
 
     y = np.asarray(y, dtype=float)
     scale = max(float(y.sum()), _TINY)
-    dense = X
+    dense = X  # for the covariance: statsmodels takes a dense design
     if np.count_nonzero(X) <= SPARSE_SHARE * X.size:
         X = csr_matrix(X)
     state = {"coef": _start_coef(y, X, factor(np.asarray(theta0, dtype=float))[0])}
