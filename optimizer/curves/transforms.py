@@ -78,10 +78,20 @@ class Carryover(_Transform):
         """Adstock of several sessions stacked on axis 0, restarting at each session's start.
 
         session: (T,) session id of each row; rows of one session are contiguous and in order.
+        The sessions are filtered at once, side by side on a new axis 1 (shorter ones padded
+        with zeros after their end, which nothing before it sees): one filter per stage
+        instead of one per session and stage (175,842 calls, 2.5 s of a fit of 60 sessions).
         """
+        x = np.asarray(x, dtype=float)
+        if not len(x):
+            return x.copy()
         starts = np.flatnonzero(np.r_[True, session[1:] != session[:-1]])
-        parts = np.split(np.asarray(x, dtype=float), starts[1:], axis=0)
-        return np.concatenate([self.apply(p) for p in parts], axis=0)
+        lengths = np.diff(np.r_[starts, len(x)])
+        which = np.repeat(np.arange(len(starts)), lengths)
+        minute = np.arange(len(x)) - starts[which]
+        grid = np.zeros((int(lengths.max()), len(starts), *x.shape[1:]))
+        grid[minute, which] = x
+        return self.apply(grid)[minute, which]
 
     def kernel(self, length: int) -> np.ndarray:
         """Weights on lags 0..length-1 (minutes): the response to one yuan at lag 0."""

@@ -157,18 +157,23 @@ def test_columns_are_independent():
         np.testing.assert_allclose(both[:, j], carry.apply(x[:, j]), rtol=1e-12)
 
 
-def test_sessions_restart():
+@pytest.mark.parametrize("half_lives", [(4.0,), (2.0, 3.0)])
+def test_sessions_restart(half_lives):
+    """Sessions of unequal lengths, filtered side by side: each is its own session's adstock."""
     session = np.repeat([0, 1, 2], [50, 40, 60])
     x = np.random.default_rng(2).gamma(2.0, 20.0, size=(150, 2))
     x[50:90] = 0.0  # session 1 spends nothing: nothing may carry into it
-    carry = Carryover(half_lives=(4.0,))
+    carry = Carryover(half_lives=half_lives)
     stacked = carry.apply_sessions(x, session)
     assert np.all(stacked[50:90] == 0.0)
     for s in range(3):
         rows = session == s
         np.testing.assert_allclose(stacked[rows], carry.apply(x[rows]), rtol=1e-12)
+        np.testing.assert_allclose(carry.apply_sessions(x[:, 0], session)[rows],
+                                   carry.apply(x[rows, 0]), rtol=1e-12)
     # without the restart, session 1 would inherit session 0's adstock
     assert carry.apply(x)[50, 0] > 0.0
+    assert carry.apply_sessions(np.zeros((0, 2)), np.zeros(0, int)).shape == (0, 2)
 
 
 def test_apply_matches_the_recursion():
