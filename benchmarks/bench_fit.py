@@ -30,7 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from timing import run_times  # noqa: E402
+from timing import run_times, timed  # noqa: E402
 
 from optimizer.curves import ResponseModel, estimator  # noqa: E402
 from optimizer.data import History, load_tables  # noqa: E402
@@ -58,15 +58,16 @@ def fresh_fit_seconds(spend: Path, room: Path) -> float:
     return float(done.stdout.strip().splitlines()[-1])
 
 
-def length_fit_seconds(sessions: int, sparse_share: float) -> float:
-    """Seconds of a fit of `sessions` simulated sessions, designs up to `sparse_share` non-zero
-    fitted sparse."""
+def length_fit_seconds(sessions: int) -> tuple[float, float]:
+    """Seconds of one fit of `sessions` simulated sessions of the default scenario, as fitted
+    and with every design dense (`estimator.SPARSE_SHARE` 0), on the same history."""
     scenario = Scenario.builtin("default")
     simulated = LiveRoomSimulator(scenario).history(sessions, seed=3)
     panel = History.from_frames(simulated.spend, simulated.room)[0].panel(list(scenario.packages))
-    kept, estimator.SPARSE_SHARE = estimator.SPARSE_SHARE, sparse_share
+    sparse = timed(lambda: ResponseModel().fit(panel), 1)[0]
+    kept, estimator.SPARSE_SHARE = estimator.SPARSE_SHARE, 0.0
     try:
-        return run_times(lambda: ResponseModel().fit(panel), 1)[0][0]
+        return sparse, timed(lambda: ResponseModel().fit(panel), 1)[0]
     finally:
         estimator.SPARSE_SHARE = kept
 
@@ -112,8 +113,7 @@ def main() -> None:
               "packages), one fit each:", f"{'sessions':<9}{'sparse s':>10}{'dense s':>9}"
               f"{'ratio':>8}"]
     for sessions in LENGTHS:
-        sparse, dense = (length_fit_seconds(sessions, share)
-                         for share in (estimator.SPARSE_SHARE, 0.0))
+        sparse, dense = length_fit_seconds(sessions)
         lines.append(f"{sessions:<9}{sparse:>10.2f}{dense:>9.2f}{sparse / dense:>8.2f}")
     text = "\n".join(lines) + "\n"
     print(text, end="")
