@@ -100,15 +100,15 @@ def oracle(problem: PlanningProblem, truth: SessionResponse) -> Forecast:
                                             spend_reach=None)).spend)
 
 
-def measure(number: int, paid_driven: bool = False,
-            families: tuple[str, ...] | None = None) -> dict[str, float]:
+def measure(number: int, paid_driven: bool = False, options: dict | None = None
+            ) -> dict[str, float]:
     """Total GMV under truth of the plan, the plan without reach and even pacing, each as a
-    share of the oracle's minus 1; the plan's paid ROI under truth. paid_driven: the truth's
-    uplift follows paid GMV (`random_scenario`); families: the fit's saturation families
-    (`FitOptions.families`; None: the default)."""
+    share of the oracle's minus 1; the plan's paid ROI under truth; how many fitted packages
+    have the truth's number of carryover stages. paid_driven: the truth's uplift follows paid
+    GMV (`random_scenario`); options: `FitOptions` fields other than the default's."""
     scenario = random_scenario(number, paid_driven=paid_driven)
-    options = None if families is None else FitOptions(families=families)
-    sim, panel, _, history_reach, problem = fitted(scenario, number, options)
+    sim, panel, model, history_reach, problem = fitted(scenario, number,
+                                                       FitOptions(**(options or {})))
     truth = sim.response()
     mix = panel.spend.sum(axis=0) / panel.spend.sum()
     schedules = {
@@ -120,7 +120,10 @@ def measure(number: int, paid_driven: bool = False,
     best = oracle(problem, truth)
     valued = {name: Forecast.of(truth, spend) for name, spend in schedules.items()}
     plan = valued["plan"]
-    return {"truth": number, "paid ROI": plan.paid_total / plan.total_spend} | {
+    stages = [len(scenario.packages[p].carryover.half_lives) == curve.stages
+              for p, curve in model.paid_.items()]
+    return {"truth": number, "paid ROI": plan.paid_total / plan.total_spend,
+            "stages": sum(stages), "fitted": len(stages)} | {
         name: forecast.total_gmv / best.total_gmv - 1 for name, forecast in valued.items()}
 
 
@@ -136,17 +139,23 @@ def main() -> None:
                         help="the fit's saturation families, comma-separated (e.g. "
                              "exponential,hill,log; default: FitOptions' default); results "
                              "are then printed, not written")
+    parser.add_argument("--stages", default=None,
+                        help="the fit's carryover stages, comma-separated (e.g. 1; default: "
+                             "FitOptions' default); results are then printed, not written")
     args = parser.parse_args()
     truths, paid_driven, first = args.truths, args.paid_driven, args.first
-    families = None if args.families is None else tuple(args.families.split(","))
+    options = {name: tuple(cast(v) for v in value.split(",")) for name, value, cast in (
+        ("families", args.families, str), ("carryover_stages", args.stages, int))
+        if value is not None}
     numbers = range(first, first + truths)
     with ProcessPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-        rows = list(pool.map(measure, numbers, [paid_driven] * truths, [families] * truths))
+        rows = list(pool.map(measure, numbers, [paid_driven] * truths, [options] * truths))
     columns = ["plan", "history's reach", "no reach", "even"]
     width = 17
     flag = " --paid-driven" if paid_driven else ""
     flag += f" --first {first}" if first != 1 else ""
-    flag += f" --families {args.families}" if families is not None else ""
+    flag += f" --families {args.families}" if args.families is not None else ""
+    flag += f" --stages {args.stages}" if args.stages is not None else ""
     lines = [f"bench_random_truths --truths {truths}{flag}  {datetime.now():%Y-%m-%d %H:%M:%S}  "
              f"python {platform.python_version()}",
              f"{DAYS} sessions of history per truth; total GMV under truth against the oracle; "
@@ -164,8 +173,10 @@ def main() -> None:
         f"plans 10% or more above even pacing: "
         f"{sum((1 + r['plan']) >= 1.1 * (1 + r['even']) for r in rows)} of {truths}",
         f"plans breaking the paid ROI floor under truth: "
-        f"{sum(r['paid ROI'] < FLOOR for r in rows)} of {truths}"]
-    if families is not None:
+        f"{sum(r['paid ROI'] < FLOOR for r in rows)} of {truths}",
+        f"packages fitted with the truth's number of carryover stages: "
+        f"{sum(r['stages'] for r in rows)} of {sum(r['fitted'] for r in rows)}"]
+    if options:
         print("\n".join(lines))
         return
     write_results(RESULTS.with_name("random_truths_paid_driven.txt") if paid_driven

@@ -249,7 +249,8 @@ _LEVERED = {
 
 def fit_view(summary):
     """The fit summary, formatted: curve (with its family's weight when another was weighed),
-    carryover, marginal ROI and leverage with 90% bands."""
+    carryover half-life (``×2``: two stages of it, a delayed peak), marginal ROI and leverage
+    with 90% bands."""
     import pandas as pd
 
     rows = summary.reset_index()
@@ -258,7 +259,9 @@ def fit_view(summary):
         "curve": [f"{family} {weight:.0%}" if weight < 1 else family for family, weight
                   in zip(rows["family"].fillna(""), rows["family_weight"].fillna(1.0),
                          strict=True)],
-        "half-life min": rows["half_life"].map(lambda v: "" if v != v else f"{v:.1f}"),
+        "half-life min": ["" if h != h else f"{h:.1f}" + (f" ×{n:.0f}" if n > 1 else "")
+                          for h, n in zip(rows["half_life"], rows["carryover_stages"],
+                                          strict=True)],
         "reach ¥/min": rows["seen_spend"].map(lambda v: "" if v != v else f"{v:,.0f}"),
         "marginal ROI @typical (90%)": [ratio(*v) for v in zip(
             rows["marginal_roi"], rows["marginal_roi_low"], rows["marginal_roi_high"],

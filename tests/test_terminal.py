@@ -19,6 +19,14 @@ def test_the_curve_column_shows_the_familys_weight_when_another_was_weighed():
     assert list(fit_view(summary)["curve"]) == ["hill 60%", "exponential", ""]
 
 
+def test_the_half_life_column_marks_a_delayed_peak_with_its_stages():
+    summary = pd.DataFrame(np.nan, index=pd.Index(["fans", "auto", "new"], name="package"),
+                           columns=list(SUMMARY_COLUMNS))
+    summary["family"] = ["log", "hill", ""]
+    summary["half_life"], summary["carryover_stages"] = [2.04, 1.5, np.nan], [1, 2, np.nan]
+    assert list(fit_view(summary)["half-life min"]) == ["2.0", "1.5 ×2", ""]
+
+
 def test_notes_print_under_the_fit_table_one_line_each(capsys):
     summary = pd.DataFrame(np.nan, index=pd.Index(["fans", "auto"], name="package"),
                            columns=list(SUMMARY_COLUMNS))

@@ -25,7 +25,7 @@ class ModelArtifact(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    schema_version: Literal[11] = SCHEMA_VERSION
+    schema_version: Literal[12] = SCHEMA_VERSION
     fingerprint: str
     created: datetime
     options: FitOptions

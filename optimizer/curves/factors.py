@@ -9,25 +9,37 @@ from __future__ import annotations
 
 import numpy as np
 
-from optimizer.curves.transforms import Carryover, Exponential, Hill, Logarithmic, decay_of
+from optimizer.curves.transforms import (
+    Carryover,
+    Exponential,
+    Hill,
+    Logarithmic,
+    decay_of,
+    session_starts,
+)
 
 LOG2 = float(np.log(2.0))
 
 
-def carryover_with_slope(x: np.ndarray, session: np.ndarray, half_life: float
-                         ) -> tuple[np.ndarray, np.ndarray]:
-    """Geometric adstock of `x` (n,) or (n, P) and its derivative in log(half-life).
+def carryover_with_slope(x: np.ndarray, session: np.ndarray, half_life: float,
+                         stages: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """Adstock of `x` (n,) or (n, P) through `stages` equal geometric stages of `half_life`
+    minutes each (`Carryover`), and its derivative in log(half-life).
 
-    Adstock ``a[t] = r a[t-1] + (1 - r) x[t]`` restarts at each session; its derivative in r
-    obeys ``d[t] = r d[t-1] + a[t-1] - x[t]``, one more filter of the same kind.
+    Each stage ``a[t] = r a[t-1] + (1 - r) b[t]`` filters the previous stage's output b (the
+    first's is x) and restarts at each session; its derivative in r obeys ``d[t] = r d[t-1] +
+    (a[t-1] - b[t]) + (1 - r) db[t]``: the same filter of ``(a[t-1] - b[t]) / (1 - r) + db[t]``.
     """
     stage = Carryover(half_lives=(half_life,))
-    a = stage.apply_sessions(x, session)
     r = decay_of(half_life)
-    start = np.r_[True, session[1:] != session[:-1]]
-    previous = np.roll(a, 1, axis=0)
-    previous[start] = 0.0
-    d_r = Carryover(half_lives=(half_life,)).apply_sessions(previous - x, session) / (1.0 - r)
+    first = session_starts(session)
+    a, d_r = np.asarray(x, dtype=float), np.zeros(np.shape(x))
+    for _ in range(stages):
+        out = stage.apply_sessions(a, session)
+        previous = np.roll(out, 1, axis=0)
+        previous[first] = 0.0
+        d_r = stage.apply_sessions((previous - a) / (1.0 - r) + d_r, session)
+        a = out
     return a, d_r * (r * LOG2 / half_life)
 
 
@@ -45,12 +57,15 @@ class PaidFactor:
 
     spend: (n,) yuan/min of the package in live minutes; session: (n,) session ids.
     family: "exponential", "hill" or "log" (``S(a) = log(1 + a / k)``, `Logarithmic`).
+    stages: equal geometric carryover stages, each of the half-life (2: a delayed peak).
     """
 
-    def __init__(self, spend: np.ndarray, session: np.ndarray, family: str) -> None:
+    def __init__(self, spend: np.ndarray, session: np.ndarray, family: str,
+                 stages: int = 1) -> None:
         self.spend = np.asarray(spend, dtype=float)
         self.session = np.asarray(session)
         self.family = family
+        self.stages = stages
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -62,7 +77,8 @@ class PaidFactor:
         return family_saturation(self.family, float(np.exp(theta[1])), shape)
 
     def __call__(self, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        a, da = carryover_with_slope(self.spend, self.session, float(np.exp(theta[0])))
+        a, da = carryover_with_slope(self.spend, self.session, float(np.exp(theta[0])),
+                                     self.stages)
         saturation = self.saturation(theta)
         F = saturation(a)
         columns = [saturation.derivative(a) * da]

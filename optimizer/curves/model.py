@@ -100,7 +100,16 @@ class FitOptions(BaseModel):
     organic_leverage_sd: the prior standard deviation of each package's organic leverage about the
     packages' common mean, in organic yuan per yuan of paid GMV (times the history's paid ROI for a
     spend-driven fit), which shrinks the uplift's split between packages whose drives move together
-    (`OrganicCurve.fit`); None: no prior."""
+    (`OrganicCurve.fit`); None: no prior; carryover_stages: the numbers of equal geometric
+    carryover stages a paid curve is chosen from (`PackageCurve.stages`; 2 is a delayed peak):
+    the first is fitted, the second cross-validated over `family_folds` with the family chosen
+    and kept where its quasi-deviance is lower (`ResponseModel._choose_stages`). On random truths
+    1-40 (one or two stages of 0.5-6 minutes each) the truth's number was chosen for 202 of 240
+    packages (9 geometric truths got two short stages, a kernel of nearly the same shape; 29 of
+    127 two-stage truths one, mostly of unequal stages). Plans' loss to the oracle: mean 1.4% ->
+    1.5%, median 1.1% -> 1.0% (benchmarks/bench_random_truths.py); S-shaped truths 1-40 mean
+    2.32% -> 2.21%, worst 8.5% -> 8.0% (bench_sshape_random.py). The demo fit takes 30% longer
+    and chooses one stage everywhere."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -113,11 +122,21 @@ class FitOptions(BaseModel):
     s_shaped: bool = True
     organic_driver: Literal["auto", "spend", "paid"] = "auto"
     organic_leverage_sd: float | None = Field(default=ORGANIC_LEVERAGE_SD, gt=0)
+    carryover_stages: tuple[Literal[1, 2], ...] = Field(default=(1, 2), min_length=1,
+                                                         max_length=2)
 
     @field_validator("knot_minutes", mode="before")
     @classmethod
     def _one_or_more(cls, value: object) -> object:
         return (value,) if isinstance(value, int | float) else value
+
+    @field_validator("carryover_stages")
+    @classmethod
+    def _distinct(cls, value: tuple[int, ...]) -> tuple[int, ...]:
+        if len(set(value)) != len(value):
+            raise ValueError("carryover stages to choose from must differ: (1,), (2,), (1, 2) "
+                             "or (2, 1)")
+        return value
 
     @field_validator("knot_minutes")
     @classmethod
@@ -129,11 +148,17 @@ class FitOptions(BaseModel):
 
 Progress = Callable[[str], None]
 
+FamilyChoice = tuple[str, PackageCurve, dict[str, np.ndarray], dict[str, np.ndarray],
+                     dict[str, float]]
+"""A package's family choice (`ResponseModel._choose_family`): the family, its fit on every
+session, each family's starting theta, each family's cross-validated quasi-deviance per
+session (empty without folds) and each family's total quasi-deviance (yuan)."""
+
 ParameterDraw = Mapping[str, np.ndarray | tuple[PackageCurve, np.ndarray]]
 """One draw of a fitted model's parameters: "organic" -> the organic curve's parameter vector,
 each package id -> (curve, parameter vector) from `PackageCurve.sample`."""
 
-SCHEMA_VERSION = 11
+SCHEMA_VERSION = 12
 """Version of the fitted state's JSON form (`optimizer.curves.artifact`); 2 added each paid
 curve's `seen_spend`, 3 its `family_weight` and `alternatives`, 4 its `profile`, 5 and 6 its
 `informative_days` (6: the day effects are of those sessions only); 7 ties the spline in
@@ -142,7 +167,8 @@ Hill curve's shape exceed 1 (S-shaped), which older readers refuse; 9 adds every
 `clock` (a clock-of-day spline, coefficients between the spline's and the day effects); 10
 the options' `organic_leverage_sd` (an older organic fit had no leverage prior, which a reader
 defaulting the option would claim); 11 each paid curve's `noise_floor_band` in its
-diagnostics (older readers refuse the field)."""
+diagnostics (older readers refuse the field); 12 each paid curve's carryover `stages` (an older
+reader would take a delayed peak for the geometric carryover)."""
 
 MIN_SESSIONS = 3
 """Fewest sessions a fit takes: within one or two, spend and the time-of-session profile are
@@ -221,7 +247,8 @@ class ResponseModel:
         candidates = self._candidates(rows)
         trials = {panel.packages[j]: PackageTrials(panel.packages[j], panel.paid_gmv[:, j],
                                                    panel.spend[:, j], rows,
-                                                   self.options.hac_maxlags)
+                                                   self.options.hac_maxlags,
+                                                   self.options.carryover_stages[0])
                   for j in fitted}
         knots = self._paid_knots(trials, candidates, tell)
         organic_knots, organic_scores = self._organic_knots(panel, rows, candidates)
@@ -351,17 +378,53 @@ class ResponseModel:
     def _fit_package(self, trial: PackageTrials, candidates: dict[float, SessionBasis],
                      knots: float) -> PackageCurve:
         """Choose the family by quasi-deviance on held-out sessions at `knots` (over
-        `family_folds` blocks when there are enough sessions, else on the latest ones); refit
-        it on every session, with the other families as `alternatives` when the blocks could
-        weigh them (`PackageTrials.alternatives`)."""
+        `family_folds` blocks when there are enough sessions, else on the latest ones), and the
+        carryover's stages by the chosen family's over the same blocks (`_choose_stages`);
+        refit it on every session, with the other families as `alternatives` when the blocks
+        could weigh them (`PackageTrials.alternatives`)."""
         families, basis = self.options.families, candidates[knots]
         if trial.rows.train is None:
             return trial.fit(families[0], basis)
+        blocks = self._family_blocks()
+        choice = self._choose_family(trial, basis, knots, blocks)
+        stage_scores: dict[int, float] = {}
+        if blocks is not None and len(self.options.carryover_stages) > 1:
+            choice, stage_scores = self._choose_stages(trial, basis, knots, blocks, choice)
+        family, curve, start, per_session, scores = choice
+        _, chosen, predicted = trial.done[(family, knots)]
+        if blocks is not None:
+            trial.alternatives(curve, basis, start, per_session)
+            if not curve.identified:
+                trial.profile(curve, basis, blocks)
+        held = trial.y[~trial.rows.train]
+        curve.diagnostics.holdout_deviance = {f"{f} @{k:g}min": d for (f, k), (d, _, _)
+                                              in trial.done.items()}
+        if blocks is not None:
+            curve.diagnostics.holdout_deviance |= {
+                f"{f} @{knots:g}min, {len(blocks)} folds": d for f, d in scores.items()} | {
+                f"{family} @{knots:g}min, {len(blocks)} folds, {n} carryover stage(s)": d
+                for n, d in stage_scores.items()}
+        curve.diagnostics.holdout_wape = {f: wape(held, trial.done[(f, knots)][2])
+                                          for f in families}
+        floor = NoiseFloor.of(held, predicted, trial.rows.session[~trial.rows.train],
+                              chosen.diagnostics.dispersion,
+                              float(np.std(list(chosen.day_offsets().values()), ddof=1)))
+        curve.diagnostics.noise_floor_wape = floor.mean
+        curve.diagnostics.noise_floor_band = (floor.low, floor.high)
+        return curve
+
+    def _choose_family(self, trial: PackageTrials, basis: SessionBasis, knots: float,
+                       blocks: list[np.ndarray] | None) -> FamilyChoice:
+        """The family of least quasi-deviance at `trial.stages`, cross-validated over `blocks`
+        (None: on the held-out latest sessions), with an S-shaped Hill curve among them where
+        `PackageTrials.allow_s_shape` finds it decisive, and its fit on every session."""
+        families = self.options.families
         for family in families:
             trial.held_out(family, knots, basis)
         start = {f: np.asarray(trial.done[(f, knots)][1].theta) for f in families}
         scores = {f: trial.done[(f, knots)][0] for f in families}
-        blocks, concave = self._family_blocks(), None
+        per_session: dict[str, np.ndarray] = {}
+        concave = None
         if blocks is not None:
             per_session = {f: trial.cross_validated(f, basis, blocks, start[f])
                            for f in families}
@@ -377,25 +440,28 @@ class ResponseModel:
             scores = {f: float(d.sum()) for f, d in per_session.items()}
             family = min(families, key=scores.get)
             curve = trial.fit(family, basis, start[family])
-        _, chosen, predicted = trial.done[(family, knots)]
-        if blocks is not None:
-            trial.alternatives(curve, basis, start, per_session)
-            if not curve.identified:
-                trial.profile(curve, basis, blocks)
-        held = trial.y[~trial.rows.train]
-        curve.diagnostics.holdout_deviance = {f"{f} @{k:g}min": d for (f, k), (d, _, _)
-                                              in trial.done.items()}
-        if blocks is not None:
-            curve.diagnostics.holdout_deviance |= {
-                f"{f} @{knots:g}min, {len(blocks)} folds": d for f, d in scores.items()}
-        curve.diagnostics.holdout_wape = {f: wape(held, trial.done[(f, knots)][2])
-                                          for f in families}
-        floor = NoiseFloor.of(held, predicted, trial.rows.session[~trial.rows.train],
-                              chosen.diagnostics.dispersion,
-                              float(np.std(list(chosen.day_offsets().values()), ddof=1)))
-        curve.diagnostics.noise_floor_wape = floor.mean
-        curve.diagnostics.noise_floor_band = (floor.low, floor.high)
-        return curve
+        return family, curve, start, per_session, scores
+
+    def _choose_stages(self, trial: PackageTrials, basis: SessionBasis, knots: float,
+                       blocks: list[np.ndarray], choice: FamilyChoice
+                       ) -> tuple[FamilyChoice, dict[int, float]]:
+        """`choice` (made at `trial.stages`), or the families chosen again at the other
+        number of carryover stages (`FitOptions.carryover_stages`) when the chosen family
+        has a lower quasi-deviance with it over `blocks`; and each number's quasi-deviance
+        (yuan). The other is started at the same mean lag (a half-life in proportion)."""
+        family, _, start, per_session, _ = choice
+        first = trial.stages
+        other = next(n for n in self.options.carryover_stages if n != first)
+        theta = np.asarray(start[family], dtype=float).copy()
+        theta[0] += np.log(first / other)
+        trial.stages = other
+        scores = {first: float(per_session[family].sum()),
+                  other: float(trial.cross_validated(family, basis, blocks, theta).sum())}
+        if scores[other] >= scores[first]:
+            trial.stages = first
+            return choice, scores
+        trial.done, trial.max_shape = {}, 1.0
+        return self._choose_family(trial, basis, knots, blocks), scores
 
     def _organic_knots(self, panel: PanelLike, rows: HistoryRows,
                        candidates: dict[float, SessionBasis]) -> tuple[float, dict[float, float]]:

@@ -51,6 +51,8 @@ draws from its `profile` instead."""
 class PackageCurve(FittedScale):
     """A fitted paid-GMV curve; theta = (log half-life [minutes], log k [yuan/min][, shape]).
 
+    stages: the carryover's equal geometric stages, each of the half-life: 1 is the geometric
+    adstock (the peak at the minute of spend), 2 a delayed peak (`Carryover`).
     low_spend: the `LOW_QUANTILE` quantile of the same (yuan/min), where the data start: below
     it the curve is extrapolation too (None when no row had spend).
     seen_spend: the `SEEN_QUANTILE` quantile of the package's positive per-minute spend in the
@@ -72,6 +74,7 @@ class PackageCurve(FittedScale):
 
     package: str
     family: Family
+    stages: Literal[1, 2] = 1
     seen_spend: float | None = None
     low_spend: float | None = None
     family_weight: float = 1.0
@@ -130,7 +133,7 @@ class PackageCurve(FittedScale):
             theta0: np.ndarray | None = None, inference: bool = True,
             log_k: float | None = None, room: np.ndarray | None = None,
             max_shape: float = 1.0, clock: ClockBasis | None = None,
-            clock_minute: np.ndarray | None = None) -> PackageCurve:
+            clock_minute: np.ndarray | None = None, stages: Literal[1, 2] = 1) -> PackageCurve:
         """Fit on rows of live minutes: y paid GMV (n,) yuan, spend (n,) yuan/min; without
         `inference` the covariance is left zero (a fit that only scores a candidate); with
         `log_k` the half-saturation is held there (zero variance, the rest conditional);
@@ -142,6 +145,7 @@ class PackageCurve(FittedScale):
         nearest minutes it did (held level when None).
         clock, clock_minute: a clock-of-day spline and each row's minute of day (n,), used when
         the sessions the package spent in start far enough apart (`clock_for`).
+        stages: the carryover's equal stages (see the class).
         """
         spent_in = np.unique(np.asarray(session)[spend > 0])
         if 0 < len(spent_in) < len(np.unique(session)):  # fit the sessions it spent in only
@@ -153,7 +157,7 @@ class PackageCurve(FittedScale):
         else:
             informative = None
         clock = clock_for(clock, clock_minute, session, minute)
-        factor = PaidFactor(spend, session, family)
+        factor = PaidFactor(spend, session, family, stages)
         active = spend[spend > 0]
         typical = float(np.median(active)) if len(active) else 1.0
         if theta0 is None:
@@ -166,15 +170,19 @@ class PackageCurve(FittedScale):
             bounds[1] = (log_k, log_k)
         seen, low = (float(np.quantile(active, q)) if len(active) else None
                      for q in (SEEN_QUANTILE, LOW_QUANTILE))
-        return cls(package=package, family=family, seen_spend=seen, low_spend=low,
-                   informative_days=informative, **cls.estimate(
+        return cls(package=package, family=family, stages=stages, seen_spend=seen,
+                   low_spend=low, informative_days=informative, **cls.estimate(
             y, minute, session, basis, factor, factor.names, theta0,
             bounds[: len(factor.names)], maxlags, inference, informed=spend > 0,
             reference=room, clock=clock, clock_minute=clock_minute))
 
     def half_life(self, params: np.ndarray | None = None) -> float:
-        """Carryover half-life in minutes."""
+        """Carryover half-life of each stage in minutes."""
         return float(np.exp(self.param("log_half_life", params)))
+
+    def carryover(self, params: np.ndarray | None = None) -> Carryover:
+        """The fitted carryover: `stages` stages of `half_life` minutes each."""
+        return Carryover(half_lives=(self.half_life(params),) * self.stages)
 
     def saturation(self, params: np.ndarray | None = None) -> Exponential | Hill | Logarithmic:
         shape = float(self.param("shape", params)) if self.family == "hill" else None
@@ -187,7 +195,7 @@ class PackageCurve(FittedScale):
         envelope (`concave_envelope`), which the planner needs."""
         return ResponseTerm(scale=self.session_scale(minutes, params, day, start),
                             saturation=concave_envelope(self.saturation(params)),
-                            carryover=Carryover(half_lives=(self.half_life(params),)),
+                            carryover=self.carryover(params),
                             weights=weights)
 
     def predict_new(self, spend: np.ndarray, minute: np.ndarray, session: np.ndarray,
@@ -208,5 +216,5 @@ class PackageCurve(FittedScale):
 
     def _saturated(self, spend: np.ndarray, session: np.ndarray) -> np.ndarray:
         """(n,) the saturation of the carried-over spend (n,) yuan/min, restarting each session."""
-        adstock = Carryover(half_lives=(self.half_life(),)).apply_sessions(spend, session)
+        adstock = self.carryover().apply_sessions(spend, session)
         return self.saturation()(adstock)

@@ -43,8 +43,10 @@ SUMMARY_COLUMNS: dict[str, str] = {
     "family_weight": "how far the family is believed against the other (pseudo-BMA+ weight "
                      "from cross-validated deviance, 0-1; 1 when no other was weighed); the "
                      "intervals draw each family by its weight",
-    "half_life": "carryover half-life of paid traffic (minutes)",
+    "half_life": "carryover half-life of paid traffic (minutes; of each stage)",
     "half_life_se": "its standard error (minutes; delta method from the SE of log half-life)",
+    "carryover_stages": "the carryover's stages, each of half_life: 1 geometric (the most GMV "
+                        "in the minute of spend), 2 a delayed peak",
     "k": "saturation scale (yuan/min of spend): exponential S(a) = 1 - exp(-a/k); Hill "
          "half-saturation spend",
     "shape": "Hill shape s in (0, 4], S-shaped over 1 (NaN for exponential curves)",
@@ -70,8 +72,8 @@ SUMMARY_COLUMNS: dict[str, str] = {
     "noise_floor_low": "lower end of the noise floor's 90% band (few sessions are held out, so "
                        "a perfect model's WAPE varies)",
     "noise_floor_high": "upper end of the noise floor's 90% band",
-    "note": "why the package has no fitted curve, or that the data do not identify its "
-            "half-saturation (empty otherwise)",
+    "note": "why the package has no fitted curve, where a delayed peak peaks, or that the "
+            "data do not identify its half-saturation (empty otherwise)",
 }
 """Columns of `fit_summary` (index: package id) and what they mean."""
 
@@ -175,6 +177,7 @@ def fit_summary(model: ResponseModel | ModelArtifact, panel, n_draws: int = 200,
         lever, se_leverage = leverage.get(package, (np.nan, np.nan))
         row = {
             "family": "", "family_weight": np.nan, "half_life": np.nan, "half_life_se": np.nan,
+            "carryover_stages": np.nan,
             "k": np.nan, "shape": np.nan, "typical_spend": x, "seen_spend": np.nan,
             "marginal_roi": np.nan, "marginal_roi_low": np.nan, "marginal_roi_high": np.nan,
             "organic_leverage": lever,
@@ -196,6 +199,7 @@ def fit_summary(model: ResponseModel | ModelArtifact, panel, n_draws: int = 200,
                 "family_weight": curve.family_weight,
                 "half_life": curve.half_life(),
                 "half_life_se": curve.half_life() * curve.standard_error("log_half_life"),
+                "carryover_stages": curve.stages,
                 "k": saturation.k,
                 "seen_spend": np.nan if curve.seen_spend is None else curve.seen_spend,
                 "shape": getattr(saturation, "shape", np.nan) if curve.family == "hill"
@@ -210,7 +214,9 @@ def fit_summary(model: ResponseModel | ModelArtifact, panel, n_draws: int = 200,
                                     else diagnostics.noise_floor_band[0]),
                 "noise_floor_high": (np.nan if diagnostics.noise_floor_band is None
                                      else diagnostics.noise_floor_band[1]),
-                "note": "" if curve.identified else _not_identified(curve),
+                "note": "; ".join(note for note in (
+                    _delayed_peak(curve), "" if curve.identified else _not_identified(curve))
+                    if note),
             }
         rows.append(row)
     frame = pd.DataFrame(rows, index=pd.Index(packages, name="package"))
@@ -241,6 +247,18 @@ def leverage_unit(model: ResponseModel, panel: PanelLike, package: str) -> float
         return float(marginal_roi(term, typical_spend(panel, package)))
     j = list(panel.packages).index(package)
     return float(np.sum(panel.paid_gmv[:, j]) / max(float(np.sum(panel.spend[:, j])), 1e-12))
+
+
+def _delayed_peak(curve: PackageCurve) -> str:
+    """Where a delayed-peak carryover peaks and by when half its GMV has come in (minutes after
+    the spend); empty for the geometric carryover (its peak is the minute of spend)."""
+    if curve.stages == 1:
+        return ""
+    kernel = curve.carryover().kernel(int(np.ceil(20 * curve.half_life())) + 2)
+    half = int(np.searchsorted(np.cumsum(kernel), 0.5))
+    return (f"delayed peak ({curve.stages} carryover stages of {curve.half_life():.1f} min): "
+            f"a yuan's paid GMV peaks {int(np.argmax(kernel))} min after the spend, half of it "
+            f"has come in by {half} min")
 
 
 def _not_identified(curve: PackageCurve) -> str:
@@ -341,7 +359,7 @@ def plot_curves(model: ResponseModel | ModelArtifact, panel, path: str | Path,
         curve = model.paid_[package]
         j = list(panel.packages).index(package)
         spend = spend_all[:, j]
-        adstock = Carryover(half_lives=(curve.half_life(),)).apply_sessions(spend, session)
+        adstock = curve.carryover().apply_sessions(spend, session)
         scale = curve.history_scale(minute, session, clock_minutes(panel.ts))
         k = packages.index(package)
         term = point.paid[k]

@@ -49,6 +49,14 @@ def geometric_filter(x: np.ndarray, r: float) -> np.ndarray:
     return out
 
 
+def session_starts(session: np.ndarray) -> np.ndarray:
+    """Indices of the rows that start a session, given each row's session id (n,) with the
+    rows of one session contiguous and in order; empty for no rows."""
+    session = np.asarray(session)
+    return np.flatnonzero(np.r_[True, session[1:] != session[:-1]]) if len(session) else \
+        np.zeros(0, int)
+
+
 class Carryover(_Transform):
     """Normalised carryover: a chain of geometric stages ``a[t] = r a[t-1] + (1 - r) x[t]``.
 
@@ -85,7 +93,7 @@ class Carryover(_Transform):
         x = np.asarray(x, dtype=float)
         if not len(x):
             return x.copy()
-        starts = np.flatnonzero(np.r_[True, session[1:] != session[:-1]])
+        starts = session_starts(session)
         lengths = np.diff(np.r_[starts, len(x)])
         which = np.repeat(np.arange(len(starts)), lengths)
         minute = np.arange(len(x)) - starts[which]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 
@@ -68,14 +69,16 @@ class PackageTrials:
 
     done: (family, knot spacing) -> (held-out quasi-deviance, curve, held-out prediction).
     clock: the clock-of-day spline its fits get (None: none).
+    stages: the carryover stages its fits get (`PackageCurve.stages`).
     """
 
     def __init__(self, package: str, y: np.ndarray, spend: np.ndarray, rows: HistoryRows,
-                 lags: int) -> None:
+                 lags: int, stages: Literal[1, 2] = 1) -> None:
         self.package, self.y, self.spend, self.rows, self.lags = package, y, spend, rows, lags
         self.done: dict[tuple[str, float], tuple[float, PackageCurve, np.ndarray]] = {}
         self.max_shape = 1.0
         self.clock: ClockBasis | None = None
+        self.stages = stages
 
     def allow_s_shape(self, knots: float, basis: SessionBasis, blocks: list[np.ndarray],
                       start: dict[str, np.ndarray], per_session: dict[str, np.ndarray]) -> None:
@@ -128,7 +131,7 @@ class PackageTrials:
                                 self.rows.minute[rows], session, basis, self.lags, theta0,
                                 inference=not scoring, log_k=log_k, room=self.rows.room,
                                 max_shape=self.max_shape, clock=self.clock,
-                                clock_minute=self.rows.clock[rows])
+                                clock_minute=self.rows.clock[rows], stages=self.stages)
 
     def cross_validated(self, family: str, basis: SessionBasis, blocks: list[np.ndarray],
                         theta0: np.ndarray | None, log_k: float | None = None) -> np.ndarray:

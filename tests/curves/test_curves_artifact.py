@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import json
 
@@ -82,15 +83,17 @@ def test_seen_spend_is_the_95th_percentile_of_active_minutes(small_fit):
     (7, ()),
     (8, ()),
     (9, ()),
-    (10, ())])
+    (10, ()),
+    (11, ("stages",))])
 def test_an_artifact_of_an_older_schema_asks_for_a_refit(small_fit, tmp_path, version, missing):
     """Schema 1 lacks the spend history saw (`seen_spend`), schema 2 the family weights whose
     draws carry the family choice's uncertainty, schema 3 the profile fits that replace the
     draws of a curve whose half-saturation is not identified, schema 4 the sessions a package
     spent in (its average day), schema 5's day effects are of every session, schema 6 left
     the spline free in minutes a package never spent in, schema 7 held Hill shapes to at
-    most 1, schema 8 had no clock-of-day spline, schema 9 no prior on organic leverages, and
-    schema 10 no noise floor band:
+    most 1, schema 8 had no clock-of-day spline, schema 9 no prior on organic leverages,
+    schema 10 no noise floor band, and schema 11 no carryover stages (a delayed peak read as a
+    geometric carryover):
     refit rather than plan without them."""
     data = json.loads(to_artifact(small_fit.model).model_dump_json())
     data["schema_version"] = version
@@ -102,6 +105,20 @@ def test_an_artifact_of_an_older_schema_asks_for_a_refit(small_fit, tmp_path, ve
     with pytest.raises(InputError) as caught:
         load_model(path)
     assert f"schema {SCHEMA_VERSION}" in str(caught.value) and "spendplan fit" in caught.value.fix
+
+
+def test_a_delayed_peak_survives_the_round_trip(small_fit, tmp_path):
+    """A curve of two carryover stages is saved with them and forecast with them again (two
+    stages of the same half-life forecast other paid GMV than one)."""
+    model = copy.copy(small_fit.model)
+    package = model.packages_[0]
+    model.paid_ = {**model.paid_, package: model.paid_[package].model_copy(update={"stages": 2})}
+    again = from_artifact(load_model(save_model(to_artifact(model), tmp_path / "m.json")))
+    assert again.paid_[package].stages == 2
+    spend = _schedule(small_fit)
+    delayed = model.response(240).paid_gmv(spend)
+    np.testing.assert_array_equal(again.response(240).paid_gmv(spend), delayed)
+    assert not np.allclose(delayed[:, 0], small_fit.model.response(240).paid_gmv(spend)[:, 0])
 
 
 def test_saving_twice_gives_the_same_model(small_fit, tmp_path):

@@ -56,38 +56,43 @@ def _jacobian_by_differences(factor, theta: np.ndarray, step: float = 1e-6) -> n
 
 
 # -- gradients ------------------------------------------------------------------------------
-def test_carryover_slope_matches_differences():
+@pytest.mark.parametrize("stages", [1, 2, 3])
+def test_carryover_slope_matches_differences(stages):
     rng = np.random.default_rng(0)
     x = _spend(rng, 3, 50.0)[:, 0]
     session = np.repeat(np.arange(3), MINUTES)
     log_h = np.log(3.0)
-    _, slope = carryover_with_slope(x, session, 3.0)
+    value, slope = carryover_with_slope(x, session, 3.0, stages)
     step = 1e-6
 
-    def adstock(value: float) -> np.ndarray:
-        return Carryover(half_lives=(np.exp(value),)).apply_sessions(x, session)
+    def adstock(log_half_life: float) -> np.ndarray:
+        return Carryover(half_lives=(np.exp(log_half_life),) * stages).apply_sessions(x, session)
 
+    np.testing.assert_allclose(value, adstock(log_h), rtol=1e-12)
     numeric = (adstock(log_h + step) - adstock(log_h - step)) / (2 * step)
     np.testing.assert_allclose(slope, numeric, rtol=1e-5, atol=1e-7)
 
 
-@pytest.mark.parametrize(("family", "theta"), [
-    ("exponential", [np.log(2.5), np.log(90.0)]),
-    ("hill", [np.log(3.0), np.log(150.0), 0.7]),
-    ("hill", [np.log(1.2), np.log(40.0), 0.98]),
-    ("log", [np.log(2.5), np.log(90.0)]),
-    ("log", [np.log(0.8), np.log(8.0)]),
+@pytest.mark.parametrize(("family", "theta", "stages"), [
+    ("exponential", [np.log(2.5), np.log(90.0)], 1),
+    ("exponential", [np.log(1.5), np.log(90.0)], 2),
+    ("hill", [np.log(3.0), np.log(150.0), 0.7], 1),
+    ("hill", [np.log(1.2), np.log(40.0), 0.98], 1),
+    ("hill", [np.log(2.0), np.log(60.0), 2.5], 2),
+    ("log", [np.log(2.5), np.log(90.0)], 1),
+    ("log", [np.log(0.8), np.log(8.0)], 2),
 ])
-def test_paid_factor_gradient_matches_differences(family, theta):
+def test_paid_factor_gradient_matches_differences(family, theta, stages):
     rng = np.random.default_rng(1)
     spend = _spend(rng, 3, 60.0)[:, 0]
     session = np.repeat(np.arange(3), MINUTES)
-    factor = PaidFactor(spend, session, family)
+    factor = PaidFactor(spend, session, family, stages)
     theta = np.array(theta)
     F, dF = factor(theta)
     assert dF.shape == (len(spend), len(factor.names))
     np.testing.assert_allclose(F, factor.saturation(theta)(
-        Carryover(half_lives=(np.exp(theta[0]),)).apply_sessions(spend, session)), rtol=1e-12)
+        Carryover(half_lives=(np.exp(theta[0]),) * stages).apply_sessions(spend, session)),
+        rtol=1e-12)
     np.testing.assert_allclose(dF, _jacobian_by_differences(factor, theta), rtol=1e-5,
                                atol=1e-8)
 

@@ -315,3 +315,38 @@ def test_within_reach_measures_an_s_shaped_corner_against_the_spend_seen():
     assert not within_reach(curve(hill, None))
     assert within_reach(curve(Hill(k=100.0, shape=0.8), None))
     assert within_reach(curve(Exponential(k=100.0), 1.0))
+
+
+def test_a_delayed_peak_is_fitted_with_two_stages():
+    """Fans' carryover made two stages of 3 minutes (the most GMV 3 minutes after the spend):
+    cross-validation chooses two stages for it (`FitOptions.carryover_stages`), and their
+    half-life is the truth's within 3 standard errors. Fitted with one stage, the same curve
+    puts its peak in the minute of spend."""
+    from optimizer.curves.transforms import Carryover
+    from optimizer.sim import LiveRoomSimulator, Scenario
+
+    scenario = Scenario.builtin("default")
+    fans = scenario.packages["fans"]
+    delayed = fans.model_copy(update={"carryover": Carryover(half_lives=(3.0, 3.0))})
+    sim = LiveRoomSimulator(scenario.model_copy(
+        update={"packages": {**scenario.packages, "fans": delayed}}))
+    simulated = sim.history(21, seed=1)
+    history, _ = History.from_frames(simulated.spend, simulated.room)
+    curve = ResponseModel().fit(history.panel(sim.packages)).paid_["fans"]
+    assert curve.stages == 2
+    z = (np.log(curve.half_life()) - np.log(3.0)) / curve.standard_error("log_half_life")
+    assert abs(z) < 3.0, f"half-life {curve.half_life():.2f} min, {z:+.1f} SE from 3"
+    assert np.argmax(curve.carryover().kernel(30)) == np.argmax(delayed.carryover.kernel(30))
+
+
+def test_carryover_stages_to_choose_from_are_distinct_and_a_single_one_is_kept(small_fit):
+    """`FitOptions.carryover_stages` of one number fits every curve with it (nothing chosen);
+    a number given twice is refused."""
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="must differ"):
+        FitOptions(carryover_stages=(1, 1))
+    model = ResponseModel(FitOptions(carryover_stages=(2,))).fit(small_fit.panel)
+    assert {curve.stages for curve in model.paid_.values()} == {2}
+    assert not any("carryover stage" in key for curve in model.paid_.values()
+                   for key in curve.diagnostics.holdout_deviance)

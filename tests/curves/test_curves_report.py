@@ -48,6 +48,7 @@ def test_summary_numbers_agree_with_the_fits(small_fit, summary):
         assert row["half_life"] == pytest.approx(curve.half_life())
         assert row["half_life_se"] == pytest.approx(
             curve.half_life() * curve.standard_error("log_half_life"))
+        assert row["carryover_stages"] == curve.stages
         assert row["k"] == pytest.approx(curve.saturation().k)
         assert np.isnan(row["shape"]) == (curve.family != "hill")
         assert row["typical_spend"] == pytest.approx(typical_spend(small_fit.panel, package))
@@ -59,7 +60,25 @@ def test_summary_numbers_agree_with_the_fits(small_fit, summary):
         assert row["organic_leverage"] == pytest.approx(model.organic_.leverage()[package] * unit)
         assert row["holdout_wape"] == pytest.approx(curve.diagnostics.holdout_wape[curve.family])
         assert row["noise_floor_wape"] == pytest.approx(curve.diagnostics.noise_floor_wape)
-        assert (row["note"] == "") == curve.identified
+        assert (row["note"] == "") == (curve.identified and curve.stages == 1)
+
+
+def test_a_delayed_peak_is_told_where_it_peaks(small_fit):
+    """A curve of two carryover stages of 4 minutes: its row says so, with where a yuan's paid
+    GMV peaks (the kernel (t + 1) r^t (1 - r)^2 peaks at t = 5 for r = 0.5^(1/4)) and by when
+    half of it has come in."""
+    model = copy.copy(small_fit.model)
+    package = model.packages_[0]
+    curve = model.paid_[package]
+    theta = np.array(curve.theta)
+    theta[curve.theta_names.index("log_half_life")] = np.log(4.0)
+    model.paid_ = {**model.paid_, package: curve.model_copy(
+        update={"stages": 2, "theta": theta.tolist()})}
+    row = fit_summary(model, small_fit.panel, n_draws=20).loc[package]
+    assert row["carryover_stages"] == 2
+    kernel = Carryover(half_lives=(4.0, 4.0)).kernel(200)
+    half = int(np.searchsorted(np.cumsum(kernel), 0.5))
+    assert f"peaks 5 min after the spend, half of it has come in by {half} min" in row["note"]
 
 
 def test_summary_intervals_bracket_the_estimates(summary):
