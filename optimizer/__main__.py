@@ -2,4 +2,5 @@
 
 from optimizer.cli import main
 
-main()
+if __name__ == "__main__":  # not when a spawned worker imports this module as its parent's main
+    main()

@@ -110,7 +110,8 @@ def _load_and_fit(config: Path, model: Path | None):
     campaign = _load(config)
     progress, tell = progress_steps("fitting response curves")
     with progress:
-        fitted, source = pipeline.campaign_model(campaign, config, model, progress=tell)
+        fitted, source = pipeline.campaign_model(campaign, config, model, progress=tell,
+                                                 n_jobs=os.cpu_count() or 1)
     errors.print(f"[dim]model:[/dim] {source}")
     return campaign, fitted
 
@@ -217,7 +218,7 @@ def fit(config: ConfigArg,
     campaign = _load(config)
     progress, tell = progress_steps("fitting response curves")
     with progress:
-        model = pipeline.fit_campaign(campaign, progress=tell)
+        model = pipeline.fit_campaign(campaign, progress=tell, n_jobs=os.cpu_count() or 1)
     path = save_model(model, out)
     print_fit(fit_summary(model, campaign.panel()), organic_summary(model))
     chart = plot_curves(model, campaign.panel(), path.with_suffix(".png"))

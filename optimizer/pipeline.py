@@ -118,19 +118,20 @@ def find_model(print_: str, folders: Iterable[Path]) -> Path | None:
 
 
 def fit_campaign(campaign: Campaign, options: FitOptions | None = None,
-                 progress: Progress | None = None) -> ResponseModel:
-    """Fit the campaign's response model from its history (no cache)."""
-    return ResponseModel(options).fit(campaign.panel(), progress)
+                 progress: Progress | None = None, n_jobs: int = 1) -> ResponseModel:
+    """Fit the campaign's response model from its history (no cache); `n_jobs` processes fit
+    the packages' curves (`ResponseModel`)."""
+    return ResponseModel(options, n_jobs).fit(campaign.panel(), progress)
 
 
 def campaign_model(campaign: Campaign, config_path: str | Path, model_path: Path | None = None,
-                   options: FitOptions | None = None, progress: Progress | None = None
-                   ) -> tuple[ResponseModel, str]:
+                   options: FitOptions | None = None, progress: Progress | None = None,
+                   n_jobs: int = 1) -> tuple[ResponseModel, str]:
     """The campaign's fitted model and where it came from.
 
     With `model_path`, that artifact is used as it is. Otherwise a model of the same data and
     options (same fingerprint) is reused from `model_search_dirs`; failing that the history is
-    fitted and the result cached.
+    fitted (`fit_campaign`, `n_jobs`) and the result cached.
     """
     if model_path is not None:
         return from_artifact(load_model(model_path)), f"model file {model_path}"
@@ -141,7 +142,7 @@ def campaign_model(campaign: Campaign, config_path: str | Path, model_path: Path
         reused = from_artifact(load_model(found))
         if reused.n_sessions_ >= MIN_SESSIONS:  # an earlier version fitted fewer
             return reused, f"reused fit {found}"
-    model = fit_campaign(campaign, options, progress)
+    model = fit_campaign(campaign, options, progress, n_jobs)
     cache = default_cache_dir() / f"{wanted[:16]}.json"
     try:
         save_model(to_artifact(model), cache)

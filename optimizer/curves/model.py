@@ -34,6 +34,7 @@ from optimizer.curves.factors import family_saturation
 from optimizer.curves.floor import NoiseFloor, wape
 from optimizer.curves.organic import OrganicCurve
 from optimizer.curves.paid import Family, PackageCurve
+from optimizer.curves.pool import FitPool
 from optimizer.curves.response import Driver, ResponseTerm, SessionResponse
 from optimizer.curves.transforms import (
     BelowData,
@@ -197,8 +198,11 @@ class ResponseModel:
     the curves' day effects, "organic" and each package; `fit_days` sets it from the curves).
     """
 
-    def __init__(self, options: FitOptions | None = None) -> None:
+    def __init__(self, options: FitOptions | None = None, n_jobs: int = 1) -> None:
+        """options: how to fit; n_jobs: processes fitting packages' paid curves side by side
+        (`optimizer.curves.pool`; 1: all in this one). The fit is the same either way."""
         self.options = options or FitOptions()
+        self.n_jobs = n_jobs
 
     def __repr__(self) -> str:
         if not hasattr(self, "paid_"):
@@ -220,10 +224,11 @@ class ResponseModel:
         """
         import scipy.linalg  # noqa: F401 - see above; the fit needs scipy anyway
 
-        with threadpool_limits(limits=1, user_api="blas"):
-            return self._fit(panel, progress or (lambda _step: None))
+        with threadpool_limits(limits=1, user_api="blas"), \
+                FitPool(min(self.n_jobs, np.shape(panel.spend)[1])) as pool:
+            return self._fit(panel, progress or (lambda _step: None), pool)
 
-    def _fit(self, panel: PanelLike, tell: Progress) -> ResponseModel:
+    def _fit(self, panel: PanelLike, tell: Progress, pool: FitPool) -> ResponseModel:
         session, minute = np.asarray(panel.session), np.asarray(panel.minute)
         self.fingerprint_ = fingerprint(panel, self.options)
         self.n_sessions_ = int(session.max()) + 1
@@ -254,10 +259,13 @@ class ResponseModel:
         organic_knots, organic_scores = self._organic_knots(panel, rows, candidates)
         self.clock_ = self._clock(panel, rows, trials, candidates[knots], knots,
                                   candidates[organic_knots], organic_scores, tell)
-        self.paid_ = {}
-        for package, trial in trials.items():
-            tell(f"paid curve: {package}")
-            self.paid_[package] = self._fit_package(trial, candidates, knots)
+        paid: dict[str, PackageCurve] = {}
+        tell(f"paid curves: 0 of {len(trials)}")
+        for package, curve in pool.map_unordered(
+                _fitted_package, ((p, (self, t, candidates, knots)) for p, t in trials.items())):
+            paid[package] = curve
+            tell(f"paid curves: {len(paid)} of {len(trials)} ({package})")
+        self.paid_ = {package: paid[package] for package in trials}
         self.packages_ = tuple(trials)
         tell("organic uplift")
         organic_basis = candidates[organic_knots]
@@ -689,6 +697,12 @@ class ResponseModel:
         if not isinstance(saturation, Exponential | Hill | Logarithmic):
             return saturation
         return BelowData(base=saturation, low=curve.low_spend)
+
+
+def _fitted_package(model: ResponseModel, trial: PackageTrials,
+                    candidates: dict[float, SessionBasis], knots: float) -> PackageCurve:
+    """`ResponseModel._fit_package`, as a task a `FitPool` worker can be sent."""
+    return model._fit_package(trial, candidates, knots)
 
 
 def room_profile(minute: np.ndarray, organic: np.ndarray) -> np.ndarray:

@@ -339,6 +339,22 @@ def test_a_delayed_peak_is_fitted_with_two_stages():
     assert np.argmax(curve.carryover().kernel(30)) == np.argmax(delayed.carryover.kernel(30))
 
 
+def test_packages_fitted_in_worker_processes_give_the_same_model(small_fit):
+    """`n_jobs=2` fits the packages' curves in two spawned processes: the same artifact as
+    fitting them one after another here (the time it was made aside), and the progress is told
+    each package once."""
+    from optimizer.curves import to_artifact
+
+    steps: list[str] = []
+    parallel = ResponseModel(n_jobs=2).fit(small_fit.panel, steps.append)
+    serial, again = (to_artifact(m).model_dump(exclude={"created"})
+                     for m in (small_fit.model, parallel))
+    assert again == serial
+    told = [step for step in steps if step.startswith("paid curves: ") and "(" in step]
+    assert sorted(step.split("(")[1].rstrip(")") for step in told) == sorted(
+        small_fit.panel.packages)
+
+
 def test_carryover_stages_to_choose_from_are_distinct_and_a_single_one_is_kept(small_fit):
     """`FitOptions.carryover_stages` of one number fits every curve with it (nothing chosen);
     a number given twice is refused."""
