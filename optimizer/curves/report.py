@@ -381,8 +381,9 @@ def plot_curves(model: ResponseModel | ModelArtifact, panel, path: str | Path,
             ax.axvline(curve.seen_spend, color="0.3", linestyle="--", linewidth=1.0,
                        label=f"history's reach {curve.seen_spend:.0f}")
         shape = f", s={curve.saturation().shape:.2f}" if curve.family == "hill" else ""
+        stages = f" ×{curve.stages} (delayed peak)" if curve.stages > 1 else ""
         ax.set_title(f"{package}: {curve.family} k={curve.saturation().k:.0f}{shape}, "
-                     f"half-life {curve.half_life():.1f} min", fontsize=10)
+                     f"half-life {curve.half_life():.1f} min{stages}", fontsize=10)
         ax.set_xlabel("steady spend / adstocked spend (yuan/min)")
         ax.set_ylabel("paid GMV at average traffic (yuan/min)")
         ax.legend(fontsize=7, loc="upper left")  # a rising curve leaves it empty
