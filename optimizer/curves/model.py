@@ -14,7 +14,7 @@ import hashlib
 import json
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import replace
-from typing import Literal, Protocol
+from typing import Literal, NamedTuple, Protocol
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -149,11 +149,17 @@ class FitOptions(BaseModel):
 
 Progress = Callable[[str], None]
 
-FamilyChoice = tuple[str, PackageCurve, dict[str, np.ndarray], dict[str, np.ndarray],
-                     dict[str, float]]
-"""A package's family choice (`ResponseModel._choose_family`): the family, its fit on every
-session, each family's starting theta, each family's cross-validated quasi-deviance per
-session (empty without folds) and each family's total quasi-deviance (yuan)."""
+class FamilyChoice(NamedTuple):
+    """A package's family choice (`ResponseModel._choose_family`): the family, its fit on every
+    session (curve), each family's starting theta (start), each family's cross-validated
+    quasi-deviance per session (per_session, yuan; empty without folds) and each family's
+    total held-out quasi-deviance (scores, yuan)."""
+
+    family: str
+    curve: PackageCurve
+    start: dict[str, np.ndarray]
+    per_session: dict[str, np.ndarray]
+    scores: dict[str, float]
 
 ParameterDraw = Mapping[str, np.ndarray | tuple[PackageCurve, np.ndarray]]
 """One draw of a fitted model's parameters: "organic" -> the organic curve's parameter vector,
@@ -448,7 +454,7 @@ class ResponseModel:
             scores = {f: float(d.sum()) for f, d in per_session.items()}
             family = min(families, key=scores.get)
             curve = trial.fit(family, basis, start[family])
-        return family, curve, start, per_session, scores
+        return FamilyChoice(family, curve, start, per_session, scores)
 
     def _choose_stages(self, trial: PackageTrials, basis: SessionBasis, knots: float,
                        blocks: list[np.ndarray], choice: FamilyChoice
@@ -457,7 +463,7 @@ class ResponseModel:
         number of carryover stages (`FitOptions.carryover_stages`) when the chosen family
         has a lower quasi-deviance with it over `blocks`; and each number's quasi-deviance
         (yuan). The other is started at the same mean lag (a half-life in proportion)."""
-        family, _, start, per_session, _ = choice
+        family, start, per_session = choice.family, choice.start, choice.per_session
         first = trial.stages
         other = next(n for n in self.options.carryover_stages if n != first)
         theta = np.asarray(start[family], dtype=float).copy()
