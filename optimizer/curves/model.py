@@ -230,11 +230,10 @@ class ResponseModel:
         """
         import scipy.linalg  # noqa: F401 - see above; the fit needs scipy anyway
 
-        with threadpool_limits(limits=1, user_api="blas"), \
-                FitPool(min(self.n_jobs, np.shape(panel.spend)[1])) as pool:
-            return self._fit(panel, progress or (lambda _step: None), pool)
+        with threadpool_limits(limits=1, user_api="blas"):
+            return self._fit(panel, progress or (lambda _step: None))
 
-    def _fit(self, panel: PanelLike, tell: Progress, pool: FitPool) -> ResponseModel:
+    def _fit(self, panel: PanelLike, tell: Progress) -> ResponseModel:
         session, minute = np.asarray(panel.session), np.asarray(panel.minute)
         self.fingerprint_ = fingerprint(panel, self.options)
         self.n_sessions_ = int(session.max()) + 1
@@ -261,16 +260,18 @@ class ResponseModel:
                                                    self.options.hac_maxlags,
                                                    self.options.carryover_stages[0])
                   for j in fitted}
-        knots = self._paid_knots(trials, candidates, tell)
-        organic_knots, organic_scores = self._organic_knots(panel, rows, candidates)
-        self.clock_ = self._clock(panel, rows, trials, candidates[knots], knots,
-                                  candidates[organic_knots], organic_scores, tell)
-        paid: dict[str, PackageCurve] = {}
-        tell(f"paid curves: 0 of {len(trials)}")
-        for package, curve in pool.map_unordered(
-                _fitted_package, ((p, (self, t, candidates, knots)) for p, t in trials.items())):
-            paid[package] = curve
-            tell(f"paid curves: {len(paid)} of {len(trials)} ({package})")
+        # the workers start now, after the input checks, and import while the knots are chosen
+        with FitPool(min(self.n_jobs, len(trials))) as pool:
+            knots = self._paid_knots(trials, candidates, tell)
+            organic_knots, organic_scores = self._organic_knots(panel, rows, candidates)
+            self.clock_ = self._clock(panel, rows, trials, candidates[knots], knots,
+                                      candidates[organic_knots], organic_scores, tell)
+            paid: dict[str, PackageCurve] = {}
+            tell(f"paid curves: 0 of {len(trials)}")
+            for package, curve in pool.map_unordered(_fitted_package, (
+                    (p, (self, t, candidates, knots)) for p, t in trials.items())):
+                paid[package] = curve
+                tell(f"paid curves: {len(paid)} of {len(trials)} ({package})")
         self.paid_ = {package: paid[package] for package in trials}
         self.packages_ = tuple(trials)
         tell("organic uplift")
