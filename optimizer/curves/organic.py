@@ -137,6 +137,10 @@ class OrganicCurve(FittedScale):
     def half_life(self, params: np.ndarray | None = None) -> float:
         return float(np.exp(self.param("log_half_life", params)))
 
+    def carryover(self, params: np.ndarray | None = None) -> Carryover:
+        """The fitted carryover of the uplift's drive: one geometric stage of `half_life`."""
+        return Carryover(half_lives=(self.half_life(params),))
+
     def leverage(self, params: np.ndarray | None = None) -> dict[str, float]:
         """Organic yuan per yuan of drive (paid yuan, or paid GMV yuan with ``driver="paid"``)
         at low drive and average traffic, per package."""
@@ -162,7 +166,7 @@ class OrganicCurve(FittedScale):
         driver = driver or self.driver
         c = self.ceiling(params)
         baseline = self.baseline(minutes, params, day, start)
-        carryover = Carryover(half_lives=(self.half_life(params),))
+        carryover = self.carryover(params)
         gain, loss = split_leverage(leverage, driver == "paid")
         saturating = ResponseTerm(scale=baseline * c / self.level, saturation=Exponential(k=c),
                                   carryover=carryover, weights=gain, driver=driver)

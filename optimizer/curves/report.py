@@ -30,7 +30,6 @@ from optimizer.curves.model import PanelLike, ResponseModel
 from optimizer.curves.organic import OrganicCurve
 from optimizer.curves.paid import PackageCurve
 from optimizer.curves.response import ResponseTerm, SessionResponse
-from optimizer.curves.transforms import Carryover
 
 LEVEL = 0.90
 """Coverage of every interval in the report."""
@@ -456,7 +455,7 @@ def _plot_organic(ax, model: ResponseModel, panel: PanelLike, bins: int, n_draws
     leverage = np.array([organic.leverage().get(p, 0.0) for p in packages])
     drive = model.organic_drive(panel)
     mix = drive.sum(axis=0) / max(float(drive.sum()), 1e-12)  # history's mix of the drive
-    adstock = Carryover(half_lives=(organic.half_life(),)).apply_sessions(drive, session)
+    adstock = organic.carryover().apply_sessions(drive, session)
     total = adstock.sum(axis=1)
     base = organic.history_scale(np.asarray(panel.minute), session, clock_minutes(panel.ts))
     baseline = organic.baseline(model.session_minutes_)
