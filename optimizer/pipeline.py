@@ -27,7 +27,7 @@ from optimizer.curves import (
 from optimizer.curves.basis import TAIL_MINUTES
 from optimizer.curves.clock import minute_of_day
 from optimizer.curves.model import MIN_SESSIONS, Progress
-from optimizer.curves.reach import trusted_multiples
+from optimizer.curves.reach import REACH_CONFIDENCE, trusted_multiples
 from optimizer.data import CampaignConfig, History, LoadReport, Panel, load_config, load_history
 from optimizer.errors import InputError
 from optimizer.planner import (
@@ -225,11 +225,12 @@ def planning_problem(campaign: Campaign, model: ResponseModel,
     return replace(problem, floor_response=floor)
 
 
-def trusted_reach(problem: PlanningProblem, model: ResponseModel, packages: Sequence[str]
-                  ) -> PlanningProblem:
+def trusted_reach(problem: PlanningProblem, model: ResponseModel, packages: Sequence[str],
+                  confidence: float = REACH_CONFIDENCE) -> PlanningProblem:
     """The problem with the spend reach of each package the plan presses against raised as far
-    as the lower quartile of its marginal ROI beats the budget's shadow price
-    (`trusted_multiples`, and the ROI floors that bind), for `max_gmv` with the budget binding.
+    as the lower bound of its marginal ROI (its `1 - confidence` quantile over the curve's
+    draws) beats the budget's shadow price (`trusted_multiples`, and the ROI floors that bind),
+    for `max_gmv` with the budget binding.
 
     The continuous program at the reach finds the price and the packages held back. On 20
     random truths the fit does not assume (benchmarks/bench_random_truths.py) the hard reach
@@ -254,7 +255,7 @@ def trusted_reach(problem: PlanningProblem, model: ResponseModel, packages: Sequ
     index = np.flatnonzero(pressed)
     multiples[index] = trusted_multiples(model, [packages[i] for i in index],
                                          problem.spend_reach[index], problem.minutes, threshold,
-                                         pressed=at_reach[:, index])
+                                         confidence, pressed=at_reach[:, index])
     if np.all(multiples == 1.0):
         return problem
     return replace(problem, spend_reach=problem.spend_reach * multiples,

@@ -156,7 +156,7 @@ def _cap_name(problem: PlanningProblem, k: int) -> str | None:
     multiples = problem.reach_multiples
     if multiples is not None and multiples[k] > 1:
         return (f"spend reach ({cap:,.0f} yuan/min: {multiples[k]:g} x history's, as far as "
-                "the curve's lower quartile pays)")
+                "the curve's lower bound pays)")
     return f"spend reach ({cap:,.0f} yuan/min, from history)"
 
 

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from optimizer.curves.reach import (
+    REACH_CONFIDENCE,
     REACH_MULTIPLES,
     UNIDENTIFIED_REACH,
     family_quantile,
@@ -77,6 +78,22 @@ def test_the_bound_counts_the_curves_uncertainty(small_fit):
         drawn = trusted_multiples(small_fit.model, packages, reach, 240, threshold)
         estimate = trusted_multiples(estimates, packages, reach, 240, threshold)
         assert (drawn <= estimate).all()
+
+
+def test_more_confidence_never_trusts_a_curve_further(small_fit):
+    """The bound is the `1 - confidence` quantile of the same draws: raising the confidence
+    lowers it, so no package's multiple grows; and some package's multiple differs between
+    the median and 95% confidence, or the confidence would not be used."""
+    packages = list(small_fit.model.packages_)
+    reach = small_fit.model.seen_spend(packages)
+    levels = (0.5, REACH_CONFIDENCE, 0.95)
+    differs = False
+    for threshold in (0.5, 1.0, 2.0, 3.0):
+        found = [trusted_multiples(small_fit.model, packages, reach, 240, threshold, level)
+                 for level in levels]
+        assert (found[1] <= found[0]).all() and (found[2] <= found[1]).all()
+        differs |= bool((found[2] < found[0]).any())
+    assert differs
 
 
 def test_pressed_minutes_take_the_marginal_roi_where_the_plan_presses(certain):
