@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import replace
 from typing import Literal, NamedTuple, Protocol
 
@@ -260,10 +260,11 @@ class ResponseModel:
                                                    self.options.hac_maxlags,
                                                    self.options.carryover_stages[0])
                   for j in fitted}
-        # the workers start now, after the input checks, and import while the knots are chosen
+        # the workers start now, after the input checks
         with FitPool(min(self.n_jobs, len(trials))) as pool:
-            knots = self._paid_knots(trials, candidates, tell)
+            knot_fits = self._knot_fits(pool, trials, candidates)
             organic_knots, organic_scores = self._organic_knots(panel, rows, candidates)
+            knots = self._paid_knots(trials, candidates, knot_fits, tell)
             self.clock_ = self._clock(panel, rows, trials, candidates[knots], knots,
                                       candidates[organic_knots], organic_scores, tell)
             paid: dict[str, PackageCurve] = {}
@@ -376,18 +377,30 @@ class ResponseModel:
             self.options.knot_minutes[:1]
         return {k: SessionBasis.for_horizon(self.session_minutes_, k) for k in spacings}
 
+    def _knot_fits(self, pool: FitPool, trials: dict[str, PackageTrials],
+                   candidates: dict[float, SessionBasis]) -> Iterator[tuple[str, dict]]:
+        """Each package's held-out fits of the first family at every knot spacing, sent to
+        `pool`: (package, its trial's `done` after them) as each comes back; none when there
+        is one spacing."""
+        if len(candidates) == 1:
+            return iter(())
+        return pool.map_unordered(_knot_trials, (
+            (p, (t, self.options.families[0], candidates)) for p, t in trials.items()))
+
     def _paid_knots(self, trials: dict[str, PackageTrials], candidates: dict[float, SessionBasis],
-                    tell: Progress) -> float:
+                    knot_fits: Iterator[tuple[str, dict]], tell: Progress) -> float:
         """One knot spacing for every paid curve: the traffic profile is the room's, and the
-        held-out quasi-deviance summed over packages chooses it more steadily than each alone."""
+        held-out quasi-deviance summed over packages (`knot_fits`, each trial's fits kept)
+        chooses it more steadily than each alone."""
         if len(candidates) == 1 or not trials:
             return next(iter(candidates))
         family = self.options.families[0]
         total = dict.fromkeys(candidates, 0.0)
-        for package, trial in trials.items():
+        for package, done in knot_fits:
+            trials[package].done = done
+            for knots in candidates:
+                total[knots] += done[(family, knots)][0]
             tell(f"time-of-session knots: {package}")
-            for knots, basis in candidates.items():
-                total[knots] += trial.held_out(family, knots, basis)[0]
         return min(total, key=total.get)
 
     def _fit_package(self, trial: PackageTrials, candidates: dict[float, SessionBasis],
@@ -704,6 +717,15 @@ class ResponseModel:
         if not isinstance(saturation, Exponential | Hill | Logarithmic):
             return saturation
         return BelowData(base=saturation, low=curve.low_spend)
+
+
+def _knot_trials(trial: PackageTrials, family: str, candidates: dict[float, SessionBasis]
+                 ) -> dict:
+    """`trial`'s held-out fits of `family` at each of `candidates`' knot spacings, as a task a
+    `FitPool` worker can be sent: the trial's `done` after them."""
+    for knots, basis in candidates.items():
+        trial.held_out(family, knots, basis)
+    return trial.done
 
 
 def _fitted_package(model: ResponseModel, trial: PackageTrials,

@@ -4,8 +4,8 @@ A package's curve is fitted on its own rows (`PackageTrials`): most of a fit's t
 packages are independent. Python holds one lock per process, so the packages go to worker
 processes. They are spawned, not forked: a fork copies whatever the parent's other threads hold
 (a progress bar's, a server's) and is unsafe with them. A spawned worker imports the fitting
-code itself, which takes about a second; the pool starts the workers at once, and they import
-while the parent chooses the knots and the clock, the first quarter of a fit.
+code itself, which takes about a second; the pool starts the workers at once. Their first tasks
+are the packages' held-out fits at each knot spacing, while the parent fits the organic model's.
 """
 
 from __future__ import annotations
@@ -40,14 +40,13 @@ class FitPool:
 
     def map_unordered(self, task: Callable[..., Any], jobs: Iterable[tuple[str, tuple]]
                       ) -> Iterator[tuple[str, Any]]:
-        """(key, task(*args)) for each (key, args) of `jobs`, in the order they finish."""
+        """(key, task(*args)) for each (key, args) of `jobs`, in the order they finish. The
+        workers get every job at this call, so the caller may work meanwhile and read the
+        results later; without workers each task runs as its result is read."""
         if self._pool is None:
-            for key, args in jobs:
-                yield key, task(*args)
-            return
+            return ((key, task(*args)) for key, args in jobs)
         futures: dict[Future, str] = {self._pool.submit(task, *args): key for key, args in jobs}
-        for done in as_completed(futures):
-            yield futures[done], done.result()
+        return ((futures[done], done.result()) for done in as_completed(futures))
 
 
 def _one_blas_thread() -> None:

@@ -340,9 +340,9 @@ def test_a_delayed_peak_is_fitted_with_two_stages():
 
 
 def test_packages_fitted_in_worker_processes_give_the_same_model(small_fit):
-    """`n_jobs=2` fits the packages' curves in two spawned processes: the same artifact as
-    fitting them one after another here (the time it was made aside), and the progress is told
-    each package once."""
+    """`n_jobs=2` fits the packages' held-out fits at each knot spacing and their curves in
+    two spawned processes: the same artifact as fitting them one after another here (the time
+    it was made aside), and the progress is told each package once at each stage."""
     from optimizer.curves import to_artifact
 
     steps: list[str] = []
@@ -353,6 +353,9 @@ def test_packages_fitted_in_worker_processes_give_the_same_model(small_fit):
     told = [step for step in steps if step.startswith("paid curves: ") and "(" in step]
     assert sorted(step.split("(")[1].rstrip(")") for step in told) == sorted(
         small_fit.panel.packages)
+    knots = [step.removeprefix("time-of-session knots: ") for step in steps
+             if step.startswith("time-of-session knots: ")]
+    assert sorted(knots) == sorted(small_fit.panel.packages)
 
 
 def test_carryover_stages_to_choose_from_are_distinct_and_a_single_one_is_kept(small_fit):
