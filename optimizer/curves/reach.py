@@ -30,18 +30,18 @@ REACH_MULTIPLES = (1.25, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0)
 
 REACH_CONFIDENCE = 0.65
 """The bound is the 35th percentile of the draws. It was first the 5% quantile, then the lower
-quartile (0.75): over 60 random truths the fit does not assume (benchmarks/bench_random_truths.py,
-truths 1-60) plans lost 1.8% instead of 2.1% of the oracle's GMV on average, 5.2% instead of
-8.9% at worst. The carryover's stages, chosen per package since, made the curves past history
-less optimistic, and the quartile then held back reaches the truth still paid at. Measured
-again at 0.5-0.8 (one fit per truth, plans at each): mean loss over truths 1-60 1.27, 1.25,
-1.24, 1.26, 1.33 and 1.38% at 0.5, 0.6, 0.65, 0.7, 0.75 and 0.8, the worst 5.2% at each. From
-0.75 to 0.65: 7 of 60 plans better (by 0.1-2.1 points), 2 worse (by under 0.1); on the
-S-shaped truths 1-40 (benchmarks/bench_sshape_random.py) mean 2.21% -> 2.00%, worst 7.97% ->
-6.39%, 12 better, 2 worse (by 0.6 and 0.8); on the paid-driven truths 1-20 mean 1.38% ->
-1.31%, 4 better, none worse. On truths 61-80, drawn after the choice: mean 1.91% -> 1.77%, 4
-better, 2 worse (by 0.4 and 0.1). No plan broke its floor; the demo plan did not change."""
-
+quartile (0.75): over 60 random truths the fit does not assume
+(benchmarks/bench_random_truths.py, truths 1-60) plans lost 1.8% instead of 2.1% of the oracle's
+GMV on average, 5.2% instead of 8.9% at worst. The carryover's stages, chosen per package since,
+made the curves past history less optimistic, and the quartile then held back reaches the truth
+still paid at. Measured again at 0.5-0.8 (benchmarks/bench_reach_confidence.py: one fit per
+truth, a plan at each level): mean loss over truths 1-60 1.27, 1.25, 1.24, 1.26, 1.33 and 1.38%
+at 0.5, 0.6, 0.65, 0.7, 0.75 and 0.8, the worst 5.2% at each. From 0.75 to 0.65: 7 of 60 plans
+better (by 0.1-2.1 points), 2 worse (by under 0.1); on the S-shaped truths 1-40 mean 2.21% ->
+2.00%, worst 7.97% -> 6.39%, 12 better, 2 worse (by 0.6 and 0.8); on the paid-driven truths 1-20
+mean 1.38% -> 1.31%, 4 better, none worse. On truths 61-80, drawn after the choice: mean 1.91%
+-> 1.77%, 4 better, 2 worse (by 0.4 and 0.1). No plan broke its floor; the demo plan did not
+change."""
 
 UNIDENTIFIED_REACH = 2.0
 """The furthest multiple of `REACH_MULTIPLES` a curve whose half-saturation the data do not
