@@ -9,8 +9,8 @@ oracle (the same program on the true curves at any spend).
 
 Printed: per truth, the plan's total GMV against the oracle's at each level; then per level the
 mean, median and worst, how many plans are within 3% of the oracle and how many break the
-paid ROI floor under truth. Written to `benchmarks/results/reach_confidence.txt` (other kinds
-and ranges: ``reach_confidence_KIND_FIRST-LAST.txt``).
+paid ROI floor under truth. Written to `benchmarks/results/reach_confidence.txt` (another
+kind: ``reach_confidence_KIND.txt``; truths from a first past 1: ``..._FIRST-LAST.txt``).
 
 Run: `.venv/bin/python benchmarks/bench_reach_confidence.py [--truths N] [--first N]
 [--kind plain|s_shaped|paid_driven] [--levels 0.5,0.6,0.65,0.7,0.75,0.8]` (about 12 s a truth
@@ -32,7 +32,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench_random_truths import DAYS, FLOOR, fitted, oracle  # noqa: E402
+from bench_random_truths import DAYS, FLOOR, fitted, oracle, write_results  # noqa: E402
 
 from optimizer.curves.reach import REACH_CONFIDENCE  # noqa: E402
 from optimizer.pipeline import trusted_reach  # noqa: E402
@@ -92,12 +92,8 @@ def main() -> None:
     lines.append(f"{'<= 3%':<7}" + "".join(f"{v:<{width}d}" for v in np.sum(loss >= -0.03, 0)))
     lines.append(f"{'floor':<7}" + "".join(f"{v:<{width}d}" for v in np.sum(roi < FLOOR, 0))
                  + "(plans breaking the paid ROI floor under truth)")
-    print("\n".join(lines))
-    results = RESULTS if (args.kind, args.first) == ("plain", 1) else RESULTS.with_stem(
-        f"{RESULTS.stem}_{args.kind}_{args.first}-{args.first + args.truths - 1}")
-    results.parent.mkdir(parents=True, exist_ok=True)
-    results.write_text("\n".join(lines) + "\n")
-    print(f"written: {results.relative_to(ROOT)}")
+    write_results(RESULTS if args.kind == "plain" else
+                  RESULTS.with_stem(f"{RESULTS.stem}_{args.kind}"), lines, args.first, args.truths)
 
 
 if __name__ == "__main__":
