@@ -396,11 +396,12 @@ class ResponseModel:
             return next(iter(candidates))
         family = self.options.families[0]
         total = dict.fromkeys(candidates, 0.0)
-        for package, done in knot_fits:
+        tell(f"time-of-session knots: 0 of {len(trials)}")
+        for n, (package, done) in enumerate(knot_fits, start=1):
             trials[package].done = done
             for knots in candidates:
                 total[knots] += done[(family, knots)][0]
-            tell(f"time-of-session knots: {package}")
+            tell(f"time-of-session knots: {n} of {len(trials)} ({package})")
         return min(total, key=total.get)
 
     def _fit_package(self, trial: PackageTrials, candidates: dict[float, SessionBasis],
