@@ -184,11 +184,16 @@ history's most was 1,371; two sessions' 10,725)."""
 
 
 def fingerprint(panel: PanelLike, options: FitOptions) -> str:
-    """sha256 of the history panel's numbers, its packages, the fit options and the schema."""
+    """sha256 of the history panel's numbers, its packages, the fit options and the schema.
+
+    The numbers include each row's minute of day (`clock_minutes` of `ts`), which the fit reads
+    to choose a clock: history moved to other start times is other data (before, the same GMV
+    at 20:00 instead of 19:00 matched and the old fit was reused)."""
     digest = hashlib.sha256()
     digest.update(json.dumps([SCHEMA_VERSION, list(panel.packages),
                               options.model_dump(mode="json")]).encode())
-    for array in (panel.session, panel.minute, panel.spend, panel.paid_gmv, panel.organic_gmv):
+    for array in (panel.session, panel.minute, clock_minutes(panel.ts), panel.spend,
+                  panel.paid_gmv, panel.organic_gmv):
         digest.update(np.ascontiguousarray(array, dtype=float).tobytes())
     return digest.hexdigest()
 

@@ -144,6 +144,10 @@ def test_fingerprint_is_stable_and_follows_the_data(small_fit):
     paid = panel.paid_gmv.copy()
     paid[7, 0] += 1.0
     assert fingerprint(dataclasses.replace(panel, paid_gmv=paid), options) != reference
+    later = dataclasses.replace(panel, ts=panel.ts + np.timedelta64(60, "m"))
+    assert fingerprint(later, options) != reference  # the clock is fitted from the start times
+    next_day = dataclasses.replace(panel, ts=panel.ts + np.timedelta64(1, "D"))
+    assert fingerprint(next_day, options) == reference  # the date is not
     fewer = dataclasses.replace(panel, packages=panel.packages[:-1] + ("other",))
     assert fingerprint(fewer, options) != reference
     assert fingerprint(panel, FitOptions(knot_minutes=30.0)) != reference
