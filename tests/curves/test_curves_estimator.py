@@ -6,10 +6,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from optimizer.curves import estimator
 from optimizer.curves.basis import SessionBasis, day_dummies
-from optimizer.curves.estimator import fit_multiplicative, poisson_deviance
+from optimizer.curves.estimator import Design, fit_multiplicative, poisson_deviance
 from optimizer.curves.factors import (
     ORGANIC_FLOOR,
     PaidFactor,
@@ -179,6 +181,21 @@ def test_paid_fit_recovers_its_own_model(family, theta):
     _check_within(fit, np.r_[coef, theta], names)
     # Pearson dispersion of draws with variance = dispersion * mean
     assert fit.dispersion == pytest.approx(dispersion, rel=0.1)
+
+
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(1, 80), k=st.integers(1, 12),
+       share=st.sampled_from([0.0, 0.05, 0.2, 0.25]))
+def test_a_sparse_designs_weighted_gram_is_the_dense_product(seed, n, k, share):
+    """Rows with no, one or many non-zeros, columns never used, an all-zero design: the pairs
+    of non-zeros per row give ``X' diag(w) X`` and ``X' r`` as the dense products do."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, k)) * (rng.random((n, k)) < share * 2)
+    X[rng.random(n) < 0.2] = 0.0
+    design = Design(X)
+    weight, r = rng.exponential(size=n), rng.normal(size=n)
+    np.testing.assert_allclose(design.gram(weight), (X * weight[:, None]).T @ X, atol=1e-12)
+    np.testing.assert_allclose(design.transpose_times(r), X.T @ r, atol=1e-12)
+    np.testing.assert_allclose(design @ r[:1].repeat(k), X @ r[:1].repeat(k), atol=1e-12)
 
 
 def test_a_sparse_design_fits_as_the_dense_one(monkeypatch):
