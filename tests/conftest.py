@@ -1,4 +1,4 @@
-"""Order of the run: long files first.
+"""The run's shared fits (tests/fits.py) and its order: long files first.
 
 pytest-xdist (`-n 2 --dist loadfile --no-loadscope-reorder`, pyproject) keeps each file on one
 worker, so that a module-scoped fixture (a fitted scenario, 100 closed-loop sessions) is built
@@ -10,7 +10,28 @@ own order (most tests first) did to the notebooks, one test each.
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
+
 import pytest
+from fits import FOLDER
+
+_MADE_HERE = pytest.StashKey[str]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The run's folder of shared fits (tests/fits.py), made by the process that starts the
+    run: xdist's workers, started later, inherit it through the environment."""
+    if FOLDER not in os.environ:
+        os.environ[FOLDER] = config.stash[_MADE_HERE] = tempfile.mkdtemp(prefix="spendplan-fits-")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    folder = config.stash.get(_MADE_HERE, None)
+    if folder is not None:
+        shutil.rmtree(folder, ignore_errors=True)
+        del os.environ[FOLDER]
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -35,14 +35,15 @@ def test_a_paid_driven_room_is_fitted_planned_and_evaluated(monkeypatch, capsys,
         "budget": BUDGET, "objective": "max_gmv", "roi": {"paid_min": 2.0}}))
     monkeypatch.setenv("SPENDPLAN_CACHE", str(tmp_path / "cache"))
 
-    status, text = run(monkeypatch, capsys, "fit", str(config), "--out",
-                       str(tmp_path / "model.json"))
+    model = tmp_path / "models" / "paid.json"
+    status, text = run(monkeypatch, capsys, "fit", str(config), "--out", str(model))
     assert status == 0, text
     assert "uplift levered by each package's paid GMV" in " ".join(text.split())
-    assert json.loads((tmp_path / "model.json").read_text())["organic"]["driver"] == "paid"
+    assert json.loads(model.read_text())["organic"]["driver"] == "paid"
 
     status, text = run(monkeypatch, capsys, "plan", str(config), "--out", str(tmp_path / "p"))
     assert status == 0, text
+    assert f"reused fit {model}" in " ".join(text.split())  # models/ beside the config
     summary = json.loads((tmp_path / "p" / "summary.json").read_text())
     assert summary["status"] == "optimal"
     assert summary["total_spend"] <= BUDGET * (1 + 1e-9) and summary["paid_roi"] >= 2.0 - 1e-6

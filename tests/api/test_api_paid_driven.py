@@ -6,10 +6,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from api_support import demo_config, replanned_overspent
+from fits import fitted
 
 from optimizer.api.campaign import from_model, model_file, parse_config
 from optimizer.api.planning import Limits, Planner
-from optimizer.curves import FitOptions, ResponseModel, save_model
+from optimizer.curves import FitOptions, save_model
 from optimizer.data import History
 from optimizer.planner.forecast import marginal_gmv
 from optimizer.sim import LiveRoomSimulator, random_scenario
@@ -20,7 +21,7 @@ def campaign(data_dir):
     sim = LiveRoomSimulator(random_scenario(2, paid_driven=True))
     simulated = sim.history(21, seed=2)
     panel = History.from_frames(simulated.spend, simulated.room)[0].panel(sim.packages)
-    model = ResponseModel(FitOptions(organic_driver="paid")).fit(panel)
+    model = fitted(panel, FitOptions(organic_driver="paid"))
     save_model(model, data_dir / "models" / "paid.json")
     config = parse_config(demo_config(packages={
         "fans": {"max_spend_per_minute": 400, "min_spend_when_active": 30}}),

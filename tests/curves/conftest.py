@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pytest
+from fits import fitted
 
 from optimizer.curves import ResponseModel
 from optimizer.data import History, Panel
@@ -27,4 +28,4 @@ def small_fit() -> SmallFit:
     simulated = simulator.history(6, seed=3)
     history, _ = History.from_frames(simulated.spend, simulated.room)
     panel = history.panel(list(scenario.packages))
-    return SmallFit(simulator, panel, ResponseModel().fit(panel))
+    return SmallFit(simulator, panel, fitted(panel))

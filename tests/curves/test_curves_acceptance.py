@@ -26,6 +26,7 @@ from functools import cached_property
 
 import numpy as np
 import pytest
+from fits import fitted
 
 from optimizer.curves import ResponseModel, SessionResponse, wape
 from optimizer.curves.report import (
@@ -161,7 +162,7 @@ class Cases:
             simulated = simulator.history(DAYS, seed=HISTORY_SEED)
             history, _ = History.from_frames(simulated.spend, simulated.room)
             panel = history.panel(list(scenario.packages))
-            self._cases[name] = Case(name, simulator, panel, ResponseModel().fit(panel))
+            self._cases[name] = Case(name, simulator, panel, fitted(panel))
         return self._cases[name]
 
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from fits import fitted
 
-from optimizer.curves import ResponseModel
 from optimizer.data import History
 from optimizer.sim import LiveRoomSimulator, Scenario
 
@@ -25,7 +25,7 @@ def _covered(seed: int) -> np.ndarray:
     sim = LiveRoomSimulator(Scenario.builtin("default"))
     simulated = sim.history(21, seed=seed)
     panel = History.from_frames(simulated.spend, simulated.room)[0].panel(sim.packages)
-    model = ResponseModel().fit(panel)
+    model = fitted(panel)
     rng = np.random.default_rng(100 + seed)
     spend = sim.operator_spend(rng)
     draws = model.response_draws(len(spend), 200, sim.packages, seed=seed)

@@ -7,6 +7,7 @@ from functools import cache
 
 import numpy as np
 import pytest
+from fits import fitted
 
 from optimizer.curves import FitOptions, ResponseModel, load_model, save_model
 from optimizer.curves.artifact import fitted_model
@@ -39,7 +40,7 @@ def history(paid_driven: bool = True):
 
 @cache
 def fit(driver: str = "auto", paid_driven: bool = True) -> ResponseModel:
-    return ResponseModel(FitOptions(organic_driver=driver)).fit(history(paid_driven)[1])
+    return fitted(history(paid_driven)[1], FitOptions(organic_driver=driver))
 
 
 def organic_errors(model: ResponseModel) -> np.ndarray:

@@ -12,9 +12,10 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+from fits import fitted
 from scipy.optimize import minimize
 
-from optimizer.curves import ResponseModel
+from optimizer.curves import FitOptions
 from optimizer.curves.response import ResponseTerm, SessionResponse
 from optimizer.curves.transforms import Carryover, Exponential, Linear, Logarithmic
 from optimizer.data import History
@@ -222,24 +223,25 @@ def test_spend_driven_programs_get_no_paid_gmv_columns(make_response):
 @pytest.mark.slow
 @pytest.mark.parametrize("number", [1, 2])
 def test_the_oracle_of_a_paid_driven_truth_beats_even_pacing_and_a_spend_driven_fit(number):
-    """21 sessions of history of `random_scenario(number, paid_driven=True)`, fitted (uplift
-    driven by spend, as the fit assumes), planned with a paid ROI floor of 2; all valued
-    under the truth's expectation."""
+    """21 sessions of history of `random_scenario(number, paid_driven=True)`, fitted with the
+    uplift driven by spend (`organic_driver="spend"`: the default may choose paid GMV here),
+    planned with a paid ROI floor of 2; all valued under the truth's expectation."""
     sim = LiveRoomSimulator(random_scenario(number, paid_driven=True))
     simulated = sim.history(21, seed=number)
     history, _ = History.from_frames(simulated.spend, simulated.room)
     panel = history.panel(sim.packages)
-    model = ResponseModel().fit(panel)
+    model = fitted(panel, FitOptions(organic_driver="spend"))
+    assert model.organic_.driver == "spend"
     truth = sim.response()
     assert truth.paid_driven
     budget = round(float(panel.spend.sum()) / 21, -3)
-    fitted = PlanningProblem(response=model.response(truth.minutes, sim.packages),
-                             budget=budget, paid_roi_min=2.0,
-                             max_spend_per_minute=np.full(len(sim.packages), np.inf))
-    oracle = solve(replace(fitted, response=truth.enveloped()))
+    problem = PlanningProblem(response=model.response(truth.minutes, sim.packages),
+                              budget=budget, paid_roi_min=2.0,
+                              max_spend_per_minute=np.full(len(sim.packages), np.inf))
+    oracle = solve(replace(problem, response=truth.enveloped()))
     mix = panel.spend.sum(axis=0) / panel.spend.sum()
     even = np.tile(budget / truth.minutes * mix, (truth.minutes, 1))
     best = total_gmv(truth, oracle.spend)
     assert oracle.status == "optimal"
     assert best > 1.02 * total_gmv(truth, even)
-    assert total_gmv(truth, solve(fitted).spend) < best
+    assert total_gmv(truth, solve(problem).spend) < best

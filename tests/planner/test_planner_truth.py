@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from fits import fitted
 from scipy.stats import binom
 
 from optimizer import pipeline
@@ -118,7 +119,7 @@ def _simulated(name: str, options: FitOptions | None = None) -> Case:
     history, _ = History.from_frames(simulated.spend, simulated.room)
     panel = history.panel(sim.packages)
     budget = round(float(panel.spend.sum()) / DAYS, -3)
-    return Case(sim, ResponseModel(options).fit(panel), panel, budget, {}, FLOOR)
+    return Case(sim, fitted(panel, options), panel, budget, {}, FLOOR)
 
 
 class Cases:
