@@ -186,16 +186,17 @@ def test_paid_fit_recovers_its_own_model(family, theta):
 @given(seed=st.integers(0, 2**32 - 1), n=st.integers(1, 80), k=st.integers(1, 12),
        share=st.sampled_from([0.0, 0.05, 0.2, 0.25]))
 def test_a_sparse_designs_weighted_gram_is_the_dense_product(seed, n, k, share):
-    """Rows with no, one or many non-zeros, columns never used, an all-zero design: the pairs
-    of non-zeros per row give ``X' diag(w) X`` and ``X' r`` as the dense products do."""
+    """Rows with no, one or many non-zeros, columns never used, an all-zero design, and designs
+    past `SPARSE_SHARE` (held dense): ``X' diag(w) X``, ``X' r`` and ``X b`` are the dense
+    products."""
     rng = np.random.default_rng(seed)
     X = rng.normal(size=(n, k)) * (rng.random((n, k)) < share * 2)
     X[rng.random(n) < 0.2] = 0.0
     design = Design(X)
-    weight, r = rng.exponential(size=n), rng.normal(size=n)
+    weight, r, b = rng.exponential(size=n), rng.normal(size=n), rng.normal(size=k)
     np.testing.assert_allclose(design.gram(weight), (X * weight[:, None]).T @ X, atol=1e-12)
     np.testing.assert_allclose(design.transpose_times(r), X.T @ r, atol=1e-12)
-    np.testing.assert_allclose(design @ r[:1].repeat(k), X @ r[:1].repeat(k), atol=1e-12)
+    np.testing.assert_allclose(design @ b, X @ b, atol=1e-12)
 
 
 def test_a_sparse_design_fits_as_the_dense_one(monkeypatch):
