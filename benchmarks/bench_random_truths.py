@@ -142,11 +142,14 @@ def main() -> None:
     parser.add_argument("--stages", default=None,
                         help="the fit's carryover stages, comma-separated (e.g. 1; default: "
                              "FitOptions' default); results are then printed, not written")
+    parser.add_argument("--folds", type=int, default=None,
+                        help="the fit's family_folds (default: FitOptions' default); results "
+                             "are then printed, not written")
     args = parser.parse_args()
     truths, paid_driven, first = args.truths, args.paid_driven, args.first
     options = {name: tuple(cast(v) for v in value.split(",")) for name, value, cast in (
         ("families", args.families, str), ("carryover_stages", args.stages, int))
-        if value is not None}
+        if value is not None} | ({} if args.folds is None else {"family_folds": args.folds})
     numbers = range(first, first + truths)
     with ProcessPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
         rows = list(pool.map(measure, numbers, [paid_driven] * truths, [options] * truths))
@@ -156,6 +159,7 @@ def main() -> None:
     flag += f" --first {first}" if first != 1 else ""
     flag += f" --families {args.families}" if args.families is not None else ""
     flag += f" --stages {args.stages}" if args.stages is not None else ""
+    flag += f" --folds {args.folds}" if args.folds is not None else ""
     lines = [f"bench_random_truths --truths {truths}{flag}  {datetime.now():%Y-%m-%d %H:%M:%S}  "
              f"python {platform.python_version()}",
              f"{DAYS} sessions of history per truth; total GMV under truth against the oracle; "
