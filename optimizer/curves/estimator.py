@@ -116,11 +116,14 @@ class Design:
         from scipy.sparse import csr_matrix
 
         X = np.asarray(X, dtype=float)
-        self.shape = X.shape
         self.sparse = np.count_nonzero(X) <= SPARSE_SHARE * X.size
         self.matrix = csr_matrix(X) if self.sparse else X
         if self.sparse:
             self._pairs = _row_pairs(self.matrix)
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.matrix.shape
 
     def __matmul__(self, b: np.ndarray) -> np.ndarray:
         return self.matrix @ b
@@ -134,7 +137,7 @@ class Design:
         if not self.sparse:
             return (self.matrix * weight[:, None]).T @ self.matrix
         row, cell, product = self._pairs
-        k = self.shape[1]
+        k = self.matrix.shape[1]
         upper = np.bincount(cell, weights=weight[row] * product, minlength=k * k).reshape(k, k)
         return upper + upper.T - np.diag(np.diag(upper))
 
