@@ -59,7 +59,21 @@ def trusted_multiples(model: ResponseModel, packages: Sequence[str], reach: np.n
                       pressed: np.ndarray | None = None) -> np.ndarray:
     """(P,) per package of `packages`, the largest of `REACH_MULTIPLES` such that at that
     multiple of its `reach` (P,) yuan/min, and at every smaller one, the lower bound of the
-    marginal ROI is at least `threshold` (yuan of GMV per yuan); 1 where none is.
+    marginal ROI is at least `threshold` (yuan of GMV per yuan); 1 where none is: the
+    `paying_multiples` of `reach_bounds` (whose arguments these are)."""
+    bounds = reach_bounds(model, packages, reach, minutes, threshold, confidence, n_draws, seed,
+                          pressed)
+    return paying_multiples(bounds, threshold)
+
+
+def reach_bounds(model: ResponseModel, packages: Sequence[str], reach: np.ndarray,
+                 minutes: int, least: float,
+                 confidence: float = REACH_CONFIDENCE,
+                 n_draws: int = 200, seed: int = 0,
+                 pressed: np.ndarray | None = None) -> np.ndarray:
+    """(P, L) yuan of GMV per yuan: for each package of `packages` and each of the L
+    `REACH_MULTIPLES`, the lower bound of its marginal ROI at that multiple of its `reach` (P,)
+    yuan/min; NaN where it may not be raised that far (no threshold is met there).
 
     The marginal ROI is paid GMV per extra paid yuan of a steady spend over a session of
     `minutes` at average traffic (`marginal_roi`), its lower bound the `1 - confidence`
@@ -68,25 +82,23 @@ def trusted_multiples(model: ResponseModel, packages: Sequence[str], reach: np.n
     counted against it (a positive one is not counted for it, `_net`). A curve whose
     half-saturation the data do not identify (`identified`) is bounded as well by its
     `steepest_admitted` profile fit and raised at most `UNIDENTIFIED_REACH` times. Packages
-    without a fit, without a finite reach or unidentified without a profile get 1, and so
-    does, without drawing, a package whose families' estimates, averaged by their weights, do
-    not pay at the first multiple.
+    without a fit, without a finite reach or unidentified without a profile get NaN, and so
+    does, without drawing, a package whose families' estimates, averaged by their weights, are
+    below `least` at the first multiple (no threshold of interest is below it).
 
     pressed: (T, P) booleans, the minutes where the plan presses each package's reach; the
     marginal ROI is then the mean over those minutes (None, or a package pressing in none: over
     every minute). Extra spend past the reach goes where the plan presses it.
     """
     leverage = model.organic_.leverage()
-    out = np.ones(len(packages))
+    multiples = np.asarray(REACH_MULTIPLES)
+    out = np.full((len(packages), len(multiples)), np.nan)
     for j, package in enumerate(packages):
         curve = model.paid_.get(package)
         steepest = None if curve is None or curve.identified else steepest_admitted(curve)
         if curve is None or not np.isfinite(reach[j]) or \
                 not (curve.identified or steepest is not None):
             continue
-        multiples = np.asarray(REACH_MULTIPLES)
-        if steepest is not None:
-            multiples = multiples[multiples <= UNIDENTIFIED_REACH]
         levels = reach[j] * multiples
         lever = min(leverage.get(package, 0.0), 0.0)
         driver = model.organic_.driver
@@ -95,7 +107,7 @@ def trusted_multiples(model: ResponseModel, packages: Sequence[str], reach: np.n
         fits = (curve, *curve.alternatives)
         estimate = np.average([marginal_roi(c.term(minutes, np.ones(1)), levels[0], where)
                                for c in fits], weights=[weights[c.family] for c in fits])
-        if _net(estimate, lever, driver) < threshold:
+        if _net(estimate, lever, driver) < least:
             continue  # the families' estimates do not pay at the first multiple: no need to draw
         samples = paid_samples(model, package, minutes, n_draws, seed)
         rois = np.array([marginal_roi(term, levels, where) for _, term in samples])
@@ -104,10 +116,16 @@ def trusted_multiples(model: ResponseModel, packages: Sequence[str], reach: np.n
         if steepest is not None:
             bound = np.minimum(bound, marginal_roi(steepest.term(minutes, np.ones(1)), levels,
                                                    where))
-        pays = np.cumprod(_net(bound, lever, driver) >= threshold).astype(bool)
-        if pays.any():
-            out[j] = multiples[int(np.flatnonzero(pays)[-1])]
+            bound[multiples > UNIDENTIFIED_REACH] = np.nan
+        out[j] = _net(bound, lever, driver)
     return out
+
+
+def paying_multiples(bounds: np.ndarray, threshold: float) -> np.ndarray:
+    """(P,) per row of `bounds` (P, L) (`reach_bounds`), the largest of `REACH_MULTIPLES` at
+    which, and at every smaller one, the bound is at least `threshold`; 1 where none is."""
+    paying = np.cumprod(np.asarray(bounds) >= threshold, axis=1).sum(axis=1)
+    return np.concatenate([[1.0], REACH_MULTIPLES])[paying]
 
 
 def steepest_admitted(curve: PackageCurve) -> PackageCurve | None:

@@ -1,4 +1,5 @@
-"""How far past the spend history saw a curve still pays: `trusted_multiples`."""
+"""How far past the spend history saw a curve still pays: `trusted_multiples`,
+`reach_bounds` and `paying_multiples`."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from optimizer.curves.reach import (
     REACH_MULTIPLES,
     UNIDENTIFIED_REACH,
     family_quantile,
+    paying_multiples,
+    reach_bounds,
     steepest_admitted,
     trusted_multiples,
 )
@@ -56,6 +59,37 @@ def test_no_threshold_trusts_the_largest_multiple_and_an_unreachable_one_none(ce
     reach = np.full(len(packages), 20.0)
     assert (trusted_multiples(certain, packages, reach, 240, -np.inf) == REACH_MULTIPLES[-1]).all()
     assert (trusted_multiples(certain, packages, reach, 240, np.inf) == 1.0).all()
+
+
+def test_a_multiple_pays_only_with_every_smaller_one_and_nan_never_pays():
+    """The multiple is the end of the leading run of bounds at or above the threshold: a bound
+    that pays again past one that does not is not reached, and NaN (may not be raised) stops
+    the run whatever the threshold."""
+    levels = len(REACH_MULTIPLES)
+    bounds = np.array([np.linspace(4.0, 0.0, levels),  # falls through 2 at the 5th
+                       np.full(levels, 3.0),  # pays at every multiple
+                       [1.0, *np.full(levels - 1, 3.0)],  # not at the first: never
+                       [3.0, 3.0, np.nan, *np.full(levels - 3, 3.0)],  # NaN at the third
+                       np.full(levels, np.nan)])
+    found = paying_multiples(bounds, 2.0)
+    assert found.tolist() == [REACH_MULTIPLES[4], REACH_MULTIPLES[-1], 1.0, REACH_MULTIPLES[1],
+                              1.0]
+    assert paying_multiples(bounds, -np.inf).tolist() == [REACH_MULTIPLES[-1]] * 3 + \
+        [REACH_MULTIPLES[1], 1.0]
+
+
+def test_the_multiples_are_those_the_bounds_pay_at(small_fit):
+    """`trusted_multiples` is `paying_multiples` of `reach_bounds`, and a package whose
+    estimate does not pay `least` at the first multiple is not drawn (NaN)."""
+    model = small_fit.model
+    packages = list(model.packages_)
+    reach = model.seen_spend(packages)
+    bounds = reach_bounds(model, packages, reach, 240, -np.inf)
+    assert np.isfinite(bounds[:, 0]).all()
+    for threshold in np.quantile(bounds[:, 0], [0.2, 0.5, 0.8]):
+        assert (trusted_multiples(model, packages, reach, 240, threshold)
+                == paying_multiples(bounds, threshold)).all()
+    assert np.isnan(reach_bounds(model, packages, reach, 240, np.inf)).all()
 
 
 def test_packages_without_a_fit_or_a_finite_reach_keep_their_reach(certain):
