@@ -23,6 +23,11 @@ uplift follows each package's paid GMV (the fit chooses spend or fitted paid GMV
 on held-out sessions, `FitOptions.organic_driver`); the oracle plans on that truth. Written to
 `random_truths_paid_driven.txt`.
 
+With `--budget M` the session's budget is M times the history's mean session spend (rounded
+to 1,000 yuan): at twice it the spend history saw often cannot take it, and the reach is raised
+at the price the raised reaches make (`pipeline.trusted_reach`). Written to
+`random_truths_budgetM.txt`.
+
 Run: `.venv/bin/python benchmarks/bench_random_truths.py [--truths N] [--paid-driven]` (about
 10 s a truth on one core; the truths run on every core).
 """
@@ -66,13 +71,15 @@ class Fitted(NamedTuple):
     problem: PlanningProblem
 
 
-def fitted(scenario: Scenario, seed: int, options: FitOptions | None = None) -> Fitted:
-    """`DAYS` sessions of history of `scenario` (seed `seed`) fitted with `options`."""
+def fitted(scenario: Scenario, seed: int, options: FitOptions | None = None,
+           budget: float = 1.0) -> Fitted:
+    """`DAYS` sessions of history of `scenario` (seed `seed`) fitted with `options`; the
+    session's budget `budget` times the history's mean session spend, rounded to 1,000 yuan."""
     sim = LiveRoomSimulator(scenario)
     simulated = sim.history(DAYS, seed=seed)
     history, _ = History.from_frames(simulated.spend, simulated.room)
     panel = history.panel(sim.packages)
-    budget = round(float(panel.spend.sum()) / DAYS, -3)
+    budget = round(budget * float(panel.spend.sum()) / DAYS, -3)
     model = ResponseModel(options).fit(panel)
     history_reach = PlanningProblem(
         response=model.response(sim.scenario.session.minutes, sim.packages), budget=budget,
@@ -100,15 +107,16 @@ def oracle(problem: PlanningProblem, truth: SessionResponse) -> Forecast:
                                             spend_reach=None)).spend)
 
 
-def measure(number: int, paid_driven: bool = False, options: dict | None = None
-            ) -> dict[str, float]:
+def measure(number: int, paid_driven: bool = False, options: dict | None = None,
+            budget: float = 1.0) -> dict[str, float]:
     """Total GMV under truth of the plan, the plan without reach and even pacing, each as a
     share of the oracle's minus 1; the plan's paid ROI under truth; how many fitted packages
     have the truth's number of carryover stages. paid_driven: the truth's uplift follows paid
-    GMV (`random_scenario`); options: `FitOptions` fields other than the default's."""
+    GMV (`random_scenario`); options: `FitOptions` fields other than the default's; budget:
+    times the history's mean session spend."""
     scenario = random_scenario(number, paid_driven=paid_driven)
     sim, panel, model, history_reach, problem = fitted(scenario, number,
-                                                       FitOptions(**(options or {})))
+                                                       FitOptions(**(options or {})), budget)
     truth = sim.response()
     mix = panel.spend.sum(axis=0) / panel.spend.sum()
     schedules = {
@@ -142,6 +150,9 @@ def main() -> None:
     parser.add_argument("--stages", default=None,
                         help="the fit's carryover stages, comma-separated (e.g. 1; default: "
                              "FitOptions' default); results are then printed, not written")
+    parser.add_argument("--budget", type=float, default=1.0,
+                        help="the session's budget in multiples of the history's mean session "
+                             "spend (default 1)")
     parser.add_argument("--folds", type=int, default=None,
                         help="the fit's family_folds (default: FitOptions' default); results "
                              "are then printed, not written")
@@ -152,7 +163,8 @@ def main() -> None:
         if value is not None} | ({} if args.folds is None else {"family_folds": args.folds})
     numbers = range(first, first + truths)
     with ProcessPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-        rows = list(pool.map(measure, numbers, [paid_driven] * truths, [options] * truths))
+        rows = list(pool.map(measure, numbers, [paid_driven] * truths, [options] * truths,
+                             [args.budget] * truths))
     columns = ["plan", "history's reach", "no reach", "even"]
     width = 17
     flag = " --paid-driven" if paid_driven else ""
@@ -160,10 +172,13 @@ def main() -> None:
     flag += f" --families {args.families}" if args.families is not None else ""
     flag += f" --stages {args.stages}" if args.stages is not None else ""
     flag += f" --folds {args.folds}" if args.folds is not None else ""
+    flag += f" --budget {args.budget:g}" if args.budget != 1.0 else ""
+
     lines = [f"bench_random_truths --truths {truths}{flag}  {datetime.now():%Y-%m-%d %H:%M:%S}  "
              f"python {platform.python_version()}",
              f"{DAYS} sessions of history per truth; total GMV under truth against the oracle; "
-             f"paid ROI floor {FLOOR:g}", "",
+             f"paid ROI floor {FLOOR:g}; budget {args.budget:g} x the history's mean "
+             "session spend", "",
              f"{'truth':<7}" + "".join(f"{c:<{width}}" for c in columns) + "plan's paid ROI"]
     for row in rows:
         lines.append(f"{row['truth']:<7}" + "".join(f"{row[c]:<+{width}.1%}" for c in columns)
@@ -183,8 +198,9 @@ def main() -> None:
     if options:
         print("\n".join(lines))
         return
-    write_results(RESULTS.with_name("random_truths_paid_driven.txt") if paid_driven
-                  else RESULTS, lines, first, truths)
+    name = RESULTS.stem + ("_paid_driven" if paid_driven else "") + (
+        f"_budget{args.budget:g}" if args.budget != 1.0 else "")
+    write_results(RESULTS.with_stem(name), lines, first, truths)
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ The CLI, the HTTP API and notebooks all call these; each stage's own package doe
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -27,7 +27,7 @@ from optimizer.curves import (
 from optimizer.curves.basis import TAIL_MINUTES
 from optimizer.curves.clock import minute_of_day
 from optimizer.curves.model import MIN_SESSIONS, Progress
-from optimizer.curves.reach import REACH_CONFIDENCE, trusted_multiples
+from optimizer.curves.reach import REACH_CONFIDENCE, paying_multiples, reach_bounds
 from optimizer.data import CampaignConfig, History, LoadReport, Panel, load_config, load_history
 from optimizer.errors import InputError
 from optimizer.planner import (
@@ -229,37 +229,86 @@ def trusted_reach(problem: PlanningProblem, model: ResponseModel, packages: Sequ
                   confidence: float = REACH_CONFIDENCE) -> PlanningProblem:
     """The problem with the spend reach of each package the plan presses against raised as far
     as the lower bound of its marginal ROI (its `1 - confidence` quantile over the curve's
-    draws) beats the budget's shadow price (`trusted_multiples`, and the ROI floors that bind),
-    for `max_gmv` with the budget binding.
+    draws, `reach_bounds`) beats the budget's shadow price (`_budget_price`) and the ROI
+    floors that bind, for `max_gmv`.
 
     The continuous program at the reach finds the price and the packages held back. On 20
     random truths the fit does not assume (benchmarks/bench_random_truths.py) the hard reach
     lost 9.9% and 15.5% to the oracle in two, where the best plan spends far past history;
     raised this way they lose 2.7% and 3.3% (`REACH_CONFIDENCE` has the numbers over 60).
     The marginal ROI is taken at the minutes where the continuous plan presses each reach.
+
+    A budget the reach cannot take has no price at the reach, or a degenerate one: the plan
+    spends at every reach at once (raised by one factor, `PlanningProblem.reach_factor`), or
+    finds nothing within them worth the rest. The price is then the one the raised reaches
+    make themselves (`_self_priced`). With budgets twice history's mean session spend, random
+    truths 1-40 lost 4.3% of the oracle's GMV on average and 28.3% at worst when the reach
+    stayed put at no price (or went to 8 times at a few thousandths); raised at their own
+    price, 2.4% and 9.3% (benchmarks/results/random_truths_budget2.txt).
     """
     if problem.spend_reach is None or problem.objective != "max_gmv":
         return problem
     first = solve(problem.continuous())
-    price = first.shadow_prices.get("budget", 0.0)
+    price = _budget_price(problem, first)
     reach = problem.spend_reach * problem.reach_factor
     at_reach = first.spend >= reach * (1 - 1e-6)
     pressed = np.any(at_reach, axis=0) & (reach < problem.max_spend_per_minute)
-    if price <= 1e-9 or not pressed.any():
+    if not pressed.any():
         return problem
-    binding = [floor for key, floor in (("paid_roi_min", problem.paid_roi_min),
-                                        ("overall_roi_min", problem.overall_roi_min))
-               if abs(first.shadow_prices.get(key, 0.0)) > 1e-9]
-    threshold = max([price, *binding])
-    multiples = np.ones(len(packages))
+    floor = max([floor for key, floor in (("paid_roi_min", problem.paid_roi_min),
+                                          ("overall_roi_min", problem.overall_roi_min))
+                 if abs(first.shadow_prices.get(key, 0.0)) > 1e-9], default=0.0)
     index = np.flatnonzero(pressed)
-    multiples[index] = trusted_multiples(model, [packages[i] for i in index],
-                                         problem.spend_reach[index], problem.minutes, threshold,
-                                         confidence, pressed=at_reach[:, index])
+    bounds = reach_bounds(model, [packages[i] for i in index], problem.spend_reach[index],
+                          problem.minutes, max(price or 0.0, floor), confidence,
+                          pressed=at_reach[:, index])
+
+    def raised(threshold: float) -> np.ndarray:
+        multiples = np.ones(len(packages))
+        multiples[index] = paying_multiples(bounds, max(threshold, floor))
+        return multiples
+
+    threshold = price if price is not None else _self_priced(problem, bounds, raised)
+    multiples = raised(threshold)
     if np.all(multiples == 1.0):
         return problem
     return replace(problem, spend_reach=problem.spend_reach * multiples,
                    reach_multiples=multiples)
+
+
+def _self_priced(problem: PlanningProblem, bounds: np.ndarray,
+                 raised: Callable[[float], np.ndarray]) -> float:
+    """The largest of the `bounds`' values (and 0) such that the continuous program with the
+    reaches raised at it (`raised`: threshold -> (P,) multiples of the spend reach) takes the
+    budget within them and prices it at that value or above (GMV yuan per yuan): raised at a
+    higher threshold, the budget would be worth less than the threshold. Reaches that cannot
+    take the budget do not price it (`PlanningProblem.reach_factor` raises them all to fit,
+    and the budget's price is then degenerate). The price falls as the threshold rises (less
+    reach, less to spend on), so a bisection over the sorted values finds it in a few
+    solves."""
+    values = np.unique(np.concatenate([[0.0], bounds[np.isfinite(bounds) & (bounds > 0)]]))
+    low, high = 0, len(values) - 1  # values[low] is priced at or above itself
+    while low < high:
+        middle = (low + high + 1) // 2
+        at = replace(problem, spend_reach=problem.spend_reach * raised(values[middle]))
+        price = _budget_price(at, solve(at.continuous()))
+        if price is not None and price >= values[middle]:
+            low = middle
+        else:
+            high = middle - 1
+    return float(values[low])
+
+
+def _budget_price(problem: PlanningProblem, plan: Plan) -> float | None:
+    """GMV yuan an extra yuan of spend must earn to be worth the budget in `plan`, the solved
+    continuous `problem`: the budget's shadow price. None where the reach and not the budget
+    sets the price: a budget with no price, or one the reach could not take without raising
+    every package's (`PlanningProblem.reach_factor`), where the budget and the reaches bind
+    together and the price is degenerate."""
+    price = plan.shadow_prices.get("budget", 0.0)
+    if problem.reach_factor > 1.0:
+        return None
+    return price if price > 1e-9 else None
 
 
 def floor_reference(problem: PlanningProblem) -> np.ndarray | None:

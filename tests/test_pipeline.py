@@ -13,9 +13,10 @@ import pytest
 from optimizer import pipeline
 from optimizer.curves.artifact import save_model, to_artifact
 from optimizer.curves.model import MIN_SESSIONS
+from optimizer.curves.reach import REACH_MULTIPLES, paying_multiples, reach_bounds
 from optimizer.curves.transforms import BelowData
 from optimizer.errors import InputError
-from optimizer.planner import solve
+from optimizer.planner import PlanningProblem, solve
 from optimizer.planner.forecast import Forecast
 
 CONFIG = Path(__file__).resolve().parents[1] / "configs" / "demo.yaml"
@@ -293,3 +294,59 @@ def test_a_clocked_model_warns_of_clock_times_history_did_not_cover_not_of_other
     warnings = pipeline.session_warnings(late, clocked)
     assert any(w.startswith("240 of the session's minutes fall at clock times") for w in
                warnings), warnings
+
+
+def _beyond_reach(model, minutes: int, per_minute: float, packages: list[str]
+                  ) -> PlanningProblem:
+    """The demo's curves of `packages` over `minutes` with `per_minute` yuan/min of budget, the
+    paid ROI floor 2, each package within the spend history saw."""
+    return PlanningProblem(response=model.response(minutes, packages), paid_roi_min=2.0,
+                           budget=per_minute * minutes, spend_reach=model.seen_spend(packages))
+
+
+def test_a_budget_the_reach_cannot_take_is_priced_at_the_reaches_it_raises(demo):
+    """Three times history's mean spend per minute does not fit within the spend history saw:
+    the reach binds, not the budget, and the budget has no price there. The reaches are raised
+    at the largest of their bounds at which the raised reaches take the budget and price it at
+    least as high (`_self_priced`). Its bisection picks what trying every bound picks, and what it
+    assumes holds: the bounds priced at or above themselves are all below those that are not
+    (the price falls as the threshold rises, up to the wobble of the program's piecewise-linear
+    curves, small next to its fall where it crosses the threshold)."""
+    _, model = demo
+    problem = _beyond_reach(model, 60, 3 * 260.0, list(model.packages_))
+    assert problem.reach_factor > 1.0
+    bounds = reach_bounds(model, list(model.packages_), problem.spend_reach, 60, 0.0)
+
+    def raised(threshold: float) -> np.ndarray:
+        return paying_multiples(bounds, threshold)
+
+    values = np.unique(np.concatenate([[0.0], bounds[np.isfinite(bounds) & (bounds > 0)]]))
+    at = [replace(problem, spend_reach=problem.spend_reach * raised(v)) for v in values]
+    prices = np.array([solve(p.continuous()).shadow_prices["budget"] for p in at])
+    priced = (prices >= values) & np.array([p.reach_factor == 1.0 for p in at])
+    assert priced[0] and not priced[-1] and np.all(np.diff(priced.astype(int)) <= 0)
+    assert pipeline._self_priced(problem, bounds, raised) == values[priced].max() > 0
+
+
+def test_a_budget_past_the_reach_is_spent_where_the_raised_curves_pay(demo):
+    """190,000 yuan, three times history's spend per session, on the demo's truth: the reach
+    raised where it pays plans within 3% of the oracle (as the planner's truth tests ask), and
+    better than the plan held at the reach by one factor (`reach_factor`) or the plan that
+    trusts the curves at any spend. Not every reach goes to the largest multiple, as it did
+    while the budget's price was taken at the reach, where it is degenerate (nearly 0)."""
+    from optimizer.sim import Truth
+
+    _, model = demo
+    truth = Truth.load(CONFIG.parents[1] / "data" / "demo" / "truth.json").simulator().response()
+    problem = _beyond_reach(model, 240, 190_000 / 240, list(truth.packages))
+    raised = pipeline.trusted_reach(problem, model, list(truth.packages))
+    oracle = solve(replace(problem, response=truth.enveloped(), spend_reach=None))
+
+    def under_truth(p: PlanningProblem) -> float:
+        return Forecast.of(truth, solve(p).spend).total_gmv
+
+    plan = under_truth(raised)
+    assert plan >= 0.97 * Forecast.of(truth, oracle.spend).total_gmv
+    assert plan > under_truth(problem) and plan > under_truth(replace(problem, spend_reach=None))
+    assert raised.reach_multiples is not None
+    assert 1.0 < raised.reach_multiples.max() and raised.reach_multiples.min() < REACH_MULTIPLES[-1]

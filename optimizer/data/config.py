@@ -202,7 +202,7 @@ class PlannerSettings(_Model):
     history_reach: keep each package's planned spend per minute within this multiple of the
         spend history has seen (its 95th percentile per active minute), where the fitted
         curve is evidence and not extrapolation; raised for a package as far as the lower
-        quartile of its marginal ROI beats the budget's shadow price (`pipeline.trusted_reach`),
+        bound of its marginal ROI beats the budget's shadow price (`pipeline.trusted_reach`),
         and for every package together when the budget could not be spent otherwise. null:
         plan on the curves at any spend.
     time_limit: seconds for the solve; solver: auto (HiGHS, CBC as fallback), highs or cbc;

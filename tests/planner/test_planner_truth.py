@@ -178,6 +178,26 @@ def test_the_reach_is_raised_where_the_best_plan_lies_past_history(cases):
 
 
 @pytest.mark.slow
+def test_a_budget_the_spend_history_saw_cannot_take_raises_the_reach_at_its_own_price(cases):
+    """random1 with twice its budget: within history's reach the fitted curves find nothing
+    worth the last 20,000 yuan (the continuous plan spends 106,000 of 126,000), so the budget
+    has no price there and the reach used to stay where it was: the plan earned 71.7% of the
+    oracle's GMV. Raised where the lower bound pays the price the raised reaches make
+    (`pipeline._self_priced`), 95.8% (`bench_random_truths.py --budget 2`)."""
+    case = cases["random1"]
+    within = replace(case.within_history, budget=2 * case.budget)
+    first = solve(within.continuous())
+    assert first.shadow_prices["budget"] < 1e-9 and first.spend.sum() < 0.9 * within.budget
+    oracle = case.under_truth(solve(replace(within, response=case.truth.enveloped(),
+                                            spend_reach=None)).spend).total_gmv
+    plan = case.under_truth(solve(pipeline.trusted_reach(within, case.model,
+                                                         case.sim.packages)).spend)
+    held = case.under_truth(solve(within).spend)
+    assert plan.total_gmv >= 0.95 * oracle and held.total_gmv <= 0.80 * oracle
+    assert plan.paid_total >= case.floor * plan.total_spend
+
+
+@pytest.mark.slow
 def test_a_curve_whose_half_saturation_is_not_identified_is_raised_by_its_steepest_fit(cases):
     """In random17 lookalike's fit is a straight line (its k not identified; the truth is
     logarithmic, k = 109 yuan/min against 108 seen) that looks best at any spend: the plan
