@@ -28,6 +28,10 @@ to 1,000 yuan): at twice it the spend history saw often cannot take it, and the 
 at the price the raised reaches make (`pipeline.trusted_reach`). Written to
 `random_truths_budgetM.txt`.
 
+With `--margin M` the plans are `max_profit` at that gross margin, valued by their profit under
+truth (M x (paid GMV + organic uplift) - spend) against the oracle's. Written to
+`random_truths_marginM.txt`.
+
 Run: `.venv/bin/python benchmarks/bench_random_truths.py [--truths N] [--paid-driven]` (about
 10 s a truth on one core; the truths run on every core).
 """
@@ -53,7 +57,7 @@ from optimizer.curves import FitOptions, ResponseModel, SessionResponse  # noqa:
 from optimizer.data import History, Panel  # noqa: E402
 from optimizer.pipeline import trusted_reach  # noqa: E402
 from optimizer.planner import PlanningProblem, solve  # noqa: E402
-from optimizer.planner.forecast import Forecast  # noqa: E402
+from optimizer.planner.forecast import Forecast, forecast_objective  # noqa: E402
 from optimizer.sim import LiveRoomSimulator, Scenario, random_scenario  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "random_truths.txt"
@@ -72,9 +76,10 @@ class Fitted(NamedTuple):
 
 
 def fitted(scenario: Scenario, seed: int, options: FitOptions | None = None,
-           budget: float = 1.0) -> Fitted:
+           budget: float = 1.0, margin: float | None = None) -> Fitted:
     """`DAYS` sessions of history of `scenario` (seed `seed`) fitted with `options`; the
-    session's budget `budget` times the history's mean session spend, rounded to 1,000 yuan."""
+    session's budget `budget` times the history's mean session spend, rounded to 1,000 yuan;
+    `max_profit` at `margin` when given (else `max_gmv`)."""
     sim = LiveRoomSimulator(scenario)
     simulated = sim.history(DAYS, seed=seed)
     history, _ = History.from_frames(simulated.spend, simulated.room)
@@ -83,6 +88,7 @@ def fitted(scenario: Scenario, seed: int, options: FitOptions | None = None,
     model = ResponseModel(options).fit(panel)
     history_reach = PlanningProblem(
         response=model.response(sim.scenario.session.minutes, sim.packages), budget=budget,
+        objective="max_gmv" if margin is None else "max_profit", margin=margin,
         paid_roi_min=FLOOR, max_spend_per_minute=np.full(len(sim.packages), np.inf),
         spend_reach=model.seen_spend(sim.packages))
     return Fitted(sim, panel, model, history_reach,
@@ -108,15 +114,17 @@ def oracle(problem: PlanningProblem, truth: SessionResponse) -> Forecast:
 
 
 def measure(number: int, paid_driven: bool = False, options: dict | None = None,
-            budget: float = 1.0) -> dict[str, float]:
+            budget: float = 1.0, margin: float | None = None) -> dict[str, float]:
     """Total GMV under truth of the plan, the plan without reach and even pacing, each as a
     share of the oracle's minus 1; the plan's paid ROI under truth; how many fitted packages
     have the truth's number of carryover stages. paid_driven: the truth's uplift follows paid
     GMV (`random_scenario`); options: `FitOptions` fields other than the default's; budget:
-    times the history's mean session spend."""
+    times the history's mean session spend; margin: plan for profit at this margin, and value
+    the plans by their profit instead of their total GMV."""
     scenario = random_scenario(number, paid_driven=paid_driven)
     sim, panel, model, history_reach, problem = fitted(scenario, number,
-                                                       FitOptions(**(options or {})), budget)
+                                                       FitOptions(**(options or {})), budget,
+                                                       margin)
     truth = sim.response()
     mix = panel.spend.sum(axis=0) / panel.spend.sum()
     schedules = {
@@ -126,13 +134,15 @@ def measure(number: int, paid_driven: bool = False, options: dict | None = None,
         "even": np.tile(problem.budget / truth.minutes * mix, (truth.minutes, 1)),
     }
     best = oracle(problem, truth)
+    under_truth = replace(problem, response=truth)
     valued = {name: Forecast.of(truth, spend) for name, spend in schedules.items()}
     plan = valued["plan"]
     stages = [len(scenario.packages[p].carryover.half_lives) == curve.stages
               for p, curve in model.paid_.items()]
     return {"truth": number, "paid ROI": plan.paid_total / plan.total_spend,
             "stages": sum(stages), "fitted": len(stages)} | {
-        name: forecast.total_gmv / best.total_gmv - 1 for name, forecast in valued.items()}
+        name: forecast_objective(under_truth, forecast) / forecast_objective(under_truth, best)
+        - 1 for name, forecast in valued.items()}
 
 
 def main() -> None:
@@ -153,6 +163,8 @@ def main() -> None:
     parser.add_argument("--budget", type=float, default=1.0,
                         help="the session's budget in multiples of the history's mean session "
                              "spend (default 1)")
+    parser.add_argument("--margin", type=float, default=None,
+                        help="plan max_profit at this gross margin and value plans by profit")
     parser.add_argument("--folds", type=int, default=None,
                         help="the fit's family_folds (default: FitOptions' default); results "
                              "are then printed, not written")
@@ -164,7 +176,7 @@ def main() -> None:
     numbers = range(first, first + truths)
     with ProcessPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
         rows = list(pool.map(measure, numbers, [paid_driven] * truths, [options] * truths,
-                             [args.budget] * truths))
+                             [args.budget] * truths, [args.margin] * truths))
     columns = ["plan", "history's reach", "no reach", "even"]
     width = 17
     flag = " --paid-driven" if paid_driven else ""
@@ -173,10 +185,11 @@ def main() -> None:
     flag += f" --stages {args.stages}" if args.stages is not None else ""
     flag += f" --folds {args.folds}" if args.folds is not None else ""
     flag += f" --budget {args.budget:g}" if args.budget != 1.0 else ""
-
+    flag += f" --margin {args.margin:g}" if args.margin is not None else ""
+    valued = "total GMV" if args.margin is None else f"profit at a {args.margin:g} margin"
     lines = [f"bench_random_truths --truths {truths}{flag}  {datetime.now():%Y-%m-%d %H:%M:%S}  "
              f"python {platform.python_version()}",
-             f"{DAYS} sessions of history per truth; total GMV under truth against the oracle; "
+             f"{DAYS} sessions of history per truth; {valued} under truth against the oracle; "
              f"paid ROI floor {FLOOR:g}; budget {args.budget:g} x the history's mean "
              "session spend", "",
              f"{'truth':<7}" + "".join(f"{c:<{width}}" for c in columns) + "plan's paid ROI"]
@@ -199,7 +212,8 @@ def main() -> None:
         print("\n".join(lines))
         return
     name = RESULTS.stem + ("_paid_driven" if paid_driven else "") + (
-        f"_budget{args.budget:g}" if args.budget != 1.0 else "")
+        f"_budget{args.budget:g}" if args.budget != 1.0 else "") + (
+        f"_margin{args.margin:g}" if args.margin is not None else "")
     write_results(RESULTS.with_stem(name), lines, first, truths)
 
 

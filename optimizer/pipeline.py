@@ -229,8 +229,8 @@ def trusted_reach(problem: PlanningProblem, model: ResponseModel, packages: Sequ
                   confidence: float = REACH_CONFIDENCE) -> PlanningProblem:
     """The problem with the spend reach of each package the plan presses against raised as far
     as the lower bound of its marginal ROI (its `1 - confidence` quantile over the curve's
-    draws, `reach_bounds`) beats the budget's shadow price (`_budget_price`) and the ROI
-    floors that bind, for `max_gmv`.
+    draws, `reach_bounds`) beats what the budget's shadow price asks of a yuan
+    (`_budget_price`) and the ROI floors that bind, for `max_gmv` and `max_profit`.
 
     The continuous program at the reach finds the price and the packages held back. On 20
     random truths the fit does not assume (benchmarks/bench_random_truths.py) the hard reach
@@ -246,7 +246,7 @@ def trusted_reach(problem: PlanningProblem, model: ResponseModel, packages: Sequ
     stayed put at no price (or went to 8 times at a few thousandths); raised at their own
     price, 2.4% and 9.3% (benchmarks/results/random_truths_budget2.txt).
     """
-    if problem.spend_reach is None or problem.objective != "max_gmv":
+    if problem.spend_reach is None or problem.objective == "min_spend":
         return problem
     first = solve(problem.continuous())
     price = _budget_price(problem, first)
@@ -301,13 +301,16 @@ def _self_priced(problem: PlanningProblem, bounds: np.ndarray,
 
 def _budget_price(problem: PlanningProblem, plan: Plan) -> float | None:
     """GMV yuan an extra yuan of spend must earn to be worth the budget in `plan`, the solved
-    continuous `problem`: the budget's shadow price. None where the reach and not the budget
-    sets the price: a budget with no price, or one the reach could not take without raising
-    every package's (`PlanningProblem.reach_factor`), where the budget and the reaches bind
-    together and the price is degenerate."""
+    continuous `problem`: the budget's shadow price (`max_gmv`), or ``(1 + price) / margin``
+    (`max_profit`: a yuan earns margin x its GMV and costs itself). None where the reach and not
+    the budget sets the price: a `max_gmv` budget with no price, or any budget the reach could
+    not take without raising every package's (`PlanningProblem.reach_factor`), where the
+    budget and the reaches bind together and the price is degenerate."""
     price = plan.shadow_prices.get("budget", 0.0)
     if problem.reach_factor > 1.0:
         return None
+    if problem.objective == "max_profit":
+        return (1.0 + price) / problem.margin
     return price if price > 1e-9 else None
 
 
