@@ -32,6 +32,9 @@ With `--margin M` the plans are `max_profit` at that gross margin, valued by the
 truth (M x (paid GMV + organic uplift) - spend) against the oracle's. Written to
 `random_truths_marginM.txt`.
 
+With `--days N` each truth's history is N sessions instead of `DAYS`, the budget the mean of
+those. Written to `random_truths_daysN.txt`.
+
 Run: `.venv/bin/python benchmarks/bench_random_truths.py [--truths N] [--paid-driven]` (about
 10 s a truth on one core; the truths run on every core).
 """
@@ -76,15 +79,15 @@ class Fitted(NamedTuple):
 
 
 def fitted(scenario: Scenario, seed: int, options: FitOptions | None = None,
-           budget: float = 1.0, margin: float | None = None) -> Fitted:
-    """`DAYS` sessions of history of `scenario` (seed `seed`) fitted with `options`; the
+           budget: float = 1.0, margin: float | None = None, days: int = DAYS) -> Fitted:
+    """`days` sessions of history of `scenario` (seed `seed`) fitted with `options`; the
     session's budget `budget` times the history's mean session spend, rounded to 1,000 yuan;
     `max_profit` at `margin` when given (else `max_gmv`)."""
     sim = LiveRoomSimulator(scenario)
-    simulated = sim.history(DAYS, seed=seed)
+    simulated = sim.history(days, seed=seed)
     history, _ = History.from_frames(simulated.spend, simulated.room)
     panel = history.panel(sim.packages)
-    budget = round(budget * float(panel.spend.sum()) / DAYS, -3)
+    budget = round(budget * float(panel.spend.sum()) / days, -3)
     model = ResponseModel(options).fit(panel)
     history_reach = PlanningProblem(
         response=model.response(sim.scenario.session.minutes, sim.packages), budget=budget,
@@ -114,17 +117,18 @@ def oracle(problem: PlanningProblem, truth: SessionResponse) -> Forecast:
 
 
 def measure(number: int, paid_driven: bool = False, options: dict | None = None,
-            budget: float = 1.0, margin: float | None = None) -> dict[str, float]:
+            budget: float = 1.0, margin: float | None = None, days: int = DAYS
+            ) -> dict[str, float]:
     """Total GMV under truth of the plan, the plan without reach and even pacing, each as a
     share of the oracle's minus 1; the plan's paid ROI under truth; how many fitted packages
     have the truth's number of carryover stages. paid_driven: the truth's uplift follows paid
     GMV (`random_scenario`); options: `FitOptions` fields other than the default's; budget:
     times the history's mean session spend; margin: plan for profit at this margin, and value
-    the plans by their profit instead of their total GMV."""
+    the plans by their profit instead of their total GMV; days: sessions of history."""
     scenario = random_scenario(number, paid_driven=paid_driven)
     sim, panel, model, history_reach, problem = fitted(scenario, number,
                                                        FitOptions(**(options or {})), budget,
-                                                       margin)
+                                                       margin, days)
     truth = sim.response()
     mix = panel.spend.sum(axis=0) / panel.spend.sum()
     schedules = {
@@ -163,6 +167,8 @@ def main() -> None:
     parser.add_argument("--budget", type=float, default=1.0,
                         help="the session's budget in multiples of the history's mean session "
                              "spend (default 1)")
+    parser.add_argument("--days", type=int, default=DAYS,
+                        help=f"sessions of history per truth (default {DAYS})")
     parser.add_argument("--margin", type=float, default=None,
                         help="plan max_profit at this gross margin and value plans by profit")
     parser.add_argument("--folds", type=int, default=None,
@@ -176,7 +182,8 @@ def main() -> None:
     numbers = range(first, first + truths)
     with ProcessPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
         rows = list(pool.map(measure, numbers, [paid_driven] * truths, [options] * truths,
-                             [args.budget] * truths, [args.margin] * truths))
+                             [args.budget] * truths, [args.margin] * truths,
+                             [args.days] * truths))
     columns = ["plan", "history's reach", "no reach", "even"]
     width = 17
     flag = " --paid-driven" if paid_driven else ""
@@ -186,10 +193,11 @@ def main() -> None:
     flag += f" --folds {args.folds}" if args.folds is not None else ""
     flag += f" --budget {args.budget:g}" if args.budget != 1.0 else ""
     flag += f" --margin {args.margin:g}" if args.margin is not None else ""
+    flag += f" --days {args.days}" if args.days != DAYS else ""
     valued = "total GMV" if args.margin is None else f"profit at a {args.margin:g} margin"
     lines = [f"bench_random_truths --truths {truths}{flag}  {datetime.now():%Y-%m-%d %H:%M:%S}  "
              f"python {platform.python_version()}",
-             f"{DAYS} sessions of history per truth; {valued} under truth against the oracle; "
+             f"{args.days} sessions of history per truth; {valued} under truth against the oracle; "
              f"paid ROI floor {FLOOR:g}; budget {args.budget:g} x the history's mean "
              "session spend", "",
              f"{'truth':<7}" + "".join(f"{c:<{width}}" for c in columns) + "plan's paid ROI"]
@@ -213,7 +221,8 @@ def main() -> None:
         return
     name = RESULTS.stem + ("_paid_driven" if paid_driven else "") + (
         f"_budget{args.budget:g}" if args.budget != 1.0 else "") + (
-        f"_margin{args.margin:g}" if args.margin is not None else "")
+        f"_margin{args.margin:g}" if args.margin is not None else "") + (
+        f"_days{args.days}" if args.days != DAYS else "")
     write_results(RESULTS.with_stem(name), lines, first, truths)
 
 
