@@ -52,20 +52,6 @@ S-shaped truth's straight fit went to 8 times and its plan lost 20.8% instead of
 (benchmarks/bench_sshape_random.py, truth 2)."""
 
 
-def trusted_multiples(model: ResponseModel, packages: Sequence[str], reach: np.ndarray,
-                      minutes: int, threshold: float,
-                      confidence: float = REACH_CONFIDENCE,
-                      n_draws: int = 200, seed: int = 0,
-                      pressed: np.ndarray | None = None) -> np.ndarray:
-    """(P,) per package of `packages`, the largest of `REACH_MULTIPLES` such that at that
-    multiple of its `reach` (P,) yuan/min, and at every smaller one, the lower bound of the
-    marginal ROI is at least `threshold` (yuan of GMV per yuan); 1 where none is: the
-    `paying_multiples` of `reach_bounds` (whose arguments these are)."""
-    bounds = reach_bounds(model, packages, reach, minutes, threshold, confidence, n_draws, seed,
-                          pressed)
-    return paying_multiples(bounds, threshold)
-
-
 def reach_bounds(model: ResponseModel, packages: Sequence[str], reach: np.ndarray,
                  minutes: int, least: float,
                  confidence: float = REACH_CONFIDENCE,

@@ -1,5 +1,5 @@
-"""How far past the spend history saw a curve still pays: `trusted_multiples`,
-`reach_bounds` and `paying_multiples`."""
+"""How far past the spend history saw a curve still pays: `reach_bounds` and
+`paying_multiples`."""
 
 from __future__ import annotations
 
@@ -16,7 +16,6 @@ from optimizer.curves.reach import (
     paying_multiples,
     reach_bounds,
     steepest_admitted,
-    trusted_multiples,
 )
 from optimizer.curves.report import marginal_roi
 from optimizer.curves.trials import MIN_FAMILY_WEIGHT
@@ -30,6 +29,14 @@ def certain(small_fit):
         curve.cov = np.zeros_like(np.asarray(curve.cov)).tolist()
         curve.alternatives, curve.profile = [], []
     return model
+
+
+def _multiples(model, packages, reach, minutes, threshold, confidence=REACH_CONFIDENCE,
+               pressed=None) -> np.ndarray:
+    """The multiples of `reach` a threshold raises `packages` to, as `pipeline.trusted_reach`
+    takes them: `paying_multiples` of the `reach_bounds` drawn for that threshold."""
+    bounds = reach_bounds(model, packages, reach, minutes, threshold, confidence, pressed=pressed)
+    return paying_multiples(bounds, threshold)
 
 
 def _exponential(model):
@@ -49,7 +56,7 @@ def test_the_multiple_is_the_last_where_the_closed_form_marginal_roi_pays(certai
     roi = {m: paid[m] * (1.0 + lever) if certain.organic_.driver == "paid" else paid[m] + lever
            for m in REACH_MULTIPLES}
     for m in (1.5, 2.0, 4.0):
-        found = trusted_multiples(certain, [package], np.array([reach]), minutes,
+        found = _multiples(certain, [package], np.array([reach]), minutes,
                                   threshold=roi[m] - 1e-9)
         assert found[0] == m
 
@@ -57,8 +64,8 @@ def test_the_multiple_is_the_last_where_the_closed_form_marginal_roi_pays(certai
 def test_no_threshold_trusts_the_largest_multiple_and_an_unreachable_one_none(certain):
     packages = list(certain.packages_)
     reach = np.full(len(packages), 20.0)
-    assert (trusted_multiples(certain, packages, reach, 240, -np.inf) == REACH_MULTIPLES[-1]).all()
-    assert (trusted_multiples(certain, packages, reach, 240, np.inf) == 1.0).all()
+    assert (_multiples(certain, packages, reach, 240, -np.inf) == REACH_MULTIPLES[-1]).all()
+    assert (_multiples(certain, packages, reach, 240, np.inf) == 1.0).all()
 
 
 def test_a_multiple_pays_only_with_every_smaller_one_and_nan_never_pays():
@@ -78,23 +85,23 @@ def test_a_multiple_pays_only_with_every_smaller_one_and_nan_never_pays():
         [REACH_MULTIPLES[1], 1.0]
 
 
-def test_the_multiples_are_those_the_bounds_pay_at(small_fit):
-    """`trusted_multiples` is `paying_multiples` of `reach_bounds`, and a package whose
-    estimate does not pay `least` at the first multiple is not drawn (NaN)."""
+def test_not_drawing_below_least_changes_no_multiple(small_fit):
+    """A package whose estimate does not pay `least` at the first multiple is not drawn (NaN),
+    and the multiples at a threshold are those of the bounds drawn for every package."""
     model = small_fit.model
     packages = list(model.packages_)
     reach = model.seen_spend(packages)
     bounds = reach_bounds(model, packages, reach, 240, -np.inf)
     assert np.isfinite(bounds[:, 0]).all()
     for threshold in np.quantile(bounds[:, 0], [0.2, 0.5, 0.8]):
-        assert (trusted_multiples(model, packages, reach, 240, threshold)
+        assert (_multiples(model, packages, reach, 240, threshold)
                 == paying_multiples(bounds, threshold)).all()
     assert np.isnan(reach_bounds(model, packages, reach, 240, np.inf)).all()
 
 
 def test_packages_without_a_fit_or_a_finite_reach_keep_their_reach(certain):
     package = _exponential(certain)
-    found = trusted_multiples(certain, [package, "new"], np.array([np.inf, 20.0]), 240, -np.inf)
+    found = _multiples(certain, [package, "new"], np.array([np.inf, 20.0]), 240, -np.inf)
     assert (found == 1.0).all()
 
 
@@ -109,8 +116,8 @@ def test_the_bound_counts_the_curves_uncertainty(small_fit):
             fit.cov = np.zeros_like(np.asarray(fit.cov)).tolist()
         curve.profile = []
     for threshold in (0.5, 1.0, 2.0):
-        drawn = trusted_multiples(small_fit.model, packages, reach, 240, threshold)
-        estimate = trusted_multiples(estimates, packages, reach, 240, threshold)
+        drawn = _multiples(small_fit.model, packages, reach, 240, threshold)
+        estimate = _multiples(estimates, packages, reach, 240, threshold)
         assert (drawn <= estimate).all()
 
 
@@ -123,7 +130,7 @@ def test_more_confidence_never_trusts_a_curve_further(small_fit):
     levels = (0.5, REACH_CONFIDENCE, 0.95)
     differs = False
     for threshold in (0.5, 1.0, 2.0, 3.0):
-        found = [trusted_multiples(small_fit.model, packages, reach, 240, threshold, level)
+        found = [_multiples(small_fit.model, packages, reach, 240, threshold, level)
                  for level in levels]
         assert (found[1] <= found[0]).all() and (found[2] <= found[1]).all()
         differs |= bool((found[2] < found[0]).any())
@@ -147,12 +154,12 @@ def test_pressed_minutes_take_the_marginal_roi_where_the_plan_presses(certain):
 
     m = 2.0
     threshold = roi(m, scale[busy].mean()) - 1e-9
-    pressed = trusted_multiples(certain, [package], np.array([reach]), minutes, threshold,
+    pressed = _multiples(certain, [package], np.array([reach]), minutes, threshold,
                                 pressed=busy[:, None])
     assert pressed[0] == m
-    average = trusted_multiples(certain, [package], np.array([reach]), minutes, threshold)
+    average = _multiples(certain, [package], np.array([reach]), minutes, threshold)
     assert average[0] <= pressed[0]
-    nowhere = trusted_multiples(certain, [package], np.array([reach]), minutes, threshold,
+    nowhere = _multiples(certain, [package], np.array([reach]), minutes, threshold,
                                 pressed=np.zeros((minutes, 1), dtype=bool))
     assert nowhere[0] == average[0]
 
@@ -178,7 +185,7 @@ def test_a_flattening_family_lowers_the_bound_by_its_weight_not_vetoes_it(certai
     m = next(i for i in range(1, len(levels)) if own[i] > other[i] + 0.5)
     threshold = net(0.5 * (own[m] + other[m])) - 1e-9
     assert threshold > net(min(own[m], other[m]))  # pooled, the lower family would veto
-    found = trusted_multiples(model, [package], np.array([reach]), minutes, threshold)
+    found = _multiples(model, [package], np.array([reach]), minutes, threshold)
     mean = net(0.5 * (own + other))
     expected = REACH_MULTIPLES[int(np.flatnonzero(np.cumprod(mean >= threshold))[-1])]
     assert found[0] == expected >= REACH_MULTIPLES[m]
@@ -235,7 +242,7 @@ def test_an_unidentified_curve_is_bounded_by_its_steepest_admitted_fit(certain):
     lever = min(model.organic_.leverage()[package], 0.0)
     paid = scale * np.exp(-1.5 * reach / k) / k
     roi = paid * (1.0 + lever) if model.organic_.driver == "paid" else paid + lever
-    found = trusted_multiples(model, [package], np.array([reach]), minutes, -np.inf)
+    found = _multiples(model, [package], np.array([reach]), minutes, -np.inf)
     assert found[0] == UNIDENTIFIED_REACH < REACH_MULTIPLES[-1]
-    assert trusted_multiples(model, [package], np.array([reach]), minutes, roi - 1e-9)[0] == 1.5
-    assert trusted_multiples(model, [package], np.array([reach]), minutes, roi + 1e-6)[0] < 1.5
+    assert _multiples(model, [package], np.array([reach]), minutes, roi - 1e-9)[0] == 1.5
+    assert _multiples(model, [package], np.array([reach]), minutes, roi + 1e-6)[0] < 1.5
