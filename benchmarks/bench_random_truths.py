@@ -137,16 +137,16 @@ def measure(number: int, paid_driven: bool = False, options: dict | None = None,
         "no reach": solve(replace(problem, spend_reach=None)).spend,
         "even": np.tile(problem.budget / truth.minutes * mix, (truth.minutes, 1)),
     }
-    best = oracle(problem, truth)
     under_truth = replace(problem, response=truth)
+    best = forecast_objective(under_truth, oracle(problem, truth))
     valued = {name: Forecast.of(truth, spend) for name, spend in schedules.items()}
     plan = valued["plan"]
     stages = [len(scenario.packages[p].carryover.half_lives) == curve.stages
               for p, curve in model.paid_.items()]
     return {"truth": number, "paid ROI": plan.paid_total / plan.total_spend,
             "stages": sum(stages), "fitted": len(stages)} | {
-        name: forecast_objective(under_truth, forecast) / forecast_objective(under_truth, best)
-        - 1 for name, forecast in valued.items()}
+        name: forecast_objective(under_truth, forecast) / best - 1
+        for name, forecast in valued.items()}
 
 
 def main() -> None:
@@ -191,9 +191,10 @@ def main() -> None:
     flag += f" --families {args.families}" if args.families is not None else ""
     flag += f" --stages {args.stages}" if args.stages is not None else ""
     flag += f" --folds {args.folds}" if args.folds is not None else ""
-    flag += f" --budget {args.budget:g}" if args.budget != 1.0 else ""
-    flag += f" --margin {args.margin:g}" if args.margin is not None else ""
-    flag += f" --days {args.days}" if args.days != DAYS else ""
+    named = {key: value for key, value, default in (
+        ("budget", args.budget, 1.0), ("margin", args.margin, None), ("days", args.days, DAYS))
+        if value != default}  # settings that name the results file
+    flag += "".join(f" --{key} {value:g}" for key, value in named.items())
     valued = "total GMV" if args.margin is None else f"profit at a {args.margin:g} margin"
     lines = [f"bench_random_truths --truths {truths}{flag}  {datetime.now():%Y-%m-%d %H:%M:%S}  "
              f"python {platform.python_version()}",
@@ -219,10 +220,8 @@ def main() -> None:
     if options:
         print("\n".join(lines))
         return
-    name = RESULTS.stem + ("_paid_driven" if paid_driven else "") + (
-        f"_budget{args.budget:g}" if args.budget != 1.0 else "") + (
-        f"_margin{args.margin:g}" if args.margin is not None else "") + (
-        f"_days{args.days}" if args.days != DAYS else "")
+    name = RESULTS.stem + ("_paid_driven" if paid_driven else "") + "".join(
+        f"_{key}{value:g}" for key, value in named.items())
     write_results(RESULTS.with_stem(name), lines, first, truths)
 
 
