@@ -230,7 +230,7 @@ def trusted_reach(problem: PlanningProblem, model: ResponseModel, packages: Sequ
     """The problem with the spend reach of each package the plan presses against raised as far
     as the lower bound of its marginal ROI (its `1 - confidence` quantile over the curve's
     draws, `reach_bounds`) beats what the budget's shadow price asks of a yuan
-    (`_budget_price`) and the ROI floors that bind, for `max_gmv` and `max_profit`.
+    and the ROI floors that bind (`_reach_price`), for `max_gmv` and `max_profit`.
 
     The continuous program at the reach finds the price and the packages held back. On 20
     random truths the fit does not assume (benchmarks/bench_random_truths.py) the hard reach
@@ -249,23 +249,19 @@ def trusted_reach(problem: PlanningProblem, model: ResponseModel, packages: Sequ
     if problem.spend_reach is None or problem.objective == "min_spend":
         return problem
     first = solve(problem.continuous())
-    price = _budget_price(problem, first)
+    price = _reach_price(problem, first)
     reach = problem.spend_reach * problem.reach_factor
     at_reach = first.spend >= reach * (1 - 1e-6)
     pressed = np.any(at_reach, axis=0) & (reach < problem.max_spend_per_minute)
     if not pressed.any():
         return problem
-    floor = max([floor for key, floor in (("paid_roi_min", problem.paid_roi_min),
-                                          ("overall_roi_min", problem.overall_roi_min))
-                 if abs(first.shadow_prices.get(key, 0.0)) > 1e-9], default=0.0)
     index = np.flatnonzero(pressed)
     bounds = reach_bounds(model, [packages[i] for i in index], problem.spend_reach[index],
-                          problem.minutes, max(price or 0.0, floor), confidence,
-                          pressed=at_reach[:, index])
+                          problem.minutes, price or 0.0, confidence, pressed=at_reach[:, index])
 
     def raised(threshold: float) -> np.ndarray:
         multiples = np.ones(len(packages))
-        multiples[index] = paying_multiples(bounds, max(threshold, floor))
+        multiples[index] = paying_multiples(bounds, threshold)
         return multiples
 
     threshold = price if price is not None else _self_priced(problem, bounds, raised)
@@ -291,7 +287,7 @@ def _self_priced(problem: PlanningProblem, bounds: np.ndarray,
     while low < high:
         middle = (low + high + 1) // 2
         at = replace(problem, spend_reach=problem.spend_reach * raised(values[middle]))
-        price = _budget_price(at, solve(at.continuous()))
+        price = _reach_price(at, solve(at.continuous()))
         if price is not None and price >= values[middle]:
             low = middle
         else:
@@ -299,19 +295,37 @@ def _self_priced(problem: PlanningProblem, bounds: np.ndarray,
     return float(values[low])
 
 
-def _budget_price(problem: PlanningProblem, plan: Plan) -> float | None:
-    """GMV yuan an extra yuan of spend must earn to be worth the budget in `plan`, the solved
-    continuous `problem`: the budget's shadow price (`max_gmv`), or ``(1 + price) / margin``
-    (`max_profit`: a yuan earns margin x its GMV and costs itself). None where the reach and not
-    the budget sets the price: a `max_gmv` budget with no price, or any budget the reach could
-    not take without raising every package's (`PlanningProblem.reach_factor`), where the
-    budget and the reaches bind together and the price is degenerate."""
-    price = plan.shadow_prices.get("budget", 0.0)
+def _reach_price(problem: PlanningProblem, plan: Plan) -> float | None:
+    """GMV yuan an extra yuan of spend must earn to be worth it in `plan`, the solved
+    continuous `problem`: where the yuan's value in the objective, less what it costs in the
+    budget and in each ROI floor that binds, is 0.
+
+    With the budget's shadow price mu (objective yuan per yuan) and each binding floor f's
+    lambda_f (objective yuan per yuan of the floor's slack: its shadow price over the plan's
+    spend), a yuan earning m GMV yuan is worth ``w m - c - mu + sum lambda_f (m - f)``: w = 1,
+    c = 0 for `max_gmv`; w = margin, c = 1 for `max_profit` (a yuan earns margin x its GMV and
+    costs itself). The price is the m where that is 0,
+    ``(c + mu + sum lambda_f f) / (w + sum lambda_f)``. A floor that binds asks less than itself
+    of a yuan when lambda_f is finite: the plan can move spend from the packages that hold its
+    ROI down. None where the reach and not the budget or a floor sets the price: a `max_gmv`
+    plan where nothing binds, or any budget the reach could not take without raising every
+    package's (`PlanningProblem.reach_factor`), where the budget and the reaches bind together
+    and the price is degenerate."""
     if problem.reach_factor > 1.0:
         return None
+    prices, spent = plan.shadow_prices, float(np.sum(plan.spend))
+    floors = [(floor, abs(prices.get(key, 0.0)) / spent)
+              for key, floor in (("paid_roi_min", problem.paid_roi_min),
+                                 ("overall_roi_min", problem.overall_roi_min))
+              if floor is not None and spent > 0 and abs(prices.get(key, 0.0)) > 1e-9]
+    budget = max(prices.get("budget", 0.0), 0.0)
+    held = sum(weight * floor for floor, weight in floors)
+    weights = sum(weight for _, weight in floors)
     if problem.objective == "max_profit":
-        return (1.0 + price) / problem.margin
-    return price if price > 1e-9 else None
+        return (1.0 + budget + held) / (problem.margin + weights)
+    if budget <= 1e-9 and not floors:
+        return None
+    return (budget + held) / (1.0 + weights)
 
 
 def floor_reference(problem: PlanningProblem) -> np.ndarray | None:

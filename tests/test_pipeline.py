@@ -14,7 +14,8 @@ from optimizer import pipeline
 from optimizer.curves.artifact import save_model, to_artifact
 from optimizer.curves.model import MIN_SESSIONS
 from optimizer.curves.reach import REACH_MULTIPLES, paying_multiples, reach_bounds
-from optimizer.curves.transforms import BelowData
+from optimizer.curves.response import ResponseTerm, SessionResponse
+from optimizer.curves.transforms import BelowData, Carryover, Exponential, Linear
 from optimizer.errors import InputError
 from optimizer.planner import PlanningProblem, solve
 from optimizer.planner.forecast import Forecast
@@ -350,3 +351,54 @@ def test_a_budget_past_the_reach_is_spent_where_the_raised_curves_pay(demo):
     assert plan > under_truth(problem) and plan > under_truth(replace(problem, spend_reach=None))
     assert raised.reach_multiples is not None
     assert 1.0 < raised.reach_multiples.max() and raised.reach_multiples.min() < REACH_MULTIPLES[-1]
+
+
+def _probed(rate: float, budget: float, objective: str = "max_gmv", paid_min: float | None = None,
+            overall_min: float | None = None) -> PlanningProblem:
+    """30 minutes of two saturating packages over a baseline of 100 yuan/min, and a probe:
+    a package returning `rate` GMV yuan per yuan at any spend, capped at 0.001 yuan/min (too
+    little to move any price)."""
+    minutes, eye = 30, np.eye(3)
+    ones = np.ones(minutes)
+    paid = [ResponseTerm(scale=v * ones, saturation=Exponential(k=k), carryover=Carryover(),
+                         weights=eye[j]) for j, (v, k) in enumerate(((400.0, 50.0), (300.0, 80.0)))]
+    paid.append(ResponseTerm(scale=rate * ones, saturation=Linear(), carryover=Carryover(),
+                             weights=eye[2]))
+    response = SessionResponse(packages=("a", "b", "probe"), baseline=100.0 * ones,
+                               paid=tuple(paid))
+    return PlanningProblem(response=response, budget=budget, objective=objective,
+                           margin=0.5 if objective == "max_profit" else None,
+                           paid_roi_min=paid_min, overall_roi_min=overall_min,
+                           max_spend_per_minute=np.array([np.inf, np.inf, 1e-3]))
+
+
+@pytest.mark.parametrize("objective, budget, paid_min, overall_min, binding", [
+    ("max_gmv", 1e6, None, 5.0, {"overall_roi_min"}),
+    ("max_gmv", 1e6, 4.0, None, {"paid_roi_min"}),
+    ("max_gmv", 3000.0, None, None, {"budget"}),
+    ("max_profit", 1500.0, None, None, {"budget"}),
+    ("max_profit", 1e6, None, 8.0, {"overall_roi_min"}),
+    ("max_profit", 1e6, None, None, set()),
+])
+def test_the_reach_price_is_what_a_yuan_of_constant_return_must_earn(objective, budget, paid_min,
+                                                                     overall_min, binding):
+    """`_reach_price` against the program itself: a yuan the plan may spend at a constant
+    return (the probe) is spent when it returns 2% more than the price, and not when it returns
+    2% less, whichever of the budget and the floors binds. A binding floor asks less of a yuan
+    than the floor itself: the plan can move spend from what holds its ROI down."""
+    plan = solve(_probed(0.0, budget, objective, paid_min, overall_min).continuous())
+    assert {k for k in ("budget", "paid_roi_min", "overall_roi_min")
+            if abs(plan.shadow_prices.get(k, 0.0)) > 1e-9} == binding
+    price = pipeline._reach_price(_probed(0.0, budget, objective, paid_min, overall_min), plan)
+    assert price is not None and price > 0
+    for floor in (paid_min, overall_min):
+        assert floor is None or price < floor
+    for rate, spent in ((1.02 * price, True), (0.98 * price, False)):
+        probe = solve(_probed(rate, budget, objective, paid_min, overall_min).continuous())
+        assert (probe.spend[:, 2].sum() > 1e-3) == spent, (rate, probe.spend[:, 2].sum())
+
+
+def test_a_max_gmv_plan_that_nothing_prices_has_no_reach_price():
+    """A budget and floors that do not bind leave the reach to set the price (None)."""
+    problem = _probed(0.0, 1e6)
+    assert pipeline._reach_price(problem, solve(problem.continuous())) is None

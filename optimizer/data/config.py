@@ -202,8 +202,9 @@ class PlannerSettings(_Model):
     history_reach: keep each package's planned spend per minute within this multiple of the
         spend history has seen (its 95th percentile per active minute), where the fitted
         curve is evidence and not extrapolation; raised for a package (max_gmv, max_profit)
-        as far as the lower bound of its marginal ROI pays for the budget's price (with the
-        margin, for profit) and the ROI floors (`pipeline.trusted_reach`), and for every
+        as far as the lower bound of its marginal ROI pays for what the budget and the ROI
+        floors that bind ask of a yuan (with the margin, for profit; `pipeline.trusted_reach`,
+        `pipeline._reach_price`), and for every
         package together when the budget could not be spent otherwise. null: plan on the
         curves at any spend.
     time_limit: seconds for the solve; solver: auto (HiGHS, CBC as fallback), highs or cbc;
