@@ -35,6 +35,10 @@ truth (M x (paid GMV + organic uplift) - spend) against the oracle's. Written to
 With `--days N` each truth's history is N sessions instead of `DAYS`, the budget the mean of
 those. Written to `random_truths_daysN.txt`.
 
+With `--overall R` the session also has an overall ROI floor (all GMV / spend, as in
+omni-channel promotion) at R times the history's overall ROI; the oracle holds it under truth.
+Where it binds, the plan spends less than the budget. Written to `random_truths_overallR.txt`.
+
 Run: `.venv/bin/python benchmarks/bench_random_truths.py [--truths N] [--paid-driven]` (about
 10 s a truth on one core; the truths run on every core).
 """
@@ -79,20 +83,24 @@ class Fitted(NamedTuple):
 
 
 def fitted(scenario: Scenario, seed: int, options: FitOptions | None = None,
-           budget: float = 1.0, margin: float | None = None, days: int = DAYS) -> Fitted:
+           budget: float = 1.0, margin: float | None = None, days: int = DAYS,
+           overall: float | None = None) -> Fitted:
     """`days` sessions of history of `scenario` (seed `seed`) fitted with `options`; the
     session's budget `budget` times the history's mean session spend, rounded to 1,000 yuan;
-    `max_profit` at `margin` when given (else `max_gmv`)."""
+    `max_profit` at `margin` when given (else `max_gmv`); an overall ROI floor `overall` times
+    the history's overall ROI when given."""
     sim = LiveRoomSimulator(scenario)
     simulated = sim.history(days, seed=seed)
     history, _ = History.from_frames(simulated.spend, simulated.room)
     panel = history.panel(sim.packages)
     budget = round(budget * float(panel.spend.sum()) / days, -3)
+    roi = float(panel.paid_gmv.sum() + panel.organic_gmv.sum()) / float(panel.spend.sum())
     model = ResponseModel(options).fit(panel)
     history_reach = PlanningProblem(
         response=model.response(sim.scenario.session.minutes, sim.packages), budget=budget,
         objective="max_gmv" if margin is None else "max_profit", margin=margin,
-        paid_roi_min=FLOOR, max_spend_per_minute=np.full(len(sim.packages), np.inf),
+        paid_roi_min=FLOOR, overall_roi_min=None if overall is None else overall * roi,
+        max_spend_per_minute=np.full(len(sim.packages), np.inf),
         spend_reach=model.seen_spend(sim.packages))
     return Fitted(sim, panel, model, history_reach,
                   trusted_reach(history_reach, model, sim.packages))
@@ -117,18 +125,19 @@ def oracle(problem: PlanningProblem, truth: SessionResponse) -> Forecast:
 
 
 def measure(number: int, paid_driven: bool = False, options: dict | None = None,
-            budget: float = 1.0, margin: float | None = None, days: int = DAYS
-            ) -> dict[str, float]:
+            budget: float = 1.0, margin: float | None = None, days: int = DAYS,
+            overall: float | None = None) -> dict[str, float]:
     """Total GMV under truth of the plan, the plan without reach and even pacing, each as a
     share of the oracle's minus 1; the plan's paid ROI under truth; how many fitted packages
     have the truth's number of carryover stages. paid_driven: the truth's uplift follows paid
     GMV (`random_scenario`); options: `FitOptions` fields other than the default's; budget:
     times the history's mean session spend; margin: plan for profit at this margin, and value
-    the plans by their profit instead of their total GMV; days: sessions of history."""
+    the plans by their profit instead of their total GMV; days: sessions of history; overall:
+    an overall ROI floor at this multiple of the history's overall ROI."""
     scenario = random_scenario(number, paid_driven=paid_driven)
     sim, panel, model, history_reach, problem = fitted(scenario, number,
                                                        FitOptions(**(options or {})), budget,
-                                                       margin, days)
+                                                       margin, days, overall)
     truth = sim.response()
     mix = panel.spend.sum(axis=0) / panel.spend.sum()
     schedules = {
@@ -144,6 +153,7 @@ def measure(number: int, paid_driven: bool = False, options: dict | None = None,
     stages = [len(scenario.packages[p].carryover.half_lives) == curve.stages
               for p, curve in model.paid_.items()]
     return {"truth": number, "paid ROI": plan.paid_total / plan.total_spend,
+            "overall ROI": plan.total_gmv / plan.total_spend / (problem.overall_roi_min or 1.0),
             "stages": sum(stages), "fitted": len(stages)} | {
         name: forecast_objective(under_truth, forecast) / best - 1
         for name, forecast in valued.items()}
@@ -169,6 +179,8 @@ def main() -> None:
                              "spend (default 1)")
     parser.add_argument("--days", type=int, default=DAYS,
                         help=f"sessions of history per truth (default {DAYS})")
+    parser.add_argument("--overall", type=float, default=None,
+                        help="an overall ROI floor at this multiple of the history's overall ROI")
     parser.add_argument("--margin", type=float, default=None,
                         help="plan max_profit at this gross margin and value plans by profit")
     parser.add_argument("--folds", type=int, default=None,
@@ -183,7 +195,7 @@ def main() -> None:
     with ProcessPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
         rows = list(pool.map(measure, numbers, [paid_driven] * truths, [options] * truths,
                              [args.budget] * truths, [args.margin] * truths,
-                             [args.days] * truths))
+                             [args.days] * truths, [args.overall] * truths))
     columns = ["plan", "history's reach", "no reach", "even"]
     width = 17
     flag = " --paid-driven" if paid_driven else ""
@@ -192,15 +204,17 @@ def main() -> None:
     flag += f" --stages {args.stages}" if args.stages is not None else ""
     flag += f" --folds {args.folds}" if args.folds is not None else ""
     named = {key: value for key, value, default in (
-        ("budget", args.budget, 1.0), ("margin", args.margin, None), ("days", args.days, DAYS))
+        ("budget", args.budget, 1.0), ("margin", args.margin, None), ("days", args.days, DAYS),
+        ("overall", args.overall, None))
         if value != default}  # settings that name the results file
     flag += "".join(f" --{key} {value:g}" for key, value in named.items())
     valued = "total GMV" if args.margin is None else f"profit at a {args.margin:g} margin"
     lines = [f"bench_random_truths --truths {truths}{flag}  {datetime.now():%Y-%m-%d %H:%M:%S}  "
              f"python {platform.python_version()}",
              f"{args.days} sessions of history per truth; {valued} under truth against the oracle; "
-             f"paid ROI floor {FLOOR:g}; budget {args.budget:g} x the history's mean "
-             "session spend", "",
+             f"paid ROI floor {FLOOR:g}"
+             + (f", overall ROI floor {args.overall:g} x the history's" if args.overall else "")
+             + f"; budget {args.budget:g} x the history's mean session spend", "",
              f"{'truth':<7}" + "".join(f"{c:<{width}}" for c in columns) + "plan's paid ROI"]
     for row in rows:
         lines.append(f"{row['truth']:<7}" + "".join(f"{row[c]:<+{width}.1%}" for c in columns)
@@ -215,6 +229,10 @@ def main() -> None:
         f"{sum((1 + r['plan']) >= 1.1 * (1 + r['even']) for r in rows)} of {truths}",
         f"plans breaking the paid ROI floor under truth: "
         f"{sum(r['paid ROI'] < FLOOR for r in rows)} of {truths}",
+        *([f"plans breaking the overall ROI floor under truth: "
+           f"{sum(r['overall ROI'] < 1.0 for r in rows)} of {truths}, the worst at "
+           f"{min(r['overall ROI'] for r in rows):.1%} of it, the median at "
+           f"{np.median([r['overall ROI'] for r in rows]):.1%}"] if args.overall else []),
         f"packages fitted with the truth's number of carryover stages: "
         f"{sum(r['stages'] for r in rows)} of {sum(r['fitted'] for r in rows)}"]
     if options:
