@@ -229,8 +229,8 @@ def trusted_reach(problem: PlanningProblem, model: ResponseModel, packages: Sequ
                   confidence: float = REACH_CONFIDENCE) -> PlanningProblem:
     """The problem with the spend reach of each package the plan presses against raised as far
     as the lower bound of its marginal ROI (its `1 - confidence` quantile over the curve's
-    draws, `reach_bounds`) beats what the budget's shadow price asks of a yuan
-    and the ROI floors that bind (`_reach_price`), for `max_gmv` and `max_profit`.
+    draws, `reach_bounds`) beats what the budget and the ROI floors that bind ask of a yuan
+    (`_reach_price`), for `max_gmv` and `max_profit`.
 
     The continuous program at the reach finds the price and the packages held back. On 20
     random truths the fit does not assume (benchmarks/bench_random_truths.py) the hard reach

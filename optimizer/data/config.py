@@ -204,9 +204,8 @@ class PlannerSettings(_Model):
         curve is evidence and not extrapolation; raised for a package (max_gmv, max_profit)
         as far as the lower bound of its marginal ROI pays for what the budget and the ROI
         floors that bind ask of a yuan (with the margin, for profit; `pipeline.trusted_reach`,
-        `pipeline._reach_price`), and for every
-        package together when the budget could not be spent otherwise. null: plan on the
-        curves at any spend.
+        `pipeline._reach_price`), and for every package together when the budget could not
+        be spent otherwise. null: plan on the curves at any spend.
     time_limit: seconds for the solve; solver: auto (HiGHS, CBC as fallback), highs or cbc;
     tolerance: relative accuracy of the plan's objective.
     """

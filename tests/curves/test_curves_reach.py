@@ -57,7 +57,7 @@ def test_the_multiple_is_the_last_where_the_closed_form_marginal_roi_pays(certai
            for m in REACH_MULTIPLES}
     for m in (1.5, 2.0, 4.0):
         found = _multiples(certain, [package], np.array([reach]), minutes,
-                                  threshold=roi[m] - 1e-9)
+                           threshold=roi[m] - 1e-9)
         assert found[0] == m
 
 
@@ -155,12 +155,12 @@ def test_pressed_minutes_take_the_marginal_roi_where_the_plan_presses(certain):
     m = 2.0
     threshold = roi(m, scale[busy].mean()) - 1e-9
     pressed = _multiples(certain, [package], np.array([reach]), minutes, threshold,
-                                pressed=busy[:, None])
+                         pressed=busy[:, None])
     assert pressed[0] == m
     average = _multiples(certain, [package], np.array([reach]), minutes, threshold)
     assert average[0] <= pressed[0]
     nowhere = _multiples(certain, [package], np.array([reach]), minutes, threshold,
-                                pressed=np.zeros((minutes, 1), dtype=bool))
+                         pressed=np.zeros((minutes, 1), dtype=bool))
     assert nowhere[0] == average[0]
 
 
