@@ -229,8 +229,8 @@ def trusted_reach(problem: PlanningProblem, model: ResponseModel, packages: Sequ
                   confidence: float = REACH_CONFIDENCE) -> PlanningProblem:
     """The problem with the spend reach of each package the plan presses against raised as far
     as the lower bound of its marginal ROI (its `1 - confidence` quantile over the curve's
-    draws, `reach_bounds`) beats what the budget and the ROI floors that bind ask of a yuan
-    (`_reach_price`), for `max_gmv` and `max_profit`.
+    draws, `reach_bounds`) beats what the budget, the GMV target and the ROI floors that bind
+    ask of a yuan (`_reach_price`), for every objective.
 
     The continuous program at the reach finds the price and the packages held back. On 20
     random truths the fit does not assume (benchmarks/bench_random_truths.py) the hard reach
@@ -245,11 +245,22 @@ def trusted_reach(problem: PlanningProblem, model: ResponseModel, packages: Sequ
     truths 1-40 lost 4.3% of the oracle's GMV on average and 28.3% at worst when the reach
     stayed put at no price (or went to 8 times at a few thousandths); raised at their own
     price, 2.4% and 9.3% (benchmarks/results/random_truths_budget2.txt).
+
+    A GMV target out of reach (the program infeasible) is priced the same way, at the reaches
+    a plan for the most GMV presses: raised as little as makes the target reachable and
+    priced at or above the raise (`_self_priced`). Where even the largest raise the bounds
+    allow cannot reach it, the problem is returned as it was, and the plan says infeasible.
     """
-    if problem.spend_reach is None or problem.objective == "min_spend":
+    if problem.spend_reach is None:
         return problem
     first = solve(problem.continuous())
+    feasible = first.status != "infeasible"
     price = _reach_price(problem, first)
+    if not feasible and problem.gmv_target is None or \
+            feasible and price is None and problem.objective == "min_spend":
+        return problem
+    if not feasible:  # the target is out of reach: press the reaches where GMV is held back
+        first = solve(problem.continuous(objective="max_gmv", gmv_target=None))
     reach = problem.spend_reach * problem.reach_factor
     at_reach = first.spend >= reach * (1 - 1e-6)
     pressed = np.any(at_reach, axis=0) & (reach < problem.max_spend_per_minute)
@@ -268,20 +279,23 @@ def trusted_reach(problem: PlanningProblem, model: ResponseModel, packages: Sequ
     multiples = raised(threshold)
     if np.all(multiples == 1.0):
         return problem
-    return replace(problem, spend_reach=problem.spend_reach * multiples,
-                   reach_multiples=multiples)
+    out = replace(problem, spend_reach=problem.spend_reach * multiples, reach_multiples=multiples)
+    if not feasible and solve(out.continuous()).status == "infeasible":
+        return problem  # out of reach even where the curves' bounds pay nothing: said as such
+    return out
 
 
 def _self_priced(problem: PlanningProblem, bounds: np.ndarray,
                  raised: Callable[[float], np.ndarray]) -> float:
     """The largest of the `bounds`' values (and 0) such that the continuous program with the
     reaches raised at it (`raised`: threshold -> (P,) multiples of the spend reach) takes the
-    budget within them and prices it at that value or above (GMV yuan per yuan): raised at a
-    higher threshold, the budget would be worth less than the threshold. Reaches that cannot
-    take the budget do not price it (`PlanningProblem.reach_factor` raises them all to fit,
-    and the budget's price is then degenerate). The price falls as the threshold rises (less
-    reach, less to spend on), so a bisection over the sorted values finds it in a few
-    solves."""
+    budget within them and prices a yuan (`_reach_price`) at that value or above (GMV yuan per
+    yuan): raised at a higher threshold, a yuan would be worth less than the threshold.
+    Reaches that cannot take the budget do not price it (`PlanningProblem.reach_factor`
+    raises them all to fit, and the budget's price is then degenerate), nor does a program
+    they leave infeasible (a GMV target out of reach). The price falls as the threshold rises
+    (less reach, less to spend on, a target dearer to reach), so a bisection over the sorted
+    values finds it in a few solves."""
     values = np.unique(np.concatenate([[0.0], bounds[np.isfinite(bounds) & (bounds > 0)]]))
     low, high = 0, len(values) - 1  # values[low] is priced at or above itself
     while low < high:
@@ -300,18 +314,21 @@ def _reach_price(problem: PlanningProblem, plan: Plan) -> float | None:
     continuous `problem`: where the yuan's value in the objective, less what it costs in the
     budget and in each ROI floor that binds, is 0.
 
-    With the budget's shadow price mu (objective yuan per yuan) and each binding floor f's
-    lambda_f (objective yuan per yuan of the floor's slack: its shadow price over the plan's
-    spend), a yuan earning m GMV yuan is worth ``w m - c - mu + sum lambda_f (m - f)``: w = 1,
-    c = 0 for `max_gmv`; w = margin, c = 1 for `max_profit` (a yuan earns margin x its GMV and
-    costs itself). The price is the m where that is 0,
-    ``(c + mu + sum lambda_f f) / (w + sum lambda_f)``. A floor that binds asks less than itself
-    of a yuan when lambda_f is finite: the plan can move spend from the packages that hold its
-    ROI down. None where the reach and not the budget or a floor sets the price: a `max_gmv`
-    plan where nothing binds, or any budget the reach could not take without raising every
-    package's (`PlanningProblem.reach_factor`), where the budget and the reaches bind together
-    and the price is degenerate."""
-    if problem.reach_factor > 1.0:
+    With the budget's shadow price mu (objective yuan per yuan), the GMV target's nu (objective
+    yuan per GMV yuan) and each binding floor f's lambda_f (objective yuan per yuan of the
+    floor's slack: its shadow price over the plan's spend), a yuan earning m GMV yuan is worth
+    ``w m - c - mu + nu m + sum lambda_f (m - f)``: w = 1, c = 0 for `max_gmv`; w = margin,
+    c = 1 for `max_profit` (a yuan earns margin x its GMV and costs itself); w = 0, c = 1 for
+    `min_spend` (a yuan is all cost, and its GMV is worth what the target makes the rest of
+    the spend pay for it). The price is the m where that is 0,
+    ``(c + mu + sum lambda_f f) / (w + nu + sum lambda_f)``. A floor that binds asks less than
+    itself of a yuan when lambda_f is finite: the plan can move spend from the packages that
+    hold its ROI down. None where the reach and not the budget, the target or a floor sets the
+    price: a `max_gmv` plan where nothing binds, a `min_spend` plan whose target does not
+    bind, or any budget the reach could not take without raising every package's
+    (`PlanningProblem.reach_factor`), where the budget and the reaches bind together and the
+    price is degenerate; and None for an infeasible plan."""
+    if problem.reach_factor > 1.0 or plan.status == "infeasible":
         return None
     prices, spent = plan.shadow_prices, float(np.sum(plan.spend))
     floors = [(floor, abs(prices.get(key, 0.0)) / spent)
@@ -321,11 +338,13 @@ def _reach_price(problem: PlanningProblem, plan: Plan) -> float | None:
     budget = max(prices.get("budget", 0.0), 0.0)
     held = sum(weight * floor for floor, weight in floors)
     weights = sum(weight for _, weight in floors)
-    if problem.objective == "max_profit":
-        return (1.0 + budget + held) / (problem.margin + weights)
-    if budget <= 1e-9 and not floors:
+    target = abs(prices.get("gmv_target", 0.0))
+    value, cost = {"max_gmv": (1.0, 0.0), "max_profit": (problem.margin, 1.0),
+                   "min_spend": (0.0, 1.0)}[problem.objective]
+    asked, earned = cost + budget + held, value + target + weights
+    if asked <= 1e-9 or earned <= 1e-9:
         return None
-    return (budget + held) / (1.0 + weights)
+    return asked / earned
 
 
 def floor_reference(problem: PlanningProblem) -> np.ndarray | None:

@@ -353,11 +353,41 @@ def test_a_budget_past_the_reach_is_spent_where_the_raised_curves_pay(demo):
     assert 1.0 < raised.reach_multiples.max() and raised.reach_multiples.min() < REACH_MULTIPLES[-1]
 
 
+def test_a_gmv_target_out_of_reach_raises_the_reach_as_far_as_the_target_needs(demo):
+    """A `min_spend` target between the most GMV within the spend history saw and the most
+    with the reach raised (`max_gmv` at the same budget) is infeasible within history's reach.
+    Raised, it is reached within the budget, and no reach goes further than the `max_gmv`
+    plan takes it: the target asks less. A target past every raise the bounds allow is left as
+    it was, and the plan says infeasible."""
+    _, model = demo
+    packages = list(model.packages_)
+    reach = model.seen_spend(packages)
+    problem = PlanningProblem(response=model.response(60, packages), spend_reach=reach,
+                              budget=0.95 * float(reach.sum()) * 60)
+    most = solve(problem.continuous()).expected_total_gmv
+    raised = pipeline.trusted_reach(problem, model, packages)
+    most_raised = solve(raised.continuous()).expected_total_gmv
+    assert most_raised > 1.02 * most
+
+    target = replace(problem, objective="min_spend", gmv_target=(most + most_raised) / 2)
+    assert solve(target.continuous()).status == "infeasible"
+    reached = pipeline.trusted_reach(target, model, packages)
+    plan = solve(reached)
+    assert plan.status == "optimal"
+    assert plan.expected_total_gmv >= target.gmv_target * (1 - 1e-6)
+    assert plan.spend.sum() <= problem.budget * (1 + 1e-9)
+    assert reached.reach_multiples.max() > 1.0
+    assert np.all(reached.reach_multiples <= raised.reach_multiples)
+
+    far = replace(target, gmv_target=2 * most_raised)
+    assert pipeline.trusted_reach(far, model, packages) is far
+
+
 def _probed(rate: float, budget: float, objective: str = "max_gmv", paid_min: float | None = None,
-            overall_min: float | None = None) -> PlanningProblem:
+            overall_min: float | None = None, target: float | None = None) -> PlanningProblem:
     """30 minutes of two saturating packages over a baseline of 100 yuan/min, and a probe:
     a package returning `rate` GMV yuan per yuan at any spend, capped at 0.001 yuan/min (too
-    little to move any price)."""
+    little to move any price). target: the session's GMV target (yuan)."""
     minutes, eye = 30, np.eye(3)
     ones = np.ones(minutes)
     paid = [ResponseTerm(scale=v * ones, saturation=Exponential(k=k), carryover=Carryover(),
@@ -369,32 +399,39 @@ def _probed(rate: float, budget: float, objective: str = "max_gmv", paid_min: fl
     return PlanningProblem(response=response, budget=budget, objective=objective,
                            margin=0.5 if objective == "max_profit" else None,
                            paid_roi_min=paid_min, overall_roi_min=overall_min,
-                           max_spend_per_minute=np.array([np.inf, np.inf, 1e-3]))
+                           gmv_target=target, max_spend_per_minute=np.array([np.inf, np.inf, 1e-3]))
 
 
-@pytest.mark.parametrize("objective, budget, paid_min, overall_min, binding", [
-    ("max_gmv", 1e6, None, 5.0, {"overall_roi_min"}),
-    ("max_gmv", 1e6, 4.0, None, {"paid_roi_min"}),
-    ("max_gmv", 3000.0, None, None, {"budget"}),
-    ("max_profit", 1500.0, None, None, {"budget"}),
-    ("max_profit", 1e6, None, 8.0, {"overall_roi_min"}),
-    ("max_profit", 1e6, None, None, set()),
+@pytest.mark.parametrize("objective, budget, paid_min, overall_min, target, binding", [
+    ("max_gmv", 1e6, None, 5.0, None, {"overall_roi_min"}),
+    ("max_gmv", 1e6, 4.0, None, None, {"paid_roi_min"}),
+    ("max_gmv", 3000.0, None, None, None, {"budget"}),
+    ("max_profit", 1500.0, None, None, None, {"budget"}),
+    ("max_profit", 1e6, None, 8.0, None, {"overall_roi_min"}),
+    ("max_profit", 1e6, None, None, None, set()),
+    ("max_profit", 1e6, None, None, 18_000.0, {"gmv_target"}),
+    ("min_spend", 1e6, None, None, 12_000.0, {"gmv_target"}),
 ])
 def test_the_reach_price_is_what_a_yuan_of_constant_return_must_earn(objective, budget, paid_min,
-                                                                     overall_min, binding):
+                                                                     overall_min, target,
+                                                                     binding):
     """`_reach_price` against the program itself: a yuan the plan may spend at a constant
     return (the probe) is spent when it returns 2% more than the price, and not when it returns
-    2% less, whichever of the budget and the floors binds. A binding floor asks less of a yuan
-    than the floor itself: the plan can move spend from what holds its ROI down."""
-    plan = solve(_probed(0.0, budget, objective, paid_min, overall_min).continuous())
-    assert {k for k in ("budget", "paid_roi_min", "overall_roi_min")
+    2% less, whichever of the budget, the floors and the GMV target binds. A binding floor asks
+    less of a yuan than the floor itself: the plan can move spend from what holds its ROI
+    down."""
+    def probed(rate: float) -> PlanningProblem:
+        return _probed(rate, budget, objective, paid_min, overall_min, target)
+
+    plan = solve(probed(0.0).continuous())
+    assert {k for k in ("budget", "paid_roi_min", "overall_roi_min", "gmv_target")
             if abs(plan.shadow_prices.get(k, 0.0)) > 1e-9} == binding
-    price = pipeline._reach_price(_probed(0.0, budget, objective, paid_min, overall_min), plan)
+    price = pipeline._reach_price(probed(0.0), plan)
     assert price is not None and price > 0
     for floor in (paid_min, overall_min):
         assert floor is None or price < floor
     for rate, spent in ((1.02 * price, True), (0.98 * price, False)):
-        probe = solve(_probed(rate, budget, objective, paid_min, overall_min).continuous())
+        probe = solve(probed(rate).continuous())
         assert (probe.spend[:, 2].sum() > 1e-3) == spent, (rate, probe.spend[:, 2].sum())
 
 
