@@ -201,11 +201,12 @@ class PlannerSettings(_Model):
         stated rate; on S-shaped ones, more often.
     history_reach: keep each package's planned spend per minute within this multiple of the
         spend history has seen (its 95th percentile per active minute), where the fitted
-        curve is evidence and not extrapolation; raised for a package (max_gmv, max_profit)
-        as far as the lower bound of its marginal ROI pays for what the budget and the ROI
-        floors that bind ask of a yuan (with the margin, for profit; `pipeline.trusted_reach`,
-        `pipeline._reach_price`), and for every package together when the budget could not
-        be spent otherwise. null: plan on the curves at any spend.
+        curve is evidence and not extrapolation; raised for a package as far as the lower
+        bound of its marginal ROI pays for what the budget, the GMV target and the ROI floors
+        that bind ask of a yuan (with the margin, for profit; `pipeline.trusted_reach`,
+        `pipeline._reach_price`), as far as a GMV target out of reach needs when that pays,
+        and for every package together when the budget could not be spent otherwise. null:
+        plan on the curves at any spend.
     time_limit: seconds for the solve; solver: auto (HiGHS, CBC as fallback), highs or cbc;
     tolerance: relative accuracy of the plan's objective.
     """
