@@ -19,6 +19,7 @@ import numpy as np
 
 from optimizer.curves.basis import SessionBasis
 from optimizer.curves.clock import ClockBasis, clock_for
+from optimizer.curves.estimator import at_bound
 from optimizer.curves.factors import UpliftFactor, split_leverage
 from optimizer.curves.fitted import FitDiagnostics, FittedScale
 from optimizer.curves.paid import MAX_LOG_K_SE
@@ -119,8 +120,24 @@ class OrganicCurve(FittedScale):
     @property
     def identified(self) -> bool:
         """Whether the data identify the ceiling c: its log has a standard error of at most
-        `MAX_LOG_K_SE`, the rule of paid curves' half-saturation."""
-        return self.standard_error("log_c") <= MAX_LOG_K_SE
+        `MAX_LOG_K_SE` and it is not on a bound of its range (`ceiling_bound`), the rule of
+        paid curves' half-saturation."""
+        return self.standard_error("log_c") <= MAX_LOG_K_SE and self.ceiling_bound is None
+
+    @property
+    def ceiling_bound(self) -> str | None:
+        """"lower" or "upper" when the ceiling c sits on that bound of its range (level x 0.02
+        to level x 100), where inference holds it fixed with a standard error of 0: the data
+        would take it further. At the upper bound the uplift is straight over the spend seen;
+        at the lower it bends as fast as the range allows, and past history's spend its
+        curvature is the bound's, not the data's (with a net drive below 0, a cannibalising
+        package's loss steepens without end). None inside the range."""
+        index = self.theta_names.index("log_c")
+        if not at_bound(np.asarray(self.theta), self.bounds)[index]:
+            return None
+        low, high = self.bounds[index]
+        return "lower" if abs(self.theta[index] - low) <= abs(self.theta[index] - high) \
+            else "upper"
 
     def draws(self, rng: np.random.Generator, n: int, held: tuple[str, ...] = ()
               ) -> np.ndarray:

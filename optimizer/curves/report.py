@@ -288,13 +288,28 @@ def organic_summary(model: ResponseModel | ModelArtifact) -> pd.DataFrame:
         "deviance": diagnostics.deviance,
         "n": diagnostics.n,
         "converged": diagnostics.converged,
-        "note": "" if organic.identified else (
-            f"ceiling not identified (SE of log c {se_log_c:.1f}): over the spend history saw "
-            "the uplift barely bends, so its leverage is known better than where it "
-            "saturates; intervals hold the ceiling at its estimate, on which organic "
-            "forecasts rest the more spend goes beyond history's"),
+        "note": _ceiling_note(organic, se_log_c),
     }
     return pd.DataFrame([row], index=pd.Index(["organic"], name="model"))[list(ORGANIC_COLUMNS)]
+
+
+def _ceiling_note(organic: OrganicCurve, se_log_c: float) -> str:
+    """Why the data do not identify the organic ceiling, or "" when they do."""
+    if organic.ceiling_bound == "lower":
+        return ("ceiling at the lower bound of its range: the uplift bends as fast as the model "
+                "allows, so past the spend history saw its curvature is the bound's, not the "
+                "data's (a cannibalising package's loss steepens there); organic forecasts of "
+                "spend beyond history's rest on it")
+    if organic.ceiling_bound == "upper":
+        return ("ceiling at the upper bound of its range: over the spend history saw the uplift "
+                "is straight, so where it saturates is unknown; organic forecasts of spend "
+                "beyond history's rest on a straight uplift")
+    if not organic.identified:
+        return (f"ceiling not identified (SE of log c {se_log_c:.1f}): over the spend history "
+                "saw the uplift barely bends, so its leverage is known better than where it "
+                "saturates; intervals hold the ceiling at its estimate, on which organic "
+                "forecasts rest the more spend goes beyond history's")
+    return ""
 
 
 def _quantile(values: list[float], q: float) -> float:

@@ -109,7 +109,7 @@ def test_organic_summary_is_one_documented_row(small_fit):
     assert row["ceiling_low"] <= row["ceiling"] <= row["ceiling_high"]
     assert row["level"] == pytest.approx(np.mean(small_fit.panel.organic_gmv))
     assert row["n"] == len(small_fit.panel.organic_gmv)
-    assert (row["note"] == "") == (organic.standard_error("log_c") <= 2.0)
+    assert (row["note"] == "") == organic.identified
 
 
 def test_an_unidentified_organic_ceiling_says_so():
@@ -125,6 +125,32 @@ def test_an_unidentified_organic_ceiling_says_so():
     row = organic_summary(from_artifact(load_model(demo))).iloc[0]
     assert row["ceiling_high"] / row["ceiling_low"] > 1e4
     assert row["note"].startswith("ceiling not identified (SE of log c 4.1)")
+
+
+@pytest.mark.parametrize("bound", ["lower", "upper"])
+def test_an_organic_ceiling_on_a_bound_is_not_identified_and_says_which(bound):
+    """A ceiling the fit leaves on a bound of its range has a standard error of 0 (held fixed
+    there), and was counted as identified without a word. At the lower bound, a fit of 7
+    sessions (random truth 1) forecast a cannibalising package's loss over 2,000 times the
+    truth's at spend past history's."""
+    from pathlib import Path
+
+    from optimizer.curves import from_artifact, load_model
+
+    demo = Path(__file__).resolve().parents[2] / "models" / "demo.json"
+    model = from_artifact(load_model(demo))
+    organic = model.organic_
+    index = organic.theta_names.index("log_c")
+    theta = list(organic.theta)
+    theta[index] = organic.bounds[index][0 if bound == "lower" else 1]
+    cov = np.array(organic.cov)
+    at = len(organic.coef) + index
+    cov[at, :] = cov[:, at] = 0.0
+    model.organic_ = organic.model_copy(update={"theta": theta, "cov": cov.tolist()})
+    assert model.organic_.standard_error("log_c") == 0.0
+    assert model.organic_.ceiling_bound == bound and not model.organic_.identified
+    assert organic_summary(model).iloc[0]["note"].startswith(f"ceiling at the {bound} bound")
+    assert organic.ceiling_bound is None
 
 
 def test_unfitted_package_gets_a_row_with_its_reason(small_fit, tmp_path):
