@@ -87,9 +87,9 @@ class DirectBidder:
         self.response = campaign.response()
         self.columns = [campaign.packages.index(p) for p in packages]  # ours -> plan's
         self.planner = planner
-        self.first = planner.solve(planner.problem(campaign, self.response, solve_limit))
-        self.replanner = planner.replanner(planner.problem(campaign, self.response,
-                                                           solve_limit), replan_limit)
+        problem = planner.problem(campaign, self.response, solve_limit)
+        self.first = planner.solve(problem)
+        self.replanner = planner.replanner(problem, replan_limit)
 
     def spend(self, minute: int, observed: Observed) -> np.ndarray:
         if minute == 0:
