@@ -256,8 +256,8 @@ def trusted_reach(problem: PlanningProblem, model: ResponseModel, packages: Sequ
     first = solve(problem.continuous())
     feasible = first.status != "infeasible"
     price = _reach_price(problem, first)
-    if not feasible and problem.gmv_target is None or \
-            feasible and price is None and problem.objective == "min_spend":
+    if (not feasible and problem.gmv_target is None) or \
+            (feasible and price is None and problem.objective == "min_spend"):
         return problem
     if not feasible:  # the target is out of reach: press the reaches where GMV is held back
         first = solve(problem.continuous(objective="max_gmv", gmv_target=None))
@@ -311,8 +311,8 @@ def _self_priced(problem: PlanningProblem, bounds: np.ndarray,
 
 def _reach_price(problem: PlanningProblem, plan: Plan) -> float | None:
     """GMV yuan an extra yuan of spend must earn to be worth it in `plan`, the solved
-    continuous `problem`: where the yuan's value in the objective, less what it costs in the
-    budget and in each ROI floor that binds, is 0.
+    continuous `problem`: where the yuan's value in the objective and to the GMV target, less
+    what it costs in the budget and in each ROI floor that binds, is 0.
 
     With the budget's shadow price mu (objective yuan per yuan), the GMV target's nu (objective
     yuan per GMV yuan) and each binding floor f's lambda_f (objective yuan per yuan of the
