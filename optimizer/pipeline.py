@@ -275,14 +275,16 @@ def trusted_reach(problem: PlanningProblem, model: ResponseModel, packages: Sequ
         multiples[index] = paying_multiples(bounds, threshold)
         return multiples
 
+    if not feasible:  # out of reach even where the bounds pay nothing: left to say so
+        furthest = replace(problem, spend_reach=problem.spend_reach * raised(0.0))
+        if solve(furthest.continuous()).status == "infeasible":
+            return problem
     threshold = price if price is not None else _self_priced(problem, bounds, raised)
     multiples = raised(threshold)
     if np.all(multiples == 1.0):
         return problem
-    out = replace(problem, spend_reach=problem.spend_reach * multiples, reach_multiples=multiples)
-    if not feasible and solve(out.continuous()).status == "infeasible":
-        return problem  # out of reach even where the curves' bounds pay nothing: said as such
-    return out
+    return replace(problem, spend_reach=problem.spend_reach * multiples,
+                   reach_multiples=multiples)
 
 
 def _self_priced(problem: PlanningProblem, bounds: np.ndarray,
