@@ -358,7 +358,8 @@ def test_a_gmv_target_out_of_reach_raises_the_reach_as_far_as_the_target_needs(d
     with the reach raised (`max_gmv` at the same budget) is infeasible within history's reach.
     Raised, it is reached within the budget, and no reach goes further than the `max_gmv`
     plan takes it: the target asks less. A target past every raise the bounds allow is left as
-    it was, and the plan says infeasible."""
+    it was, and the plan says infeasible; so is a target within reach, whose plan would stake
+    it on the curves past history to spend less (`trusted_reach`)."""
     _, model = demo
     packages = list(model.packages_)
     reach = model.seen_spend(packages)
@@ -381,6 +382,9 @@ def test_a_gmv_target_out_of_reach_raises_the_reach_as_far_as_the_target_needs(d
 
     far = replace(target, gmv_target=2 * most_raised)
     assert pipeline.trusted_reach(far, model, packages) is far
+    within = replace(target, gmv_target=0.99 * most)
+    assert solve(within.continuous()).shadow_prices["gmv_target"] != 0.0
+    assert pipeline.trusted_reach(within, model, packages) is within
 
 
 def _probed(rate: float, budget: float, objective: str = "max_gmv", paid_min: float | None = None,
