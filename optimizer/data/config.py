@@ -204,9 +204,9 @@ class PlannerSettings(_Model):
         curve is evidence and not extrapolation; raised for a package as far as the lower
         bound of its marginal ROI pays for what the budget, the GMV target and the ROI floors
         that bind ask of a yuan (with the margin, for profit; `pipeline.trusted_reach`,
-        `pipeline._reach_price`), as far as a GMV target out of reach needs when that pays,
-        and for every package together when the budget could not be spent otherwise. null:
-        plan on the curves at any spend.
+        `pipeline._reach_price`), as far as a GMV target out of reach needs when that pays
+        (min_spend raises only then), and for every package together when the budget could
+        not be spent otherwise. null: plan on the curves at any spend.
     time_limit: seconds for the solve; solver: auto (HiGHS, CBC as fallback), highs or cbc;
     tolerance: relative accuracy of the plan's objective.
     """
