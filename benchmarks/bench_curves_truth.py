@@ -51,7 +51,7 @@ from test_curves_acceptance import (  # noqa: E402
     build_scenario,
 )
 
-from optimizer.curves import ResponseModel  # noqa: E402
+from optimizer.curves import ResponseModel, ResponseTerm  # noqa: E402
 from optimizer.curves.report import LEVEL, marginal_roi, paid_draws  # noqa: E402
 from optimizer.data import History, Panel  # noqa: E402
 from optimizer.sim import LiveRoomSimulator  # noqa: E402
@@ -114,17 +114,12 @@ def known_form(sim: LiveRoomSimulator, draws: tuple[SessionDraw, ...], panel: Pa
                                     "max_gmv_per_minute": float(np.mean(levels))})
 
 
-def _steady_roi(truth: PackageTruth, m: np.ndarray, levels: np.ndarray) -> np.ndarray:
-    """Marginal paid ROI of a package truth at steady spend `levels` (yuan/min), the mean over
-    the session's minutes of V m(τ)^γ S'(x)."""
-    return (truth.max_gmv_per_minute * np.mean(m ** truth.peak_sensitivity)
-            * truth.saturation.derivative(levels))
-
-
-def _paid_total(truth: PackageTruth, m: np.ndarray, spend: np.ndarray) -> float:
-    """Expected paid GMV (yuan) of a package truth over a session's spend (T,) yuan/min."""
-    return float(np.sum(truth.max_gmv_per_minute * m ** truth.peak_sensitivity
-                        * truth.saturation(truth.carryover.apply(spend))))
+def _paid_term(sim: LiveRoomSimulator, package: str, truth: PackageTruth) -> ResponseTerm:
+    """The paid term of `package` in a new session of the simulator with its truth replaced by
+    `truth` (the simulator's own response, at the average day)."""
+    packages = {**sim.scenario.packages, package: truth}
+    other = LiveRoomSimulator(sim.scenario.model_copy(update={"packages": packages}))
+    return other.response(MINUTES).paid[list(sim.packages).index(package)]
 
 
 def measure(name: str, seed: int, n_draws: int = DRAWS) -> list[dict]:
@@ -140,10 +135,9 @@ def measure(name: str, seed: int, n_draws: int = DRAWS) -> list[dict]:
     rng = np.random.default_rng(SCHEDULE_SEED)  # the acceptance test's held-out schedules
     schedules = [sim.operator_spend(rng, MINUTES) for _ in range(SCHEDULES)]
     day = np.array([s.day_factor for s in simulated.truth.sessions])
-    m = sim.levels(MINUTES)
     out = []
     for j, package in enumerate(panel.packages):
-        known = known_form(sim, simulated.truth.sessions, panel, package)
+        known = _paid_term(sim, package, known_form(sim, simulated.truth.sessions, panel, package))
         factors = np.array([s.package_factors[package] for s in simulated.truth.sessions])
         spend = panel.spend[:, j]
         levels = np.quantile(spend[spend > 0], QUANTILES)
@@ -159,10 +153,9 @@ def measure(name: str, seed: int, n_draws: int = DRAWS) -> list[dict]:
                     "error_days": estimate / at_days - 1,
                     "half_width": (high - low) / 2 / estimate,
                     "covers": (low <= at_days) & (at_days <= high),
-                    "known_error": _steady_roi(known, m, levels) / true - 1,
-                    "known_paid": [_paid_total(known, m, s[:, j]) for s in schedules],
-                    "true_paid": [_paid_total(sim.scenario.packages[package], m, s[:, j])
-                                  for s in schedules]})
+                    "known_error": marginal_roi(known, levels) / true - 1,
+                    "known_paid": [float(known.value(s).sum()) for s in schedules],
+                    "true_paid": [float(truth.paid[j].value(s).sum()) for s in schedules]})
     fitted_paid = [float(fitted.paid_gmv(s).sum()) for s in schedules]
     for r in out:
         r["fitted_paid"] = fitted_paid
