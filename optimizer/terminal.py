@@ -228,7 +228,7 @@ def history_view(summary):
 def print_fit(summary, organic=None) -> None:
     """The fit table (`fit_view`), then each package's note (no fitted curve, or a
     half-saturation the data do not identify) and the organic model's (`organic_summary`,
-    a ceiling the data do not identify) on its own line."""
+    a ceiling the data do not identify, a close choice of drive) on its own line."""
     print_frame(fit_view(summary), "Fitted response curves")
     notes = summary["note"].items()
     if organic is not None:

@@ -90,7 +90,8 @@ ORGANIC_COLUMNS: dict[str, str] = {
     "deviance": "Poisson quasi-deviance at the optimum (yuan)",
     "n": "live minutes fitted",
     "converged": "whether the optimiser reported convergence",
-    "note": "that the data do not identify the ceiling, when they do not",
+    "note": "that the data do not identify the ceiling (or it sits on a bound), and that the "
+            "uplift's drive was a close choice, when so",
 }
 """Columns of `organic_summary` (one row, index 'organic') and what they mean."""
 
