@@ -19,7 +19,7 @@ from optimizer.curves.clock import (
     greville_abscissae,
     start_slope_map,
 )
-from optimizer.curves.estimator import Factor, block_diagonal, fit_multiplicative
+from optimizer.curves.estimator import Factor, at_bound, block_diagonal, fit_multiplicative
 
 
 class FitDiagnostics(BaseModel):
@@ -266,6 +266,17 @@ class FittedScale(BaseModel):
     def standard_error(self, name: str) -> float:
         index = len(self.coef) + self.theta_names.index(name)
         return float(np.sqrt(max(self.cov[index][index], 0.0)))
+
+    def on_bound(self, name: str) -> str | None:
+        """"lower" or "upper" when the theta value called `name` sits on that bound of its
+        range (`estimator.at_bound`: held fixed there, with a standard error of 0, because the
+        data would take it further); None inside the range."""
+        index = self.theta_names.index(name)
+        if not at_bound(np.asarray(self.theta), self.bounds)[index]:
+            return None
+        low, high = self.bounds[index]
+        value = self.theta[index]
+        return "lower" if abs(value - low) <= abs(value - high) else "upper"
 
 
 MAX_SPLINE_SE = 2.0

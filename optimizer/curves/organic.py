@@ -19,7 +19,6 @@ import numpy as np
 
 from optimizer.curves.basis import SessionBasis
 from optimizer.curves.clock import ClockBasis, clock_for
-from optimizer.curves.estimator import at_bound
 from optimizer.curves.factors import UpliftFactor, split_leverage
 from optimizer.curves.fitted import FitDiagnostics, FittedScale
 from optimizer.curves.paid import MAX_LOG_K_SE
@@ -131,13 +130,8 @@ class OrganicCurve(FittedScale):
         would take it further. At the upper bound the uplift is straight over the spend seen;
         at the lower it bends as fast as the range allows, and past history's spend its
         curvature is the bound's, not the data's (with a net drive below 0, a cannibalising
-        package's loss steepens without end). None inside the range."""
-        index = self.theta_names.index("log_c")
-        if not at_bound(np.asarray(self.theta), self.bounds)[index]:
-            return None
-        low, high = self.bounds[index]
-        return "lower" if abs(self.theta[index] - low) <= abs(self.theta[index] - high) \
-            else "upper"
+        package's loss steepens without end). None inside the range (`on_bound`)."""
+        return self.on_bound("log_c")
 
     def draws(self, rng: np.random.Generator, n: int, held: tuple[str, ...] = ()
               ) -> np.ndarray:

@@ -14,7 +14,6 @@ import numpy as np
 
 from optimizer.curves.basis import SessionBasis
 from optimizer.curves.clock import ClockBasis, clock_for
-from optimizer.curves.estimator import at_bound
 from optimizer.curves.factors import PaidFactor, family_saturation
 from optimizer.curves.fitted import FittedScale
 from optimizer.curves.response import ResponseTerm
@@ -93,9 +92,7 @@ class PackageCurve(FittedScale):
         and k trades off against the scale (a large SE or the upper bound), at the lower bound
         it is ``log(a) - log(k)`` with the scale's level unidentified; the same rule flags
         both."""
-        index = self.theta_names.index("log_k")
-        on_bound = at_bound(np.asarray(self.theta), self.bounds)[index]
-        return self.standard_error("log_k") <= MAX_LOG_K_SE and not on_bound
+        return self.standard_error("log_k") <= MAX_LOG_K_SE and self.on_bound("log_k") is None
 
     def draws(self, rng: np.random.Generator, n: int, held: tuple[str, ...] = ()
               ) -> np.ndarray:
